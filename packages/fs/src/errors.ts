@@ -1,0 +1,106 @@
+/** Stable codes: callers branch on these, never on messages. */
+export type StorageErrorCode =
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "PERMISSION_DENIED"
+  | "TRANSIENT"
+  | "INVALID_ARGUMENT"
+  | "UNKNOWN";
+
+export interface StorageErrorOptions {
+  /** The URI the failed operation concerned, shown first in the message. */
+  uri?: string;
+  /** The backend's own error, kept for `--debug` traces. */
+  cause?: unknown;
+}
+
+/**
+ * The one error type every adapter throws. The message is a single line a user can act on:
+ * `s3://bucket/envs/x.pex: bucket "bucket" does not exist`.
+ */
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+  readonly code: StorageErrorCode;
+  readonly uri: string | undefined;
+  /** The reason without the URI prefix. */
+  readonly detail: string;
+
+  constructor(code: StorageErrorCode, detail: string, options: StorageErrorOptions = {}) {
+    super(options.uri ? `${options.uri}: ${detail}` : detail, { cause: options.cause });
+    this.code = code;
+    this.uri = options.uri;
+    this.detail = detail;
+  }
+
+  /** Whether retrying the same operation later may succeed. */
+  get retryable(): boolean {
+    return this.code === "TRANSIENT";
+  }
+}
+
+export function isStorageError(error: unknown, code?: StorageErrorCode): error is StorageError {
+  return error instanceof StorageError && (code === undefined || error.code === code);
+}
+
+const errnoCodes: Record<string, StorageErrorCode> = {
+  ENOENT: "NOT_FOUND",
+  ENOTDIR: "NOT_FOUND",
+  EEXIST: "ALREADY_EXISTS",
+  ENOTEMPTY: "INVALID_ARGUMENT",
+  EISDIR: "INVALID_ARGUMENT",
+  EINVAL: "INVALID_ARGUMENT",
+  EACCES: "PERMISSION_DENIED",
+  EPERM: "PERMISSION_DENIED",
+  EROFS: "PERMISSION_DENIED",
+  EBUSY: "TRANSIENT",
+  EAGAIN: "TRANSIENT",
+  EMFILE: "TRANSIENT",
+  ENFILE: "TRANSIENT",
+  ECONNREFUSED: "TRANSIENT",
+  ECONNRESET: "TRANSIENT",
+  ETIMEDOUT: "TRANSIENT",
+  EHOSTUNREACH: "TRANSIENT",
+  ENETUNREACH: "TRANSIENT",
+  EAI_AGAIN: "TRANSIENT",
+  ENOTFOUND: "TRANSIENT",
+  EPIPE: "TRANSIENT",
+};
+
+const errnoDetails: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a parent of this path is not a directory",
+  EEXIST: "already exists",
+  ENOTEMPTY: "directory is not empty (use the recursive option)",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "timed out",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed temporarily",
+};
+
+/** The `code` of a Node system error (`ENOENT`, `ECONNREFUSED`…), looking through `cause` chains. */
+export function errnoOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Turns a Node system error (file system or socket) into a StorageError about `uri`. */
+export function fromSystemError(error: unknown, uri: string): StorageError {
+  if (error instanceof StorageError) return error;
+  const errno = errnoOf(error);
+  if (errno) {
+    const detail = errnoDetails[errno] ?? `${errno}: ${(error as Error).message}`;
+    return new StorageError(errnoCodes[errno] ?? "UNKNOWN", detail, { uri, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError("UNKNOWN", message, { uri, cause: error });
+}

@@ -1,0 +1,119 @@
+import type { Readable } from "node:stream";
+
+export type FileType = "file" | "directory";
+
+export interface FileInfo {
+  /** Full path in the file system's own path space (what `resolveFileSystem` returns as `path`). */
+  path: string;
+  /** Last path component. */
+  name: string;
+  type: FileType;
+  /** Bytes; 0 for directories. */
+  size: number;
+  /** Last modification, when the backend knows it. */
+  modifiedAt?: Date;
+  /** Unix permission bits, when the backend has them. */
+  mode?: number;
+}
+
+export interface TransferProgress {
+  /** Bytes moved so far. */
+  transferredBytes: number;
+  /** Total bytes, when known in advance. */
+  totalBytes?: number;
+}
+
+export type ProgressCallback = (progress: TransferProgress) => void;
+
+/** What `put` accepts: a local file path, or the bytes themselves as a stream. */
+export type PutSource = string | Readable | AsyncIterable<Uint8Array>;
+
+export interface PutOptions {
+  /** Replace an existing file (default). With `false`, an existing target is an ALREADY_EXISTS error. */
+  overwrite?: boolean;
+  onProgress?: ProgressCallback;
+  /** Size of a stream source, when known: lets progress report a total. */
+  size?: number;
+  signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface OpenOptions {
+  /** First byte to read (default 0). */
+  offset?: number;
+  /** Number of bytes to read (default: to the end). */
+  length?: number;
+}
+
+export interface RmOptions {
+  /** Remove a directory and everything under it. Without it, only files and empty directories go. */
+  recursive?: boolean;
+}
+
+export interface RenameOptions {
+  /** Replace an existing target file. Without it, an existing target is an ALREADY_EXISTS error. */
+  overwrite?: boolean;
+}
+
+/**
+ * One storage backend. Paths are in the backend's own path space, as `resolveFileSystem` returns them
+ * (an absolute local path, `bucket/key` for S3, `/absolute/path` for HDFS). Argument order follows fsspec.
+ * Every method throws `StorageError`.
+ */
+export interface FileSystem {
+  /** The URI scheme this instance serves (`file`, `s3`, `hdfs`…). */
+  readonly scheme: string;
+  /** The URI a user would write for `path`; used in messages. */
+  toUri(path: string): string;
+  stat(path: string): Promise<FileInfo>;
+  exists(path: string): Promise<boolean>;
+  /** Children of a directory, sorted by name; a file lists as itself. */
+  ls(path: string): Promise<FileInfo[]>;
+  /** Creates the directory and its parents; an existing directory is fine. */
+  mkdir(path: string): Promise<void>;
+  /** Uploads a local file or a stream to `remotePath`. The target appears complete or not at all. */
+  put(source: PutSource, remotePath: string, options?: PutOptions): Promise<void>;
+  /** Downloads `remotePath` to `localPath`, which appears complete or not at all. */
+  get(remotePath: string, localPath: string, options?: GetOptions): Promise<void>;
+  open(path: string, options?: OpenOptions): Promise<Readable>;
+  rm(path: string, options?: RmOptions): Promise<void>;
+  rename(from: string, to: string, options?: RenameOptions): Promise<void>;
+  /** Releases connections; the instance is unusable afterwards. */
+  close?(): Promise<void>;
+}
+
+/** A file system and the path inside it that a URI names. */
+export interface ResolvedPath {
+  fs: FileSystem;
+  path: string;
+}
+
+/**
+ * Options for `resolveFileSystem`. Each adapter reads its own key (`s3`, `hdfs`, or a plugin's scheme);
+ * `plugins` names packages to load before resolving.
+ */
+export interface StorageOptions {
+  plugins?: readonly string[];
+  [adapterKey: string]: unknown;
+}
+
+/** Builds the file system for a URI of a registered scheme. */
+export type FileSystemFactory = (uri: URL, options: StorageOptions) => ResolvedPath | Promise<ResolvedPath>;
+
+/**
+ * What a storage package exports (as `default` or `fileSystemPlugin`) so that it can be loaded by name:
+ * the schemes it serves and the factory for them.
+ */
+export interface FileSystemPlugin {
+  schemes: readonly string[];
+  factory: FileSystemFactory;
+}
+
+/** Identity helper that gives a plugin object its type, for packages that only depend on our types. */
+export function defineFileSystemPlugin(plugin: FileSystemPlugin): FileSystemPlugin {
+  return plugin;
+}

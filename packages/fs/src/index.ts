@@ -1,0 +1,33 @@
+export { errnoOf, fromSystemError, isStorageError, StorageError } from "./errors.js";
+export type { StorageErrorCode, StorageErrorOptions } from "./errors.js";
+export { defineFileSystemPlugin } from "./file-system.js";
+export type {
+  FileInfo,
+  FileSystem,
+  FileSystemFactory,
+  FileSystemPlugin,
+  FileType,
+  GetOptions,
+  OpenOptions,
+  ProgressCallback,
+  PutOptions,
+  PutSource,
+  RenameOptions,
+  ResolvedPath,
+  RmOptions,
+  StorageOptions,
+  TransferProgress,
+} from "./file-system.js";
+export { localFileSystem, localPathOf } from "./local-file-system.js";
+export {
+  loadFileSystemPlugin,
+  loadFileSystemPlugins,
+  PLUGINS_ENV,
+  registeredSchemes,
+  registerFileSystem,
+  resolveFileSystem,
+  schemeOf,
+  unregisterFileSystem,
+} from "./registry.js";
+export { openLocalFile, openPutSource, progressTap, writeFileAtomically } from "./transfer.js";
+export type { AtomicWriteOptions, OpenedSource } from "./transfer.js";

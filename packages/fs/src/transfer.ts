@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { chmod, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fromSystemError, StorageError } from "./errors.js";
+import type { ProgressCallback, PutSource } from "./file-system.js";
+
+/** A pass-through stream that reports the bytes flowing through it. */
+export function progressTap(onProgress: ProgressCallback | undefined, totalBytes?: number): Transform {
+  let transferredBytes = 0;
+  const report = () =>
+    onProgress?.(totalBytes === undefined ? { transferredBytes } : { transferredBytes, totalBytes });
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      transferredBytes += chunk.length;
+      report();
+      callback(null, chunk);
+    },
+    flush(callback) {
+      // An empty source still reports once, so callers always see completion.
+      if (transferredBytes === 0) report();
+      callback();
+    },
+  });
+}
+
+export interface OpenedSource {
+  stream: Readable;
+  /** Known size in bytes (always for a local file). */
+  size: number | undefined;
+  /** Permission bits of a local source file, to carry executables over. */
+  mode: number | undefined;
+}
+
+/** Opens what `put` was given: a local path is streamed from disk, a stream is used as is. */
+export async function openPutSource(source: PutSource, size?: number): Promise<OpenedSource> {
+  if (typeof source !== "string") {
+    const stream = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+    return { stream, size, mode: undefined };
+  }
+  const handle = await open(source, "r").catch((error: unknown) => {
+    throw fromSystemError(error, source);
+  });
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new StorageError("INVALID_ARGUMENT", "is not a regular file", { uri: source });
+  }
+  return { stream: handle.createReadStream(), size: info.size, mode: info.mode & 0o777 };
+}
+
+/** Opens a local file for reading as a stream, failing early (before the first read) with a StorageError. */
+export async function openLocalFile(path: string, start = 0, end?: number): Promise<Readable> {
+  const handle = await open(path, "r").catch((error: unknown) => {
+    throw fromSystemError(error, path);
+  });
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new StorageError("INVALID_ARGUMENT", "is a directory, not a file", { uri: path });
+  }
+  return end === undefined ? handle.createReadStream({ start }) : handle.createReadStream({ start, end });
+}
+
+export interface AtomicWriteOptions {
+  onProgress?: ProgressCallback;
+  totalBytes?: number;
+  /** Permission bits of the final file (default: 0o666 minus umask). */
+  mode?: number;
+  /** Replace an existing file (default true). */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes a stream to a local file so that the final path only ever holds a complete file: the bytes go to a
+ * temporary file in the same directory, which is fsynced and then renamed (or hard-linked, to refuse an
+ * existing target atomically). A failure removes the temporary file and leaves any previous file untouched.
+ */
+export async function writeFileAtomically(
+  target: string,
+  source: Readable | AsyncIterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const directory = dirname(target);
+  await mkdir(directory, { recursive: true }).catch((error: unknown) => {
+    throw fromSystemError(error, directory);
+  });
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    throw new StorageError("INVALID_ARGUMENT", "is a directory; give the path of a file", { uri: target });
+  }
+  if (existing && options.overwrite === false) {
+    throw new StorageError("ALREADY_EXISTS", "already exists (overwrite is off)", { uri: target });
+  }
+  const temporary = join(directory, `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  try {
+    // `flush` fsyncs before close (Node >= 20.10), so the rename below never publishes unwritten blocks.
+    const sink = createWriteStream(temporary, { flags: "wx", mode: options.mode ?? 0o666, flush: true });
+    const stages = [source, progressTap(options.onProgress, options.totalBytes), sink] as const;
+    await (options.signal ? pipeline(...stages, { signal: options.signal }) : pipeline(...stages));
+    // The creation mode is filtered by the umask; an explicit mode (an executable archive) must survive it.
+    if (options.mode !== undefined) await chmod(temporary, options.mode);
+    if (options.overwrite === false) {
+      await link(temporary, target);
+      await unlink(temporary);
+    } else {
+      await rename(temporary, target);
+    }
+    await syncDirectory(directory);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw fromSystemError(error, target);
+  }
+}
+
+/** Makes a rename durable: the directory entry itself must reach the disk. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, "r").catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems (and all of Windows) refuse fsync on a directory; the rename is still atomic there.
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,2 @@
+// Shared test fixtures; each server helper is re-exported here.
+export {};
