@@ -18,6 +18,7 @@ export type {
   StorageOptions,
   TransferProgress,
 } from "./file-system.js";
+export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
 export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {
   loadFileSystemPlugin,

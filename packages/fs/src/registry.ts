@@ -18,7 +18,7 @@ export const PLUGINS_ENV = "CLUSTER_PACK_PLUGINS";
 
 interface Registry {
   factories: Map<string, FileSystemFactory>;
-  loadedPlugins: Map<string, Promise<void>>;
+  loadedPlugins: Map<string, Promise<FileSystemPlugin>>;
 }
 
 // Kept on globalThis so that two copies of this package (a plugin bundling its own) share one registry.
@@ -97,34 +97,38 @@ async function importPackage(packageName: string): Promise<Record<string, unknow
 const notInstalledDetail = (packageName: string) =>
   `plugin ${packageName} is not installed (npm install ${packageName})`;
 
-/** Imports a plugin package and registers the schemes it serves. Loading the same package twice is free. */
-export function loadFileSystemPlugin(packageName: string): Promise<void> {
+/** Imports a plugin package and registers the schemes it serves. Importing the same package twice is free. */
+export async function loadFileSystemPlugin(packageName: string): Promise<void> {
   let loading = registry.loadedPlugins.get(packageName);
   if (!loading) {
-    loading = (async () => {
-      let module: Record<string, unknown> | undefined;
-      try {
-        module = await importPackage(packageName);
-      } catch (cause) {
-        const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
-        throw new StorageError("INVALID_ARGUMENT", `plugin ${packageName} failed to load: ${reason}`, { cause });
-      }
-      if (!module) {
-        throw new StorageError("INVALID_ARGUMENT", notInstalledDetail(packageName));
-      }
-      const plugin = [module.default, module.fileSystemPlugin].find(isPlugin);
-      if (!plugin) {
-        throw new StorageError(
-          "INVALID_ARGUMENT",
-          `${packageName} is not a cluster-pack storage plugin: it exports no { schemes, factory } object`,
-        );
-      }
-      for (const scheme of plugin.schemes) registerFileSystem(scheme, plugin.factory);
-    })();
+    loading = importPlugin(packageName);
     registry.loadedPlugins.set(packageName, loading);
     loading.catch(() => registry.loadedPlugins.delete(packageName));
   }
-  return loading;
+  const plugin = await loading;
+  // Registered on every call: a scheme unregistered since the import comes back from the plugin list.
+  for (const scheme of plugin.schemes) {
+    if (!registry.factories.has(normalizeScheme(scheme))) registerFileSystem(scheme, plugin.factory);
+  }
+}
+
+async function importPlugin(packageName: string): Promise<FileSystemPlugin> {
+  let module: Record<string, unknown> | undefined;
+  try {
+    module = await importPackage(packageName);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    throw new StorageError("INVALID_ARGUMENT", `plugin ${packageName} failed to load: ${reason}`, { cause });
+  }
+  if (!module) throw new StorageError("INVALID_ARGUMENT", notInstalledDetail(packageName));
+  const plugin = [module.default, module.fileSystemPlugin].find(isPlugin);
+  if (!plugin) {
+    throw new StorageError(
+      "INVALID_ARGUMENT",
+      `${packageName} is not a cluster-pack storage plugin: it exports no { schemes, factory } object`,
+    );
+  }
+  return plugin;
 }
 
 /** Loads every plugin named in `options.plugins` and in `CLUSTER_PACK_PLUGINS`. */
