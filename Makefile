@@ -18,8 +18,8 @@ build: setup
 	pnpm turbo run build
 
 test: setup
-	pnpm turbo run build typecheck test
-	pnpm lint
+	pnpm turbo run build typecheck lint test
+	pnpm biome check biome.json package.json turbo.json tsconfig.base.json .changeset
 
 demo: setup
 	pnpm turbo run build --filter=storage-round-trip...

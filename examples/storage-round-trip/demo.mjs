@@ -63,7 +63,9 @@ async function main() {
     const renamed = `${parent}/renamed.pex`;
     await fs.rename(path, renamed, { overwrite: true });
     await fs.rm(renamed);
-    console.log(`  renamed and removed; ${fs.toUri(parent)} now holds ${(await fs.ls(parent)).length} entries`);
+    console.log(
+      `  renamed and removed; ${fs.toUri(parent)} now holds ${(await fs.ls(parent)).length} entries`,
+    );
     await fs.close?.();
     if (!same) process.exitCode = 1;
   } finally {
@@ -72,6 +74,8 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(`error: ${isStorageError(error) ? error.message : error instanceof Error ? error.message : error}`);
+  console.error(
+    `error: ${isStorageError(error) ? error.message : error instanceof Error ? error.message : error}`,
+  );
   process.exitCode = 1;
 });

@@ -100,7 +100,8 @@ export function memoryFileSystem(storeName: string): FileSystem {
     async put(source, remotePath, options = {}) {
       const path = normalize(remotePath);
       const guard = () => {
-        if (store.directories.has(path)) fail("INVALID_ARGUMENT", "is a directory; give the path of a file", path);
+        if (store.directories.has(path))
+          fail("INVALID_ARGUMENT", "is a directory; give the path of a file", path);
         if (options.overwrite === false && store.files.has(path)) {
           fail("ALREADY_EXISTS", "already exists (overwrite is off)", path);
         }
@@ -129,7 +130,8 @@ export function memoryFileSystem(storeName: string): FileSystem {
 
     async open(path, options = {}) {
       const info = statOf(path);
-      const file = store.files.get(info.path) ?? fail("INVALID_ARGUMENT", "is a directory, not a file", info.path);
+      const file =
+        store.files.get(info.path) ?? fail("INVALID_ARGUMENT", "is a directory, not a file", info.path);
       const start = options.offset ?? 0;
       const end = options.length === undefined ? undefined : start + options.length;
       return Readable.from([file.data.subarray(start, end)]);
@@ -156,7 +158,8 @@ export function memoryFileSystem(storeName: string): FileSystem {
       const source = statOf(rawFrom);
       const to = normalize(rawTo);
       const target = infoOf(to);
-      if (target && !options.overwrite) fail("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", to);
+      if (target && !options.overwrite)
+        fail("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", to);
       if (target?.type === "directory") fail("INVALID_ARGUMENT", "is a directory and cannot be replaced", to);
       makeDirectories(posix.dirname(to));
       const moved = [source.path, ...entriesUnder(source.path)];

@@ -1,6 +1,6 @@
+import { Readable } from "node:stream";
 import { PLUGINS_ENV, registerFileSystem, resolveFileSystem, unregisterFileSystem } from "@cluster-pack/fs";
 import { describeFileSystem } from "@cluster-pack/fs/testing";
-import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 
 let run = 0;

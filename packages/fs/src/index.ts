@@ -1,6 +1,6 @@
-export { errnoOf, fromSystemError, isStorageError, StorageError } from "./errors.js";
+export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
 export type { StorageErrorCode, StorageErrorOptions } from "./errors.js";
-export { defineFileSystemPlugin } from "./file-system.js";
+export { errnoOf, fromSystemError, isStorageError, StorageError } from "./errors.js";
 export type {
   FileInfo,
   FileSystem,
@@ -18,7 +18,7 @@ export type {
   StorageOptions,
   TransferProgress,
 } from "./file-system.js";
-export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
+export { defineFileSystemPlugin } from "./file-system.js";
 export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {
   loadFileSystemPlugin,
@@ -30,5 +30,5 @@ export {
   schemeOf,
   unregisterFileSystem,
 } from "./registry.js";
-export { openLocalFile, openPutSource, progressTap, writeFileAtomically } from "./transfer.js";
 export type { AtomicWriteOptions, OpenedSource } from "./transfer.js";
+export { openLocalFile, openPutSource, progressTap, writeFileAtomically } from "./transfer.js";

@@ -67,7 +67,12 @@ export function localFileSystem(): FileSystem {
       if (info.type === "file") return [info];
       const names = (await readdir(path).catch(wrap(path))).sort();
       const children = await Promise.all(
-        names.map((name) => stat(join(path, name)).then((entry) => toFileInfo(join(path, name), entry), () => undefined)),
+        names.map((name) =>
+          stat(join(path, name)).then(
+            (entry) => toFileInfo(join(path, name), entry),
+            () => undefined,
+          ),
+        ),
       );
       // An entry removed (or a dangling symlink) between readdir and stat is simply not listed.
       return children.filter((child): child is FileInfo => child !== undefined);
@@ -124,10 +129,14 @@ export function localFileSystem(): FileSystem {
       await mkdir(dirname(to), { recursive: true }).catch(wrap(dirname(to)));
       const target = await stat(to).catch(() => undefined);
       if (target && !options.overwrite) {
-        throw new StorageError("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", { uri: to });
+        throw new StorageError("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", {
+          uri: to,
+        });
       }
       if (target?.isDirectory()) {
-        throw new StorageError("INVALID_ARGUMENT", "is a directory and cannot be replaced by a rename", { uri: to });
+        throw new StorageError("INVALID_ARGUMENT", "is a directory and cannot be replaced by a rename", {
+          uri: to,
+        });
       }
       if (source.isFile() && !options.overwrite) {
         // link() refuses an existing target atomically, where a check-then-rename could race.

@@ -23,10 +23,9 @@ interface Registry {
 
 // Kept on globalThis so that two copies of this package (a plugin bundling its own) share one registry.
 const registryKey = Symbol.for("@cluster-pack/fs.registry");
-const registry: Registry = ((globalThis as Record<symbol, Registry | undefined>)[registryKey] ??= {
-  factories: new Map(),
-  loadedPlugins: new Map(),
-});
+const shared = globalThis as Record<symbol, Registry | undefined>;
+shared[registryKey] ??= { factories: new Map(), loadedPlugins: new Map() };
+const registry: Registry = shared[registryKey];
 
 function normalizeScheme(scheme: string): string {
   const normalized = scheme.toLowerCase().replace(/:(\/\/)?$/, "");
@@ -153,7 +152,11 @@ export function schemeOf(uri: string): string {
  * other schemes come from a registered factory, a plugin, or a built-in adapter package imported on first use.
  */
 export async function resolveFileSystem(uri: string, options: StorageOptions = {}): Promise<ResolvedPath> {
-  if (!uri) throw new StorageError("INVALID_ARGUMENT", "empty storage URI: give a path or a URL such as s3://bucket/key");
+  if (!uri)
+    throw new StorageError(
+      "INVALID_ARGUMENT",
+      "empty storage URI: give a path or a URL such as s3://bucket/key",
+    );
   const scheme = schemeOf(uri);
   if (scheme === "file") return { fs: localFileSystem(), path: localPathOf(uri) };
 
@@ -162,8 +165,11 @@ export async function resolveFileSystem(uri: string, options: StorageOptions = {
   const adapterPackage = builtinAdapters[scheme];
   if (!factory && adapterPackage) {
     await loadFileSystemPlugin(adapterPackage).catch((cause: unknown) => {
-      const notInstalled = cause instanceof StorageError && cause.detail === notInstalledDetail(adapterPackage);
-      const detail = notInstalled ? `install ${adapterPackage} to use ${scheme}:// URLs` : (cause as StorageError).detail;
+      const notInstalled =
+        cause instanceof StorageError && cause.detail === notInstalledDetail(adapterPackage);
+      const detail = notInstalled
+        ? `install ${adapterPackage} to use ${scheme}:// URLs`
+        : (cause as StorageError).detail;
       throw new StorageError("INVALID_ARGUMENT", detail, { uri, cause });
     });
     factory = registry.factories.get(scheme);

@@ -104,7 +104,10 @@ export function describeFileSystem(
         expect(progress.length).toBeGreaterThan(1);
         const transferred = progress.map((event) => event.transferredBytes);
         expect(transferred).toEqual([...transferred].sort((a, b) => a - b));
-        expect(progress.at(-1)).toMatchObject({ transferredBytes: largeFileBytes, totalBytes: largeFileBytes });
+        expect(progress.at(-1)).toMatchObject({
+          transferredBytes: largeFileBytes,
+          totalBytes: largeFileBytes,
+        });
 
         expect(await fs.stat(path)).toMatchObject({ type: "file", size: largeFileBytes, name: "large.bin" });
         const parent = await at("round-trip");

@@ -81,6 +81,9 @@ describe("local adapter writes", () => {
       ...(isRoot && { uid: 65534, gid: 65534 }),
     });
     await rm(code, { recursive: true, force: true });
-    expect(JSON.parse(child.stdout)).toEqual({ code: "PERMISSION_DENIED", message: `${target}: permission denied` });
+    expect(JSON.parse(child.stdout)).toEqual({
+      code: "PERMISSION_DENIED",
+      message: `${target}: permission denied`,
+    });
   });
 });

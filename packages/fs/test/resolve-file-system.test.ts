@@ -68,6 +68,8 @@ describe("embeddedStorePath", () => {
   it("defaults to the user cache directory and follows XDG_CACHE_HOME and CLUSTER_PACK_STORE", () => {
     expect(embeddedStorePath({})).toBe(join(homedir(), ".cache", "cluster-pack", "store"));
     expect(embeddedStorePath({ XDG_CACHE_HOME: "/var/cache/u" })).toBe("/var/cache/u/cluster-pack/store");
-    expect(embeddedStorePath({ XDG_CACHE_HOME: "/x", CLUSTER_PACK_STORE: "s3://team/store" })).toBe("s3://team/store");
+    expect(embeddedStorePath({ XDG_CACHE_HOME: "/x", CLUSTER_PACK_STORE: "s3://team/store" })).toBe(
+      "s3://team/store",
+    );
   });
 });
