@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // s3rver-process runs in a child process of its own (see startS3rver).
+  entry: ["src/index.ts", "src/s3rver-process.ts"],
   format: ["esm"],
   dts: true,
   clean: true,

@@ -5,6 +5,7 @@ export type StorageErrorCode =
   | "PERMISSION_DENIED"
   | "TRANSIENT"
   | "INVALID_ARGUMENT"
+  | "ABORTED"
   | "UNKNOWN";
 
 export interface StorageErrorOptions {
@@ -93,9 +94,16 @@ export function errnoOf(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether an error is the cancellation of an operation through an AbortSignal. */
+export function isAbort(error: unknown): boolean {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return name === "AbortError" || code === "ABORT_ERR";
+}
+
 /** Turns a Node system error (file system or socket) into a StorageError about `uri`. */
 export function fromSystemError(error: unknown, uri: string): StorageError {
   if (error instanceof StorageError) return error;
+  if (isAbort(error)) return new StorageError("ABORTED", "cancelled", { uri, cause: error });
   const errno = errnoOf(error);
   if (errno) {
     const detail = errnoDetails[errno] ?? `${errno}: ${(error as Error).message}`;

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StorageError } from "./errors.js";
 import type { FileSystemFactory, FileSystemPlugin, ResolvedPath, StorageOptions } from "./file-system.js";
@@ -70,8 +70,8 @@ function isModuleNotFound(error: unknown, packageName: string): boolean {
 }
 
 /**
- * Imports a package by name: first as this package sees it (installed beside us), then from the
- * application's own directory (the working directory, then the entry script's), where plugins usually live.
+ * Imports a package by name: first as this package sees it (installed beside us), then from the working
+ * directory, where an application's own plugins are installed.
  */
 async function importPackage(packageName: string): Promise<Record<string, unknown> | undefined> {
   try {
@@ -79,18 +79,13 @@ async function importPackage(packageName: string): Promise<Record<string, unknow
   } catch (error) {
     if (!isModuleNotFound(error, packageName)) throw error;
   }
-  const bases = [process.cwd(), process.argv[1] ? dirname(process.argv[1]) : undefined];
-  for (const base of bases) {
-    if (!base) continue;
-    let resolved: string;
-    try {
-      resolved = createRequire(join(base, "noop.js")).resolve(packageName);
-    } catch {
-      continue;
-    }
-    return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  let resolved: string;
+  try {
+    resolved = createRequire(join(process.cwd(), "noop.js")).resolve(packageName);
+  } catch {
+    return undefined;
   }
-  return undefined;
+  return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
 }
 
 const notInstalledDetail = (packageName: string) =>

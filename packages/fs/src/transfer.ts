@@ -72,6 +72,19 @@ export interface AtomicWriteOptions {
   /** Replace an existing file (default true). */
   overwrite?: boolean;
   signal?: AbortSignal;
+  /** Where the bytes come from (a remote URI): a failure of the source is reported against it. */
+  sourceUri?: string;
+}
+
+/** Marks a failure of the source stream, so that it is not blamed on the local target. */
+class SourceFailure extends Error {}
+
+async function* rethrowingAsSourceFailure(source: AsyncIterable<Uint8Array>) {
+  try {
+    yield* source;
+  } catch (error) {
+    throw new SourceFailure("source failed", { cause: error });
+  }
 }
 
 /**
@@ -99,7 +112,11 @@ export async function writeFileAtomically(
   try {
     // `flush` fsyncs before close (Node >= 20.10), so the rename below never publishes unwritten blocks.
     const sink = createWriteStream(temporary, { flags: "wx", mode: options.mode ?? 0o666, flush: true });
-    const stages = [source, progressTap(options.onProgress, options.totalBytes), sink] as const;
+    const stages = [
+      rethrowingAsSourceFailure(source),
+      progressTap(options.onProgress, options.totalBytes),
+      sink,
+    ] as const;
     await (options.signal ? pipeline(...stages, { signal: options.signal }) : pipeline(...stages));
     // The creation mode is filtered by the umask; an explicit mode (an executable archive) must survive it.
     if (options.mode !== undefined) await chmod(temporary, options.mode);
@@ -112,6 +129,7 @@ export async function writeFileAtomically(
     await syncDirectory(directory);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
+    if (error instanceof SourceFailure) throw fromSystemError(error.cause, options.sourceUri ?? target);
     throw fromSystemError(error, target);
   }
 }

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageError } from "../src/errors.js";
 import { localFileSystem } from "../src/local-file-system.js";
+import { writeFileAtomically } from "../src/transfer.js";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -39,6 +40,31 @@ describe("local adapter writes", () => {
   it("publishes nothing at the final path when the first write fails", async () => {
     const target = join(directory, "fresh.pex");
     await expect(fs.put(failingSource(), target)).rejects.toThrow(`${target}: `);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it("blames a failing source on the source URI, not on the local target", async () => {
+    const target = join(directory, "download.pex");
+    await expect(
+      writeFileAtomically(target, failingSource(), { sourceUri: "s3://bucket/env.pex" }),
+    ).rejects.toMatchObject({
+      uri: "s3://bucket/env.pex",
+      message: "s3://bucket/env.pex: source broke",
+    });
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it("reports a cancelled upload as ABORTED and publishes nothing", async () => {
+    const target = join(directory, "cancelled.pex");
+    const controller = new AbortController();
+    async function* slowSource() {
+      yield Buffer.alloc(1024);
+      controller.abort();
+      yield Buffer.alloc(1024);
+    }
+    await expect(fs.put(slowSource(), target, { signal: controller.signal })).rejects.toMatchObject({
+      code: "ABORTED",
+    });
     expect(await readdir(directory)).toEqual([]);
   });
 

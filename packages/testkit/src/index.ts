@@ -1,2 +1,3 @@
 // Shared test fixtures; each server helper is re-exported here.
-export {};
+export * from "./s3rver.js";
+export * from "./webhdfs-server.js";

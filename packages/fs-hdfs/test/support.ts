@@ -1,0 +1,51 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+let directories = 0;
+
+/** A fresh directory under the server's world-writable /tmp, so suites never see each other's files. */
+export const uniqueDirectory = (label: string) => `/tmp/${label}-${process.pid}-${++directories}`;
+
+const propertiesXml = (properties: Record<string, string>) =>
+  `<?xml version="1.0"?>\n<configuration>\n${Object.entries(properties)
+    .map(
+      ([name, value]) =>
+        `  <property>\n    <name>${name}</name>\n    <value>${value}</value>\n  </property>\n`,
+    )
+    .join("")}</configuration>\n`;
+
+/** Writes core-site.xml and hdfs-site.xml into a new directory, as a cluster's client configuration. */
+export async function writeHadoopConfDir(
+  coreSite: Record<string, string>,
+  hdfsSite: Record<string, string> = {},
+): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), "cp-hadoop-conf-"));
+  await writeFile(join(directory, "core-site.xml"), propertiesXml(coreSite));
+  await writeFile(join(directory, "hdfs-site.xml"), propertiesXml(hdfsSite));
+  return directory;
+}
+
+/** Sets environment variables (undefined removes one) and returns the function that puts the old values back. */
+export function setEnvironment(values: Record<string, string | undefined>): () => void {
+  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  const apply = (entries: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(entries)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(values);
+  return () => apply(previous);
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
+}

@@ -1,0 +1,440 @@
+/**
+ * A WebHDFS server for tests, following Hadoop's "WebHDFS REST API" documentation: a namenode that answers
+ * metadata operations and redirects data operations (307, or 200 {"Location"} with noredirect=true) to a
+ * datanode on another port; RemoteException JSON errors with the documented HTTP status per class; HDFS
+ * permissions; optionally an HA standby, an HttpFS gateway, or a cluster that demands delegation tokens.
+ * File bytes are streamed to and from a temporary directory, so multi-GiB transfers stay out of memory.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream/promises";
+import { HdfsNamespace, type SeedDirectory } from "./webhdfs-namespace.js";
+import { RemoteException } from "./webhdfs-remote-exception.js";
+
+export type { HdfsFileStatus, SeedDirectory } from "./webhdfs-namespace.js";
+export { HdfsNamespace } from "./webhdfs-namespace.js";
+
+export interface WebHdfsServerOptions {
+  /** The namenode's own user, allowed everything (default "hdfs"). */
+  superuser?: string;
+  /** Members of this group are superusers too (dfs.permissions.superusergroup, default "supergroup"). */
+  supergroup?: string;
+  /** Groups of each user, for group permission bits. */
+  groups?: Record<string, readonly string[]>;
+  /** Directories to create at start, beside the default `/tmp` (1777) and `/user` (755). */
+  directories?: readonly SeedDirectory[];
+  /** Users allowed to act for others with `doas` (hadoop.proxyuser.<user>.*). */
+  proxyUsers?: readonly string[];
+  /** Entries per LISTSTATUS_BATCH page (dfs.ls.limit, default 1000). */
+  listPageSize?: number;
+  /** Set false to act as a release without LISTSTATUS_BATCH (before Hadoop 2.8): the op is unknown. */
+  listStatusBatch?: boolean;
+  /** Set false to act as a release that ignores `noredirect` and always answers 307. */
+  noredirect?: boolean;
+  /** Start as an HA standby namenode: every operation fails with StandbyException. */
+  standby?: boolean;
+  /** Act as an HttpFS gateway: no datanode; data goes to the same port with data=true. */
+  httpfs?: boolean;
+  /** Demand a delegation token (token → user it authenticates); user.name alone gets 401. */
+  delegationTokens?: Record<string, string>;
+  /** Serve the namespace of another server: an HA pair over one file system. */
+  shareNamespaceWith?: WebHdfsServer;
+}
+
+/** One request the server received, for tests that check the protocol the client spoke. */
+export interface WebHdfsRequest {
+  role: "namenode" | "datanode";
+  method: string;
+  op: string;
+  path: string;
+  params: Record<string, string>;
+  /** Whether the request carried a body (a Content-Length above 0 or a chunked body). */
+  hasBody: boolean;
+}
+
+export interface WebHdfsServer {
+  /** `http://127.0.0.1:<port>`: the namenode's HTTP address (or the HttpFS gateway's). */
+  namenodeUrl: string;
+  /** The datanode's HTTP address; the namenode's own in HttpFS mode. */
+  datanodeUrl: string;
+  /** `127.0.0.1:<port>` of the namenode, as hdfs-site.xml would name it. */
+  namenodeAddress: string;
+  namespace: HdfsNamespace;
+  /** Every request so far, oldest first. */
+  requests: WebHdfsRequest[];
+  clearRequests(): void;
+  /** Turns this namenode into an HA standby (true) or back into the active one (false). */
+  setStandby(standby: boolean): void;
+  stop(): Promise<void>;
+}
+
+const API_PREFIX = "/webhdfs/v1";
+const USER_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9._-]*[$]?$/;
+const opParamClass: Record<string, string> = {
+  GET: "GetOpParam",
+  PUT: "PutOpParam",
+  POST: "PostOpParam",
+  DELETE: "DeleteOpParam",
+};
+
+/** A request without valid credentials on a secured cluster: the SPNEGO filter answers 401 before WebHDFS. */
+class AuthenticationRequired extends Error {}
+
+interface ParsedRequest extends WebHdfsRequest {
+  query: URLSearchParams;
+}
+
+function parseRequest(req: IncomingMessage, role: WebHdfsRequest["role"]): ParsedRequest | undefined {
+  const url = new URL(req.url ?? "/", "http://server");
+  if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) return undefined;
+  const path = decodeURIComponent(url.pathname.slice(API_PREFIX.length)) || "/";
+  const length = Number(req.headers["content-length"] ?? 0);
+  return {
+    role,
+    method: req.method ?? "GET",
+    // Hadoop upper-cases the op before looking it up.
+    op: (url.searchParams.get("op") ?? "").toUpperCase(),
+    path,
+    params: Object.fromEntries(url.searchParams),
+    hasBody: length > 0 || req.headers["transfer-encoding"] !== undefined,
+    query: url.searchParams,
+  };
+}
+
+function booleanParam(query: URLSearchParams, name: string, fallback: boolean): boolean {
+  const value = query.get(name);
+  if (value === null || value === "") return fallback;
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === "true";
+  throw new RemoteException(
+    "IllegalArgumentException",
+    `Invalid value for webhdfs parameter "${name}": ${value}`,
+  );
+}
+
+function numberParam(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === "") return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw new RemoteException(
+      "IllegalArgumentException",
+      `Invalid value for webhdfs parameter "${name}": ${value}`,
+    );
+  }
+  return Number(value);
+}
+
+function permissionParam(query: URLSearchParams, fallback: number): number {
+  const value = query.get("permission");
+  if (value === null || value === "") return fallback;
+  if (!/^[01]?[0-7]{1,3}$/.test(value)) {
+    throw new RemoteException(
+      "IllegalArgumentException",
+      `Invalid value for webhdfs parameter "permission": ${value}`,
+    );
+  }
+  return Number.parseInt(value, 8);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+  } else if (error instanceof AuthenticationRequired) {
+    res.writeHead(401, { "WWW-Authenticate": "Negotiate", "Content-Type": "text/html" });
+    res.end("<html><body><h2>HTTP ERROR 401</h2><p>Authentication required</p></body></html>");
+  } else if (error instanceof RemoteException) {
+    sendJson(res, error.status, error.toJSON());
+  } else {
+    sendJson(res, 500, new RemoteException("RuntimeException", String(error)).toJSON());
+  }
+}
+
+const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Promise<WebHdfsServer> {
+  const shared = options.shareNamespaceWith?.namespace;
+  const namespace =
+    shared ??
+    (await HdfsNamespace.create(
+      {
+        superuser: options.superuser ?? "hdfs",
+        supergroup: options.supergroup ?? "supergroup",
+        groups: options.groups ?? {},
+      },
+      options.directories ?? [],
+    ));
+  const requests: WebHdfsRequest[] = [];
+  let standby = options.standby ?? false;
+  let namenodeAddress = "";
+  let datanodeUrl = "";
+
+  const record = (request: ParsedRequest) => {
+    const { query: _query, ...logged } = request;
+    requests.push(logged);
+  };
+
+  /** The user a request acts as: the token's owner or `user.name`, then `doas` if the caller may impersonate. */
+  const authenticate = (query: URLSearchParams): string => {
+    let user: string;
+    if (options.delegationTokens) {
+      const token = query.get("delegation");
+      if (!token) throw new AuthenticationRequired();
+      const owner = options.delegationTokens[token];
+      if (!owner) throw new RemoteException("InvalidToken", "token is expired or doesn't exist");
+      user = owner;
+    } else {
+      // Without security, a request without user.name runs as the static web user (hadoop.http.staticuser.user).
+      user = query.get("user.name") ?? "dr.who";
+      if (!USER_NAME_PATTERN.test(user)) {
+        throw new RemoteException(
+          "IllegalArgumentException",
+          `Invalid value for webhdfs parameter "user.name": ${user}`,
+        );
+      }
+    }
+    const doAs = query.get("doas");
+    if (!doAs || doAs === user) return user;
+    if (!options.proxyUsers?.includes(user)) {
+      throw new RemoteException(
+        "AuthorizationException",
+        `User: ${user} is not allowed to impersonate ${doAs}`,
+      );
+    }
+    return doAs;
+  };
+
+  const unknownOp = (request: ParsedRequest) =>
+    new RemoteException(
+      "IllegalArgumentException",
+      `Invalid value for webhdfs parameter "op": No enum constant org.apache.hadoop.hdfs.web.resources.${opParamClass[request.method] ?? "GetOpParam"}.Op.${request.op || "null"}`,
+    );
+
+  /** Answers with where the data goes: 307 + Location, or 200 {"Location"} when the client asked noredirect=true. */
+  const redirect = (res: ServerResponse, request: ParsedRequest, target: URL) => {
+    if (booleanParam(request.query, "noredirect", false) && options.noredirect !== false) {
+      sendJson(res, 200, { Location: target.href });
+      return;
+    }
+    res.writeHead(307, {
+      Location: target.href,
+      "Content-Type": "application/octet-stream",
+      "Content-Length": 0,
+    });
+    res.end();
+  };
+
+  const dataLocation = (base: string, request: ParsedRequest, extra: Record<string, string>) => {
+    const target = new URL(`${base}${API_PREFIX}${encodePath(request.path)}`);
+    for (const [name, value] of request.query)
+      if (name !== "noredirect") target.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(extra)) target.searchParams.set(name, value);
+    return target;
+  };
+
+  const receiveFile = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: ParsedRequest,
+    user: string,
+  ) => {
+    const file = namespace.create(user, request.path, {
+      overwrite: booleanParam(request.query, "overwrite", true),
+      permission: permissionParam(request.query, 0o644),
+    });
+    let length = 0;
+    try {
+      await pipeline(
+        req,
+        async function* count(source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            length += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(file.blob),
+      );
+    } finally {
+      // Like HDFS, an interrupted write leaves the file with the bytes that arrived.
+      file.length = length;
+      file.modificationTime = Date.now();
+    }
+    res.writeHead(201, {
+      Location: `hdfs://${namenodeAddress}${encodePath(request.path)}`,
+      "Content-Length": 0,
+    });
+    res.end();
+  };
+
+  const sendFile = async (res: ServerResponse, request: ParsedRequest, user: string) => {
+    const file = namespace.openForRead(user, request.path);
+    const offset = numberParam(request.query, "offset") ?? 0;
+    if (offset > file.length) throw new RemoteException("IOException", "Cannot seek after EOF");
+    const count = Math.min(
+      numberParam(request.query, "length") ?? Number.POSITIVE_INFINITY,
+      file.length - offset,
+    );
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": count });
+    if (count === 0) {
+      res.end();
+      return;
+    }
+    await pipeline(createReadStream(file.blob, { start: offset, end: offset + count - 1 }), res);
+  };
+
+  const serveNamenode = async (req: IncomingMessage, res: ServerResponse, request: ParsedRequest) => {
+    if (standby) {
+      const category = request.method === "GET" ? "READ" : "WRITE";
+      throw new RemoteException(
+        "StandbyException",
+        `Operation category ${category} is not supported in state standby. Visit https://s.apache.org/sbnn-error`,
+      );
+    }
+    const { query, path } = request;
+    if (options.httpfs && request.op === "CREATE" && booleanParam(query, "data", false)) {
+      // HttpFS's upload filter checks the content type before anything else.
+      if (req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase() !== "application/octet-stream") {
+        res.writeHead(400, { "Content-Type": "text/plain" });
+        res.end("Data upload requests must have content-type set to 'application/octet-stream'");
+        return;
+      }
+      await receiveFile(req, res, request, authenticate(query));
+      return;
+    }
+    const user = authenticate(query);
+    switch (`${request.method} ${request.op}`) {
+      case "GET GETFILESTATUS":
+        return sendJson(res, 200, { FileStatus: namespace.getFileStatus(user, path) });
+      case "GET LISTSTATUS": {
+        const { statuses } = namespace.listStatus(user, path);
+        return sendJson(res, 200, { FileStatuses: { FileStatus: statuses } });
+      }
+      case "GET LISTSTATUS_BATCH": {
+        if (options.listStatusBatch === false) throw unknownOp(request);
+        const page = namespace.listStatus(
+          user,
+          path,
+          query.get("startAfter") ?? "",
+          options.listPageSize ?? 1000,
+        );
+        return sendJson(res, 200, {
+          DirectoryListing: {
+            partialListing: { FileStatuses: { FileStatus: page.statuses } },
+            remainingEntries: page.remainingEntries,
+          },
+        });
+      }
+      case "GET GETHOMEDIRECTORY":
+        return sendJson(res, 200, { Path: namespace.homeDirectory(user) });
+      case "GET OPEN":
+        if (options.httpfs) return sendFile(res, request, user);
+        // The namenode looks up the blocks (so a missing file fails here) and sends the reader to a datanode.
+        namespace.openForRead(user, path);
+        return redirect(
+          res,
+          request,
+          dataLocation(datanodeUrl, request, { namenoderpcaddress: namenodeAddress }),
+        );
+      case "PUT CREATE":
+        // Strict on purpose: the documented protocol sends no data to the namenode ("Create and Write to a File").
+        if (request.hasBody) {
+          throw new RemoteException(
+            "IllegalArgumentException",
+            "the namenode takes no data: send the file to the datanode named by the 307 Location",
+          );
+        }
+        if (options.httpfs)
+          return redirect(res, request, dataLocation(`http://${namenodeAddress}`, request, { data: "true" }));
+        // Like Hadoop, the namenode only picks a datanode; the file is created when the datanode receives it.
+        return redirect(
+          res,
+          request,
+          dataLocation(datanodeUrl, request, { namenoderpcaddress: namenodeAddress }),
+        );
+      case "PUT MKDIRS":
+        return sendJson(res, 200, { boolean: namespace.mkdirs(user, path, permissionParam(query, 0o755)) });
+      case "PUT RENAME": {
+        const destination = query.get("destination");
+        if (!destination) {
+          throw new RemoteException(
+            "IllegalArgumentException",
+            "Required param destination for op: RENAME is null or empty",
+          );
+        }
+        return sendJson(res, 200, { boolean: namespace.rename(user, path, destination) });
+      }
+      case "DELETE DELETE":
+        return sendJson(res, 200, {
+          boolean: await namespace.delete(user, path, booleanParam(query, "recursive", false)),
+        });
+      default:
+        throw unknownOp(request);
+    }
+  };
+
+  const serveDatanode = async (req: IncomingMessage, res: ServerResponse, request: ParsedRequest) => {
+    if (request.query.get("namenoderpcaddress") !== namenodeAddress) {
+      throw new RemoteException("IllegalArgumentException", "namenoderpcaddress is not specified.");
+    }
+    const user = authenticate(request.query);
+    if (request.method === "PUT" && request.op === "CREATE") return receiveFile(req, res, request, user);
+    if (request.method === "GET" && request.op === "OPEN") return sendFile(res, request, user);
+    throw new RemoteException("IllegalArgumentException", `Invalid operation ${request.op}`);
+  };
+
+  const handler =
+    (role: WebHdfsRequest["role"], serve: typeof serveNamenode) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      const request = parseRequest(req, role);
+      if (!request) {
+        res.writeHead(404, { "Content-Type": "text/plain" });
+        res.end("Not Found");
+        return;
+      }
+      record(request);
+      serve(req, res, request).catch((error: unknown) => sendError(res, error));
+    };
+
+  const namenode = createServer(handler("namenode", serveNamenode));
+  const namenodePort = await listen(namenode);
+  namenodeAddress = `127.0.0.1:${namenodePort}`;
+  const datanode = options.httpfs ? undefined : createServer(handler("datanode", serveDatanode));
+  datanodeUrl = datanode ? `http://127.0.0.1:${await listen(datanode)}` : `http://${namenodeAddress}`;
+
+  return {
+    namenodeUrl: `http://${namenodeAddress}`,
+    datanodeUrl,
+    namenodeAddress,
+    namespace,
+    requests,
+    clearRequests: () => {
+      requests.length = 0;
+    },
+    setStandby: (state) => {
+      standby = state;
+    },
+    async stop() {
+      await Promise.all([close(namenode), datanode ? close(datanode) : undefined]);
+      if (!shared) await namespace.dispose();
+    },
+  };
+}
