@@ -6,6 +6,7 @@ import {
   defineFileSystemPlugin,
   type FileInfo,
   type FileSystem,
+  fromSystemError,
   isStorageError,
   openPutSource,
   progressTap,
@@ -181,6 +182,16 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
 
   const stat = async (path: string) => toFileInfo(path, await client.getFileStatus(path));
 
+  /** A failed stream source: its own StorageError (a download from another store), or one about the upload. */
+  const streamFailure = (error: unknown, path: string) => {
+    if (error instanceof StorageError) return error;
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return new StorageError("UNKNOWN", `reading the data to upload failed: ${reason}`, {
+      uri: toUri(path),
+      cause: error,
+    });
+  };
+
   const statIfExists = (path: string) =>
     stat(path).catch((error: unknown) => {
       if (isStorageError(error, "NOT_FOUND")) return undefined;
@@ -205,13 +216,8 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
     if (target) throw new StorageError("ALREADY_EXISTS", "already exists", { uri: toUri(to) });
     if (!parent) throw new StorageError("NOT_FOUND", "parent directory does not exist", { uri: toUri(to) });
     if (parent.type !== "directory") throw invalid("parent is a file, not a directory", toUri(to));
-    throw new StorageError(
-      "UNKNOWN",
-      `the namenode refused to rename ${toUri(from)} (RENAME answered false)`,
-      {
-        uri: toUri(to),
-      },
-    );
+    const detail = `the namenode refused to rename ${toUri(from)} (RENAME answered false)`;
+    throw new StorageError("UNKNOWN", detail, { uri: toUri(to) });
   };
 
   return {
@@ -244,6 +250,17 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
         `.${posix.basename(path)}.${randomBytes(6).toString("hex")}._COPYING_`,
       );
       const opened = await openPutSource(source, putOptions.size);
+      let sourceFailure: StorageError | undefined;
+      // A failing source is blamed on the source: the local file, or the stream's own StorageError.
+      async function* watched(chunks: AsyncIterable<Uint8Array>) {
+        try {
+          yield* chunks;
+        } catch (error) {
+          sourceFailure =
+            typeof source === "string" ? fromSystemError(error, source) : streamFailure(error, path);
+          throw error;
+        }
+      }
       try {
         const existing = await statIfExists(path);
         if (existing?.type === "directory")
@@ -258,13 +275,13 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
           () => undefined,
         );
         try {
-          await client.create(temporary, body, { overwrite: false }, putOptions.signal);
+          await client.create(temporary, watched(body), { overwrite: false }, putOptions.signal);
           // Removed right before the rename, which (unlike POSIX) refuses to replace an existing file.
           if (existing) await client.delete(path, false);
           await renameOrExplain(temporary, path);
         } catch (error) {
           await client.delete(temporary, false).catch(() => undefined);
-          throw error;
+          throw sourceFailure ?? error;
         }
       } catch (error) {
         // The parent directory and the temporary file are steps of writing the target, which the user named.
@@ -279,9 +296,11 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
     },
 
     async get(remotePath, localPath, getOptions = {}) {
-      const { stream, length } = await client.open(normalizePath(remotePath), {}, getOptions.signal);
+      const path = normalizePath(remotePath);
+      const { stream, length } = await client.open(path, {}, getOptions.signal);
       try {
         await writeFileAtomically(localPath, stream, {
+          sourceUri: toUri(path),
           ...(getOptions.onProgress && { onProgress: getOptions.onProgress }),
           ...(length !== undefined && { totalBytes: length }),
           ...(getOptions.signal && { signal: getOptions.signal }),

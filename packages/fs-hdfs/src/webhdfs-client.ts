@@ -19,8 +19,6 @@ export interface HdfsFileStatus {
   modificationTime: number;
   /** Octal, as text: "644", "1777". */
   permission: string;
-  owner: string;
-  group: string;
 }
 
 export interface WebHdfsClientOptions {
@@ -106,7 +104,7 @@ export class WebHdfsClient {
 
   async getFileStatus(path: string): Promise<HdfsFileStatus> {
     const answer = await this.call<{ FileStatus?: HdfsFileStatus }>("GET", path, "GETFILESTATUS");
-    return this.expect(answer.FileStatus, path, "GETFILESTATUS");
+    return this.required(answer.FileStatus, path, "GETFILESTATUS");
   }
 
   /** Every entry of a directory (or the file itself, with an empty pathSuffix), paging with LISTSTATUS_BATCH. */
@@ -126,7 +124,7 @@ export class WebHdfsClient {
       path,
       "LISTSTATUS",
     );
-    return this.expect(answer.FileStatuses?.FileStatus, path, "LISTSTATUS");
+    return this.required(answer.FileStatuses?.FileStatus, path, "LISTSTATUS");
   }
 
   private async listInBatches(path: string): Promise<HdfsFileStatus[]> {
@@ -141,7 +139,7 @@ export class WebHdfsClient {
     for (;;) {
       const answer = await this.call<Batch>("GET", path, "LISTSTATUS_BATCH", { startAfter });
       const listing = answer.DirectoryListing;
-      const page = this.expect(listing?.partialListing?.FileStatuses?.FileStatus, path, "LISTSTATUS_BATCH");
+      const page = this.required(listing?.partialListing?.FileStatuses?.FileStatus, path, "LISTSTATUS_BATCH");
       entries.push(...page);
       const last = page.at(-1);
       if (!last || !listing?.remainingEntries) return entries;
@@ -239,7 +237,7 @@ export class WebHdfsClient {
     params: QueryParams = {},
   ): Promise<boolean> {
     const answer = await this.call<{ boolean?: boolean }>(method, path, op, params);
-    return this.expect(typeof answer.boolean === "boolean" ? answer.boolean : undefined, path, op);
+    return this.required(typeof answer.boolean === "boolean" ? answer.boolean : undefined, path, op);
   }
 
   /** A metadata operation: the namenode answers JSON. */
@@ -263,7 +261,7 @@ export class WebHdfsClient {
     }
   }
 
-  private expect<T>(value: T | undefined, path: string, op: string): T {
+  private required<T>(value: T | undefined, path: string, op: string): T {
     if (value === undefined) {
       throw new StorageError("UNKNOWN", `unexpected answer to ${op}: is this a WebHDFS server?`, {
         uri: this.options.uriOf(path),
@@ -337,18 +335,12 @@ export class WebHdfsClient {
     deadline: Deadline,
     body?: AsyncIterable<Uint8Array>,
   ): Promise<Response> {
-    let sourceError: unknown;
-    // Every chunk taken by fetch restarts the idle clock; a failing source is told apart from a failing server.
+    // Every chunk taken by fetch restarts the idle clock.
     const tracked = body && {
       async *[Symbol.asyncIterator]() {
-        try {
-          for await (const chunk of body) {
-            deadline.touch();
-            yield chunk;
-          }
-        } catch (error) {
-          sourceError = error;
-          throw error;
+        for await (const chunk of body) {
+          deadline.touch();
+          yield chunk;
         }
       },
     };
@@ -367,19 +359,13 @@ export class WebHdfsClient {
         }),
       });
     } catch (error) {
-      if (sourceError !== undefined) throw this.sourceFailure(sourceError, path);
       throw this.transportFailure(error, deadline, path, server);
     }
     if (response.status >= 400) throw await this.httpFailure(response, path, server, deadline);
     if (response.status >= 300) {
       await response.body?.cancel();
-      throw new StorageError(
-        "UNKNOWN",
-        `${server} answered with an unexpected redirect (HTTP ${response.status})`,
-        {
-          uri: this.options.uriOf(path),
-        },
-      );
+      const detail = `${server} answered with an unexpected redirect (HTTP ${response.status})`;
+      throw new StorageError("UNKNOWN", detail, { uri: this.options.uriOf(path) });
     }
     if (method !== "GET") await response.body?.cancel();
     return response;
@@ -399,7 +385,7 @@ export class WebHdfsClient {
     const json = response.headers.get("content-type")?.includes("application/json");
     if (!jsonExpected || !json) return undefined;
     const answer = (await response.json().catch(() => undefined)) as { Location?: unknown } | undefined;
-    const location = this.expect(
+    const location = this.required(
       typeof answer?.Location === "string" ? answer.Location : undefined,
       path,
       "noredirect",
@@ -473,26 +459,10 @@ export class WebHdfsClient {
     const uri = this.options.uriOf(path);
     if (error instanceof StorageError) return error;
     if (deadline.timedOut) {
-      return new StorageError(
-        "TRANSIENT",
-        `${server} did not answer within ${this.options.timeoutMs / 1000} s`,
-        {
-          uri,
-          cause: error,
-        },
-      );
+      const detail = `${server} did not answer within ${this.options.timeoutMs / 1000} s`;
+      return new StorageError("TRANSIENT", detail, { uri, cause: error });
     }
-    if (deadline.signal.aborted)
-      return new StorageError("UNKNOWN", "the operation was aborted", { uri, cause: error });
+    if (deadline.signal.aborted) return new StorageError("ABORTED", "cancelled", { uri, cause: error });
     return fromTransportError(error, this.context(path, server));
-  }
-
-  private sourceFailure(error: unknown, path: string): StorageError {
-    if (error instanceof StorageError) return error;
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    return new StorageError("UNKNOWN", `reading the data to upload failed: ${reason}`, {
-      uri: this.options.uriOf(path),
-      cause: error,
-    });
   }
 }

@@ -79,6 +79,31 @@ describe("errors from the namenode", () => {
     expect(await fsAs("alice").ls(directory)).toEqual([]);
   });
 
+  it("keeps the StorageError of a source stream read from another store", async () => {
+    const broken = new StorageError("TRANSIENT", "connection reset", { uri: "s3://bucket/env.pex" });
+    async function* copied() {
+      yield Buffer.from("partial");
+      throw broken;
+    }
+    expect(await caught(fsAs("alice").put(copied(), `${uniqueDirectory("copy")}/env.pex`))).toBe(broken);
+  });
+
+  it("stops an upload when its signal aborts, leaving no temporary file", async () => {
+    const directory = uniqueDirectory("aborted");
+    const controller = new AbortController();
+    async function* slow() {
+      yield Buffer.alloc(64 * 1024, 1);
+      controller.abort();
+      // The source stalls for good: only the abort can end the upload.
+      await new Promise(() => undefined);
+    }
+    const error = await caught(
+      fsAs("alice").put(slow(), `${directory}/env.pex`, { signal: controller.signal }),
+    );
+    expect(error).toMatchObject({ code: "ABORTED", uri: uriOf(`${directory}/env.pex`) });
+    expect(await fsAs("alice").ls(directory)).toEqual([]);
+  });
+
   it("reports a missing file as NOT_FOUND in Hadoop's words", async () => {
     const error = await caught(fsAs("alice").open("/tmp/absent/env.pex"));
     expect(error.code).toBe("NOT_FOUND");

@@ -1,8 +1,9 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { startWebHdfsServer } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -40,11 +41,15 @@ describe("installed from packed tarballs", () => {
     await rm(project, { recursive: true, force: true });
   });
 
-  const runInProject = (script: string) => {
+  // Asynchronous on purpose: the WebHDFS server runs in this process and must keep answering meanwhile.
+  const runInProject = async (script: string) => {
     const file = join(project, "check.mjs");
-    return writeFile(file, script).then(() =>
-      execFileSync(process.execPath, [file], { cwd: tmpdir(), encoding: "utf8", env: { ...process.env } }),
-    );
+    await writeFile(file, script);
+    const { stdout } = await promisify(execFile)(process.execPath, [file], {
+      cwd: tmpdir(),
+      env: { ...process.env },
+    });
+    return stdout;
   };
 
   it("finds @cluster-pack/fs-hdfs beside @cluster-pack/fs and round-trips a file", async () => {

@@ -1,4 +1,4 @@
-import { errnoOf, fromSystemError, StorageError } from "@cluster-pack/fs";
+import { errnoOf, fromSystemError, isAbort, StorageError } from "@cluster-pack/fs";
 
 /** What a message about a failed S3 call needs to name. */
 export interface S3ErrorContext {
@@ -57,7 +57,7 @@ export function toStorageError(error: unknown, context: S3ErrorContext): Storage
 
   if (name === "NoSuchBucket") return failure("NOT_FOUND", bucketNotFoundDetail(context.bucket));
   if (name === "InvalidBucketName") return failure("INVALID_ARGUMENT", invalidBucketDetail(context.bucket));
-  if (name === "AbortError") return failure("UNKNOWN", "aborted");
+  if (isAbort(error)) return failure("ABORTED", "cancelled");
   const access = accessDetails[name];
   if (access) return failure("PERMISSION_DENIED", access(context));
   if (notFoundNames.has(name) || status === 404) return failure("NOT_FOUND", "does not exist");

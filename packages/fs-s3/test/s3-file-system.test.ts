@@ -155,8 +155,8 @@ describe("multipart uploads", () => {
       .catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({
-      code: "UNKNOWN",
-      message: `s3://${bucket}/multipart/aborted.bin: aborted`,
+      code: "ABORTED",
+      message: `s3://${bucket}/multipart/aborted.bin: cancelled`,
     });
     const requests = await requestsFor("multipart/aborted.bin");
     expect(

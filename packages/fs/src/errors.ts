@@ -109,6 +109,7 @@ export function fromSystemError(error: unknown, uri: string): StorageError {
     const detail = errnoDetails[errno] ?? `${errno}: ${(error as Error).message}`;
     return new StorageError(errnoCodes[errno] ?? "UNKNOWN", detail, { uri, cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new StorageError("UNKNOWN", message, { uri, cause: error });
+  // Messages are one line: the rest of a multi-line backend message stays in `cause`.
+  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+  return new StorageError("UNKNOWN", message.trim() || "failed", { uri, cause: error });
 }

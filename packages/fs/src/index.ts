@@ -1,6 +1,6 @@
 export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
 export type { StorageErrorCode, StorageErrorOptions } from "./errors.js";
-export { errnoOf, fromSystemError, isStorageError, StorageError } from "./errors.js";
+export { errnoOf, fromSystemError, isAbort, isStorageError, StorageError } from "./errors.js";
 export type {
   FileInfo,
   FileSystem,

@@ -216,7 +216,8 @@ export class HdfsNamespace {
     this.check(user, parent, parentPath, "WRITE");
     if (target) {
       this.checkStickyBit(user, parent, parentPath, target, resolved.path);
-      this.discardBlobs(target);
+      // The old bytes go in the background, as HDFS invalidates replaced blocks after the namespace change.
+      void Promise.all(this.discardBlobs(target));
     }
     const name = resolved.parts.at(-1) as string;
     const now = Date.now();
