@@ -35,7 +35,7 @@ describe("plugin loading", () => {
   });
 
   it("accepts a factory registered directly with registerFileSystem", async () => {
-    const { fileSystemPlugin } = await import("cluster-pack-fs-memory");
+    const { fileSystemPlugin } = await import("../src/plugin.js");
     registerFileSystem("memory", fileSystemPlugin.factory);
     const { fs, path } = await resolveFileSystem("memory://direct/a/b.txt");
     await fs.put(Readable.from([Buffer.from("b")]), path);
