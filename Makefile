@@ -19,7 +19,7 @@ build: setup
 
 test: setup
 	pnpm turbo run build typecheck lint test
-	pnpm biome check biome.json package.json turbo.json tsconfig.base.json .changeset
+	pnpm biome check biome.json package.json turbo.json tsconfig.base.json tsup.shared.ts .changeset
 
 demo: setup
 	pnpm turbo run build --filter=storage-round-trip...

@@ -1,10 +1,4 @@
-import { defineConfig } from "tsup";
+import { packageBuild } from "../../tsup.shared.js";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/testing.ts"],
-  format: ["esm"],
-  dts: true,
-  clean: true,
-  target: "node20",
-  external: ["vitest"],
-});
+// The conformance suite is a subpath of its own; vitest comes from the adapter author's project.
+export default packageBuild({ entry: ["src/index.ts", "src/testing.ts"], external: ["vitest"] });

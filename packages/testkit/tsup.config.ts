@@ -1,10 +1,4 @@
-import { defineConfig } from "tsup";
+import { packageBuild } from "../../tsup.shared.js";
 
-export default defineConfig({
-  // s3rver-process runs in a child process of its own (see startS3rver).
-  entry: ["src/index.ts", "src/s3rver-process.ts"],
-  format: ["esm"],
-  dts: true,
-  clean: true,
-  target: "node20",
-});
+// s3rver-process runs in a child process of its own (see startS3rver).
+export default packageBuild({ entry: ["src/index.ts", "src/s3rver-process.ts"] });
