@@ -1,3 +1,5 @@
 // Shared test fixtures; each server helper is re-exported here.
+
+export * from "./python.js";
 export * from "./s3rver.js";
 export * from "./webhdfs-server.js";

@@ -1,0 +1,202 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** The machine's own Python (first `python3` on PATH) and Debian's, the two interpreters tests build from. */
+export const machinePython = "python3";
+export const debianPython = "/usr/bin/python3";
+/** Debian's `python3-*-whl` packages put pip, setuptools and wheel here: an offline index for test venvs. */
+export const debianWheelDirectory = "/usr/share/python-wheels";
+
+/** Runs a command; a failure throws with the command's stderr, which is what a test needs to see. */
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, {
+      ...options,
+      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PYTHONWARNINGS: "ignore", ...options.env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`${command} ${args.join(" ")} failed: ${stderr?.trim() || (error as Error).message}`);
+  }
+}
+
+export interface Venv {
+  prefix: string;
+  /** `<prefix>/bin/python`. */
+  python: string;
+  /** The venv's purelib directory, as its interpreter reports it. */
+  sitePackages: string;
+}
+
+/** Creates a virtual environment with `python -m venv` (pip and setuptools included, nothing downloaded). */
+export async function createVenv(
+  python: string,
+  prefix: string,
+  options: { systemSitePackages?: boolean } = {},
+): Promise<Venv> {
+  await run(python, [
+    "-m",
+    "venv",
+    ...(options.systemSitePackages ? ["--system-site-packages"] : []),
+    prefix,
+  ]);
+  const venvPython = join(prefix, "bin", "python");
+  const sitePackages = (
+    await run(venvPython, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+  ).trim();
+  return { prefix, python: venvPython, sitePackages };
+}
+
+/** Installs wheels (or requirement names found in `findLinks`) into a venv, offline. */
+export async function pipInstall(
+  venv: Venv,
+  requirements: readonly string[],
+  findLinks: readonly string[] = [],
+) {
+  const links = [...findLinks, debianWheelDirectory].flatMap((directory) => ["--find-links", directory]);
+  await run(venv.python, ["-m", "pip", "install", "--no-index", "--quiet", ...links, ...requirements]);
+}
+
+export interface WheelSpec {
+  name: string;
+  version: string;
+  /** Source files by path relative to the project root, e.g. `{ "mypkg/__init__.py": "VALUE = 1" }`. */
+  files: Record<string, string>;
+  /** Directory holding the packages (`"src"` for a src layout); default the project root. */
+  packageRoot?: string;
+  /** Packages (directories with `__init__.py`) to ship; default: those found under `packageRoot`. */
+  packages?: string[];
+  /** Single-file modules to ship (`py_modules`). */
+  modules?: string[];
+  /** A C extension `<package>.<name>` exposing `answer()` → 42, compiled from generated C. */
+  cExtension?: { package: string; name: string };
+  /** `console_scripts` entry points, `{ "tool": "mypkg.cli:main" }`. */
+  consoleScripts?: Record<string, string>;
+  /** Runtime dependencies (`install_requires`). */
+  requires?: string[];
+}
+
+const extensionSource = (name: string) => `#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "${name}", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_${name}(void) { return PyModule_Create(&module); }
+`;
+
+function packagesOf(files: Record<string, string>, packageRoot: string | undefined): string[] {
+  const prefix = packageRoot ? `${packageRoot}/` : "";
+  const packages = Object.keys(files)
+    .filter((path) => path.startsWith(prefix) && path.endsWith("/__init__.py"))
+    .map((path) => path.slice(prefix.length, -"/__init__.py".length).replaceAll("/", "."));
+  return [...new Set(packages)].sort();
+}
+
+/** Writes a setuptools project (`setup.py`) for a spec; `pyproject` adds a PEP 517 build-system table. */
+export async function writeProject(
+  spec: WheelSpec,
+  directory: string,
+  options: { pyproject?: boolean } = {},
+) {
+  for (const [path, content] of Object.entries(spec.files)) {
+    await mkdir(dirname(join(directory, path)), { recursive: true });
+    await writeFile(join(directory, path), content);
+  }
+  const extension = spec.cExtension;
+  if (extension) {
+    await writeFile(
+      join(directory, extension.package, `${extension.name}.c`),
+      extensionSource(extension.name),
+    );
+  }
+  const scripts = Object.entries(spec.consoleScripts ?? {}).map(([name, target]) => `${name}=${target}`);
+  await writeFile(
+    join(directory, "setup.py"),
+    [
+      "from setuptools import setup, Extension",
+      "setup(",
+      `    name=${JSON.stringify(spec.name)}, version=${JSON.stringify(spec.version)},`,
+      `    packages=${JSON.stringify(spec.packages ?? packagesOf(spec.files, spec.packageRoot))},`,
+      spec.packageRoot ? `    package_dir={"": ${JSON.stringify(spec.packageRoot)}},` : "",
+      `    py_modules=${JSON.stringify(spec.modules ?? [])},`,
+      `    install_requires=${JSON.stringify(spec.requires ?? [])},`,
+      `    entry_points={"console_scripts": ${JSON.stringify(scripts)}},`,
+      extension
+        ? `    ext_modules=[Extension("${extension.package}.${extension.name}", ["${extension.package}/${extension.name}.c"])],`
+        : "",
+      ")",
+      "",
+    ].join("\n"),
+  );
+  if (options.pyproject) {
+    await writeFile(
+      join(directory, "pyproject.toml"),
+      '[build-system]\nrequires = ["setuptools>=64", "wheel"]\nbuild-backend = "setuptools.build_meta"\n',
+    );
+  }
+}
+
+/**
+ * Builds a wheel offline with Debian's Python (it has setuptools and wheel): `pip wheel --no-deps
+ * --no-build-isolation --no-index`. A C extension is compiled for that interpreter. Returns the wheel's path.
+ */
+export async function buildWheel(
+  spec: WheelSpec,
+  outputDirectory: string,
+  python = debianPython,
+): Promise<string> {
+  const project = await mkdtemp(join(tmpdir(), `cp-wheel-${spec.name}-`));
+  await writeProject(spec, project);
+  await mkdir(outputDirectory, { recursive: true });
+  const before = new Set(await readdir(outputDirectory));
+  await run(python, [
+    "-m",
+    "pip",
+    "wheel",
+    "--no-deps",
+    "--no-build-isolation",
+    "--no-index",
+    "--quiet",
+    "-w",
+    outputDirectory,
+    project,
+  ]);
+  const built = (await readdir(outputDirectory)).filter((file) => file.endsWith(".whl") && !before.has(file));
+  if (built.length !== 1 || !built[0])
+    throw new Error(`expected one new wheel for ${spec.name}, found ${built.join(", ")}`);
+  return join(outputDirectory, built[0]);
+}
+
+/**
+ * Installs a project in development mode the way users do: `pep660` (pip install -e of a pyproject project,
+ * setuptools' `__editable__` finder or path hook), or `legacy` (`setup.py develop`: egg-link + easy-install.pth).
+ */
+export async function installEditable(venv: Venv, projectDirectory: string, mode: "pep660" | "legacy") {
+  if (mode === "legacy") {
+    await run(venv.python, ["setup.py", "--quiet", "develop"], { cwd: projectDirectory });
+    return;
+  }
+  // setuptools < 70.1 builds editable wheels with the `wheel` package, which a fresh venv lacks.
+  await pipInstall(venv, ["wheel"]);
+  await run(venv.python, [
+    "-m",
+    "pip",
+    "install",
+    "--no-index",
+    "--no-build-isolation",
+    "--quiet",
+    "-e",
+    projectDirectory,
+  ]);
+}
