@@ -129,19 +129,9 @@ const connectionReasons: Readonly<Record<string, string>> = {
   UND_ERR_SOCKET: "connection closed",
 };
 
-/** The socket-level code of a fetch failure (`ECONNREFUSED`, undici's `UND_ERR_CONNECT_TIMEOUT`…). */
-export function connectionCodeOf(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && code in connectionReasons) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return errnoOf(error);
-}
-
 /** Failures that happen before a request reaches the server, so another namenode may be tried safely. */
 export function isUnreachable(error: unknown): boolean {
-  const code = connectionCodeOf(error);
+  const code = errnoOf(error);
   return (
     code === "ECONNREFUSED" ||
     code === "ENOTFOUND" ||
@@ -153,7 +143,7 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 export function connectionReasonOf(error: unknown): string {
-  const code = connectionCodeOf(error);
+  const code = errnoOf(error);
   if (code) return connectionReasons[code] ?? code;
   // fetch wraps the reason in causes ("fetch failed" ← "bad port"): the innermost one says what happened.
   let innermost = error;

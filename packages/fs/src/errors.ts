@@ -65,6 +65,8 @@ const errnoCodes: Record<string, StorageErrorCode> = {
   EAI_AGAIN: "TRANSIENT",
   ENOTFOUND: "TRANSIENT",
   EPIPE: "TRANSIENT",
+  UND_ERR_CONNECT_TIMEOUT: "TRANSIENT",
+  UND_ERR_SOCKET: "TRANSIENT",
 };
 
 const errnoDetails: Record<string, string> = {
@@ -84,11 +86,14 @@ const errnoDetails: Record<string, string> = {
   EAI_AGAIN: "host name lookup failed temporarily",
 };
 
-/** The `code` of a Node system error (`ENOENT`, `ECONNREFUSED`…), looking through `cause` chains. */
+/**
+ * The `code` of a Node system error (`ENOENT`, `ECONNREFUSED`…) or of an undici socket error
+ * (`UND_ERR_CONNECT_TIMEOUT`, which fetch wraps as its `cause`), looking through `cause` chains.
+ */
 export function errnoOf(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code;
+    if (typeof code === "string" && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
