@@ -1,7 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
@@ -199,4 +201,88 @@ export async function installEditable(venv: Venv, projectDirectory: string, mode
     "-e",
     projectDirectory,
   ]);
+}
+
+/**
+ * Installs a project in development mode the way hatchling, flit and pdm do (none is installable offline, so the
+ * files are written by hand, as `pip install -e` leaves them): a `_<name>.pth` holding the path entry (the
+ * project or its `src/`), and a `<name>-<version>.dist-info` without `top_level.txt` whose RECORD lists the
+ * .pth and whose `direct_url.json` marks the install editable (PEP 610).
+ */
+export async function installPthEditable(
+  venv: Venv,
+  projectDirectory: string,
+  options: { name: string; version: string; pathEntry?: string },
+) {
+  const distribution = options.name.replace(/[-_.]+/g, "_");
+  const distInfo = `${distribution}-${options.version}.dist-info`;
+  const files: Record<string, string> = {
+    [`_${distribution}.pth`]: `${options.pathEntry ?? projectDirectory}\n`,
+    [`${distInfo}/METADATA`]: `Metadata-Version: 2.1\nName: ${options.name}\nVersion: ${options.version}\n`,
+    [`${distInfo}/WHEEL`]:
+      "Wheel-Version: 1.0\nGenerator: hatchling 1.18.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    [`${distInfo}/INSTALLER`]: "pip\n",
+    [`${distInfo}/direct_url.json`]: JSON.stringify({
+      url: pathToFileURL(projectDirectory).href,
+      dir_info: { editable: true },
+    }),
+  };
+  await mkdir(join(venv.sitePackages, distInfo));
+  const record: string[] = [];
+  for (const [path, content] of Object.entries(files)) {
+    await writeFile(join(venv.sitePackages, path), content);
+    const hash = createHash("sha256").update(content).digest("base64url");
+    record.push(`${path},sha256=${hash},${Buffer.byteLength(content)}`);
+  }
+  record.push(`${distInfo}/RECORD,,`);
+  await writeFile(join(venv.sitePackages, distInfo, "RECORD"), `${record.join("\n")}\n`);
+}
+
+/** One `conda-meta/<name>-<version>-<build>.json` record, as conda writes it for every installed package. */
+export interface CondaRecord {
+  name: string;
+  version: string;
+  build: string;
+  channel?: string;
+  files?: string[];
+}
+
+/**
+ * A conda-style prefix (conda itself cannot be installed here): a standalone, non-venv Python at
+ * `<prefix>/bin/python` whose standard library is linked from `python`'s installation, an empty site-packages
+ * with pip bootstrapped by `ensurepip`, and `conda-meta/` holding the given records. `python` must be a build
+ * whose binary finds its libpython by absolute path (pyenv's does), not Debian's.
+ */
+export async function createCondaStylePrefix(
+  prefix: string,
+  records: readonly CondaRecord[],
+  python = machinePython,
+): Promise<Venv> {
+  const [basePrefix = "", version = ""] = (
+    await run(python, ["-c", "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])"])
+  )
+    .trim()
+    .split("\n");
+  const stdlib = join(prefix, "lib", `python${version}`);
+  await mkdir(join(prefix, "bin"), { recursive: true });
+  await mkdir(join(stdlib, "site-packages"), { recursive: true });
+  await copyFile(join(basePrefix, "bin", `python${version}`), join(prefix, "bin", `python${version}`));
+  await symlink(`python${version}`, join(prefix, "bin", "python"));
+  const baseStdlib = join(basePrefix, "lib", `python${version}`);
+  for (const entry of await readdir(baseStdlib))
+    if (entry !== "site-packages") await symlink(join(baseStdlib, entry), join(stdlib, entry));
+  await mkdir(join(prefix, "conda-meta"), { recursive: true });
+  for (const record of records)
+    await writeFile(
+      join(prefix, "conda-meta", `${record.name}-${record.version}-${record.build}.json`),
+      JSON.stringify({
+        build_number: 0,
+        channel: "https://conda.anaconda.org/conda-forge/linux-64",
+        files: [],
+        ...record,
+      }),
+    );
+  const venvPython = join(prefix, "bin", "python");
+  await run(venvPython, ["-m", "ensurepip", "--default-pip"]);
+  return { prefix, python: venvPython, sitePackages: join(stdlib, "site-packages") };
 }
