@@ -1,0 +1,224 @@
+import { createReadStream } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
+import { crc32 } from "./crc32.js";
+import { ArchiveError, toArchiveError } from "./errors.js";
+import {
+  CENTRAL_FILE_HEADER,
+  END_OF_CENTRAL_DIRECTORY,
+  LOCAL_FILE_HEADER,
+  MAX_16,
+  MAX_32,
+  ZIP64_END_LOCATOR,
+  ZIP64_END_OF_CENTRAL_DIRECTORY,
+  ZIP64_EXTRA_TAG,
+} from "./zip-format.js";
+
+export interface ZipEntryInfo {
+  name: string;
+  kind: "file" | "directory" | "symlink";
+  /** st_mode from the external attributes when made on unix (file type + permissions), else 0. */
+  mode: number;
+  /** 0 stored, 8 deflated (APPNOTE 4.4.5). */
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  /** Position of the local header in the file (any prefix included). */
+  offset: number;
+}
+
+export interface ZipListing {
+  entries: ZipEntryInfo[];
+  /** Bytes before the first local header (a shebang or shell preamble). */
+  prefixBytes: number;
+  /** Whether the archive has ZIP64 end records. */
+  zip64: boolean;
+}
+
+const corrupt = (archive: string, detail: string, entry?: string) =>
+  new ArchiveError("CORRUPT", detail, entry === undefined ? { archive } : { archive, entry });
+
+/**
+ * The central directory of a zip file, in stored order. Offsets are reported from the start of the file, whether
+ * the writer counted them from there (as we and `zip -A` do) or from the end of a prefix (as Python's zipapp does).
+ */
+export async function listZip(path: string): Promise<ZipListing> {
+  const file = await openArchive(path);
+  try {
+    return await readDirectory(file, path);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Streams every entry, inflating as needed, and checks its CRC-32 and size; throws CORRUPT at the first bad entry. */
+export async function verifyZip(path: string): Promise<{ entries: number; contentBytes: number }> {
+  const file = await openArchive(path);
+  try {
+    const { entries } = await readDirectory(file, path);
+    let contentBytes = 0;
+    for (const entry of [...entries].sort((a, b) => a.offset - b.offset)) {
+      await verifyEntry(file, path, entry);
+      contentBytes += entry.size;
+    }
+    return { entries: entries.length, contentBytes };
+  } finally {
+    await file.close();
+  }
+}
+
+async function openArchive(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "r");
+  } catch (error) {
+    throw toArchiveError(error, { archive: path });
+  }
+}
+
+async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await file.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+async function readDirectory(file: FileHandle, path: string): Promise<ZipListing> {
+  const fileSize = (await file.stat()).size;
+  // 4.3.16: the end record is 22 bytes plus a comment of at most 65,535 bytes, so it lies in the last 65,557.
+  const tailStart = Math.max(0, fileSize - (22 + MAX_16));
+  const tail = await readAt(file, tailStart, fileSize - tailStart);
+  let at = tail.length - 22;
+  while (
+    at >= 0 &&
+    !(
+      tail.readUInt32LE(at) === END_OF_CENTRAL_DIRECTORY &&
+      at + 22 + tail.readUInt16LE(at + 20) === tail.length
+    )
+  )
+    at--;
+  if (at < 0) throw corrupt(path, "not a zip file (no end of central directory record)");
+  const endPosition = tailStart + at;
+  let count = tail.readUInt16LE(at + 10);
+  let size = tail.readUInt32LE(at + 12);
+  let offset = tail.readUInt32LE(at + 16);
+  let recordPosition = endPosition;
+  let zip64 = false;
+  if (endPosition >= 20) {
+    const locator = await readAt(file, endPosition - 20, 20);
+    if (locator.readUInt32LE(0) === ZIP64_END_LOCATOR) {
+      // 4.3.14: the ZIP64 end record sits just before its locator (we do not write extensible data).
+      recordPosition = endPosition - 20 - 56;
+      const record = await readAt(file, recordPosition, 56);
+      if (record.length < 56 || record.readUInt32LE(0) !== ZIP64_END_OF_CENTRAL_DIRECTORY) {
+        throw corrupt(path, "ZIP64 end of central directory record not found where its locator points");
+      }
+      count = Number(record.readBigUInt64LE(32));
+      size = Number(record.readBigUInt64LE(40));
+      offset = Number(record.readBigUInt64LE(48));
+      zip64 = true;
+    }
+  }
+  // Offsets relative to the end of a prefix are shifted by the prefix length (what Python's zipfile calls concat).
+  const shift = recordPosition - size - offset;
+  if (shift < 0) throw corrupt(path, "central directory extends past its end record");
+  const directory = await readAt(file, offset + shift, size);
+  const entries: ZipEntryInfo[] = [];
+  let cursor = 0;
+  for (let i = 0; i < count; i++) {
+    if (cursor + 46 > directory.length || directory.readUInt32LE(cursor) !== CENTRAL_FILE_HEADER) {
+      throw corrupt(path, `central directory entry ${i + 1} of ${count} is damaged`);
+    }
+    const madeOnUnix = directory.readUInt8(cursor + 5) === 3;
+    const nameLength = directory.readUInt16LE(cursor + 28);
+    const extraLength = directory.readUInt16LE(cursor + 30);
+    const commentLength = directory.readUInt16LE(cursor + 32);
+    const name = directory.toString("utf8", cursor + 46, cursor + 46 + nameLength);
+    let entrySize = directory.readUInt32LE(cursor + 24);
+    let compressedSize = directory.readUInt32LE(cursor + 20);
+    let localOffset = directory.readUInt32LE(cursor + 42);
+    const extra = directory.subarray(cursor + 46 + nameLength, cursor + 46 + nameLength + extraLength);
+    for (let e = 0; e + 4 <= extra.length; e += 4 + extra.readUInt16LE(e + 2)) {
+      if (extra.readUInt16LE(e) !== ZIP64_EXTRA_TAG) continue;
+      // 4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF are present, in this order.
+      let field = e + 4;
+      const next = () => {
+        const value = Number(extra.readBigUInt64LE(field));
+        field += 8;
+        return value;
+      };
+      if (entrySize === MAX_32) entrySize = next();
+      if (compressedSize === MAX_32) compressedSize = next();
+      if (localOffset === MAX_32) localOffset = next();
+    }
+    const mode = madeOnUnix ? directory.readUInt32LE(cursor + 38) >>> 16 : 0;
+    const type = mode & 0o170000;
+    const kind =
+      type === 0o120000 ? "symlink" : type === 0o040000 || name.endsWith("/") ? "directory" : "file";
+    entries.push({
+      name,
+      kind,
+      mode,
+      method: directory.readUInt16LE(cursor + 10),
+      crc32: directory.readUInt32LE(cursor + 16),
+      compressedSize,
+      size: entrySize,
+      offset: localOffset + shift,
+    });
+    cursor += 46 + nameLength + extraLength + commentLength;
+  }
+  const prefixBytes = entries.reduce((lowest, entry) => Math.min(lowest, entry.offset), offset + shift);
+  return { entries, prefixBytes, zip64 };
+}
+
+/** Up to this size an entry is read and inflated in one call; larger ones are streamed. */
+const WHOLE_ENTRY_LIMIT = 8 << 20;
+
+async function verifyEntry(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<void> {
+  const header = await readAt(file, entry.offset, 30);
+  if (header.length < 30 || header.readUInt32LE(0) !== LOCAL_FILE_HEADER) {
+    throw corrupt(path, "local file header not found at its central directory offset", entry.name);
+  }
+  if (header.readUInt16LE(6) & 1)
+    throw new ArchiveError("UNSUPPORTED", "encrypted entry", { archive: path, entry: entry.name });
+  if (entry.method !== 0 && entry.method !== 8) {
+    throw new ArchiveError("UNSUPPORTED", `compression method ${entry.method}`, {
+      archive: path,
+      entry: entry.name,
+    });
+  }
+  const dataStart = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  let crc = 0;
+  let size = 0;
+  try {
+    if (entry.compressedSize <= WHOLE_ENTRY_LIMIT) {
+      const stored = await readAt(file, dataStart, entry.compressedSize);
+      const content = entry.method === 8 ? inflateRawSync(stored) : stored;
+      crc = crc32(content);
+      size = content.length;
+    } else {
+      const range = {
+        start: dataStart,
+        end: dataStart + entry.compressedSize - 1,
+        fd: file,
+        autoClose: false,
+      };
+      const measure = async (source: AsyncIterable<Uint8Array>) => {
+        for await (const chunk of source) {
+          crc = crc32(chunk, crc);
+          size += chunk.length;
+        }
+      };
+      if (entry.method === 8) await pipeline(createReadStream(path, range), createInflateRaw(), measure);
+      else await pipeline(createReadStream(path, range), measure);
+    }
+  } catch (error) {
+    throw corrupt(path, `cannot inflate: ${(error as Error).message}`, entry.name);
+  }
+  const hex = (value: number) => `0x${value.toString(16).padStart(8, "0")}`;
+  if (crc !== entry.crc32) {
+    throw corrupt(path, `CRC-32 mismatch (expected ${hex(entry.crc32)}, got ${hex(crc)})`, entry.name);
+  }
+  if (size !== entry.size)
+    throw corrupt(path, `size mismatch (expected ${entry.size}, got ${size})`, entry.name);
+}

@@ -1,0 +1,375 @@
+# cluster-pack zipapp bootstrap (Python 3.9+, standard library only).
+#
+# Layout (zipapp `env.pex`, or the unpack layout `env.pex.zip` unpacked as `pyenv/`):
+#   __main__.py   this file
+#   PEX-INFO      JSON: pex_hash, inherit_path, entry_point, ...
+#   .deps/        the environment's site-packages content (one merged directory)
+# From a zip, `.deps/` is extracted once into $PEX_ROOT/deps/<pex_hash>; from a directory it is used in place.
+# Then the archive behaves like the `python` command (or runs its entry point).
+import os
+import sys
+
+_DEPS = ".deps/"
+
+
+def _verbose(message):
+    if os.environ.get("PEX_VERBOSE", "") not in ("", "0"):
+        sys.stderr.write("pex: %s\n" % message)
+
+
+def _fail(message):
+    sys.stderr.write("%s\n" % message)
+    sys.exit(1)
+
+
+def _archive_path():
+    # `__file__` is `<archive>/__main__.py` for a zipapp (zipimport or the /bin/sh preamble) and for a directory.
+    return os.path.abspath(os.path.dirname(__file__))
+
+
+def _read_member(archive, name):
+    loader = globals().get("__loader__")
+    if loader is not None and hasattr(loader, "get_data") and not os.path.isdir(archive):
+        # zipimport already holds the directory in memory: no `zipfile` import on the fast path.
+        return loader.get_data(name)
+    if os.path.isdir(archive):
+        with open(os.path.join(archive, name), "rb") as handle:
+            return handle.read()
+    import zipfile
+
+    with zipfile.ZipFile(archive) as archive_zip:
+        return archive_zip.read(name)
+
+
+def _pex_root():
+    root = os.environ.get("PEX_ROOT")
+    if root:
+        return os.path.expanduser(root)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "cluster-pack", "pex")
+
+
+def _writable_parent(directory):
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if os.access(directory, os.W_OK | os.X_OK):
+            return directory
+    except OSError:
+        pass
+    return None
+
+
+def _unsafe_reason(info):
+    name = info.filename
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        return "its path leaves the extraction directory"
+    return None  # symlink targets are checked when read, in _check_link
+
+
+def _check_link(archive, info, target):
+    link_dir = os.path.dirname(info.filename)
+    resolved = os.path.normpath(os.path.join(link_dir, target))
+    if os.path.isabs(target) or (resolved != ".deps" and not resolved.startswith(_DEPS)):
+        _fail("%s: refusing archive entry %r: symlink to %r points outside the extraction directory"
+              % (archive, info.filename, target))
+
+
+def _extract(archive, target):
+    import shutil
+    import tempfile
+    import zipfile
+
+    with zipfile.ZipFile(archive) as archive_zip:
+        members = archive_zip.infolist()
+        # Every name is checked before anything is written: a tampered archive leaves nothing behind.
+        for info in members:
+            reason = _unsafe_reason(info)
+            if reason:
+                _fail("%s: refusing archive entry %r: %s" % (archive, info.filename, reason))
+        work = tempfile.mkdtemp(prefix=".%s.tmp-" % os.path.basename(target), dir=os.path.dirname(target))
+        try:
+            for info in members:
+                if not info.filename.startswith(_DEPS) or info.filename == _DEPS:
+                    continue
+                relative = info.filename[len(_DEPS):]
+                destination = os.path.join(work, relative)
+                mode = info.external_attr >> 16
+                if info.is_dir():
+                    os.makedirs(destination, exist_ok=True)
+                    continue
+                parent = os.path.dirname(destination)
+                if not os.path.isdir(parent):
+                    os.makedirs(parent)
+                if mode & 0o170000 == 0o120000:
+                    link = archive_zip.read(info).decode("utf-8")
+                    _check_link(archive, info, link)
+                    os.symlink(link, destination)
+                    continue
+                with archive_zip.open(info) as source, open(destination, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+                if mode & 0o777:
+                    os.chmod(destination, mode & 0o777)
+            # rename() of a directory is atomic: the target either does not exist or is complete.
+            try:
+                os.rename(work, target)
+                _verbose("extracted %s into %s" % (archive, target))
+            except OSError:
+                if not os.path.isdir(target):
+                    raise
+                _verbose("another process extracted %s first; using %s" % (archive, target))
+        finally:
+            if os.path.isdir(work):
+                shutil.rmtree(work, ignore_errors=True)
+
+
+def _deps_directory(archive, pex_hash):
+    if os.path.isdir(archive):
+        return os.path.join(archive, _DEPS)
+    root = _pex_root()
+    target = os.path.join(root, "deps", pex_hash)
+    if os.path.isdir(target):
+        return target  # fast path: complete by construction (see rename above)
+    parent = _writable_parent(os.path.dirname(target))
+    if parent is None:
+        import tempfile
+
+        fallback = os.path.join(tempfile.gettempdir(), "cluster-pack-pex-%d" % os.getuid(), "deps")
+        _verbose("%s is not writable; extracting under %s" % (root, fallback))
+        target = os.path.join(fallback, pex_hash)
+        if os.path.isdir(target):
+            return target
+        parent = _writable_parent(fallback)
+        if parent is None:
+            _fail("%s: cannot extract: neither %s nor %s is writable (set PEX_ROOT)" % (archive, root, fallback))
+    # A lock makes concurrent first runs wait for one extraction instead of all extracting; the rename keeps
+    # them correct where flock is not honoured (some network filesystems).
+    lock_file = open(target + ".lock", "a")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+        if not os.path.isdir(target):
+            _extract(archive, target)
+    finally:
+        lock_file.close()
+    return target
+
+
+def _stdlib_entries():
+    stdlib = getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__)
+    zipped = "python%d%d.zip" % sys.version_info[:2]
+    kept = []
+    for entry in sys.path:
+        if entry.endswith(zipped) or entry == stdlib or (
+            entry.startswith(stdlib + os.sep) and "-packages" not in entry
+        ):
+            kept.append(entry)
+    return kept
+
+
+def _set_sys_path(deps, inherit_path, first, strip_user_site):
+    import site
+
+    stdlib = _stdlib_entries()
+    archive_entry = sys.path[0] if sys.path else None
+    host = [e for e in sys.path if e not in stdlib and e != archive_entry]
+    if strip_user_site:
+        user_site = getattr(site, "USER_SITE", None)
+        host = [e for e in host if e != user_site]
+    before = list(sys.path)
+    site.addsitedir(deps)  # our .pth files (namespace packages, setuptools) are honoured, as pip would
+    ours = [e for e in sys.path if e not in before]
+    if inherit_path == "false":
+        path = stdlib + ours
+    elif inherit_path == "prefer":
+        path = stdlib + host + ours
+    else:
+        path = stdlib + ours + host
+    sys.path[:] = ([first] if first is not None else []) + path
+    _verbose("inherit_path=%s sys.path=%r" % (inherit_path, sys.path))
+
+
+def _fresh_main(file=None):
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__builtins__ = __builtins__
+    if file is not None:
+        main.__file__ = file
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _run_module(module, alter_argv):
+    import runpy
+
+    _fresh_main()
+    runner = getattr(runpy, "_run_module_as_main", None)
+    if runner is not None:
+        # What `python -m` itself calls: the code runs in the real __main__ module, argv[0] becomes its path.
+        runner(module, alter_argv)
+    else:
+        runpy.run_module(module, run_name="__main__", alter_sys=alter_argv)
+
+
+def _run_source(source, filename, file=None):
+    namespace = _fresh_main(file)
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def _run_entry_point(entry_point):
+    module, _, function = entry_point.partition(":")
+    if not function:
+        _run_module(module, False)
+        return
+    import importlib
+
+    target = importlib.import_module(module)
+    for attribute in function.split("."):
+        target = getattr(target, attribute)
+    sys.exit(target())
+
+
+def _apply_option(flag, value):
+    if flag == "u":
+        import io
+
+        # As `python -u`: the binary layer unbuffered; children inherit it through the environment.
+        os.environ["PYTHONUNBUFFERED"] = "1"
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            raw = io.FileIO(stream.fileno(), "w", closefd=False)
+            setattr(sys, name, io.TextIOWrapper(raw, encoding=stream.encoding, errors=stream.errors,
+                                                write_through=True))
+    elif flag == "B":
+        sys.dont_write_bytecode = True
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    elif flag == "W":
+        import warnings
+
+        sys.warnoptions.append(value)
+        getattr(warnings, "_processoptions", lambda options: None)([value])
+    # -E -I -s -S -O -b -d -q -v -x -X: settled at interpreter start; accepted so callers need no special case
+    # (-s and -I also drop the user site below).
+
+
+_OPTIONS_WITH_VALUE = "WX"
+_OPTIONS = "bBdEiIOqsSuvx"
+
+
+def _parse_interpreter_args(args):
+    """Splits `python`-style arguments: leading options, then what to run and its arguments."""
+    flags = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "-" or not arg.startswith("-") or arg == "--":
+            if arg == "--":
+                index += 1
+            break
+        if arg.startswith("--"):
+            index += 1  # --version and friends are not meaningful here; tolerated
+            continue
+        position = 1
+        while position < len(arg):
+            flag = arg[position]
+            if flag in "cm":
+                rest = arg[position + 1:]
+                if rest:
+                    return flags, flag, rest, args[index + 1:]
+                if index + 1 >= len(args):
+                    _fail("Argument expected for the -%s option" % flag)
+                return flags, flag, args[index + 1], args[index + 2:]
+            if flag in _OPTIONS_WITH_VALUE:
+                value = arg[position + 1:] or (args[index + 1] if index + 1 < len(args) else "")
+                if not arg[position + 1:]:
+                    index += 1
+                flags.append((flag, value))
+                break
+            if flag not in _OPTIONS:
+                _fail("Unknown option: -%s" % flag)
+            flags.append((flag, None))
+            position += 1
+        index += 1
+    if index < len(args):
+        return flags, "script", args[index], args[index + 1:]
+    return flags, None, None, []
+
+
+def main():
+    archive = _archive_path()
+    os.environ["PEX"] = archive
+    try:
+        import json
+
+        pex_info = json.loads(_read_member(archive, "PEX-INFO").decode("utf-8"))
+    except Exception as error:
+        _fail("%s: cannot read PEX-INFO (%s)" % (archive, error))
+    deps = _deps_directory(archive, pex_info["pex_hash"])
+    inherit_path = os.environ.get("PEX_INHERIT_PATH") or pex_info.get("inherit_path") or "fallback"
+    if inherit_path not in ("false", "fallback", "prefer"):
+        _fail("%s: inherit_path must be false, fallback or prefer, not %r" % (archive, inherit_path))
+    args = sys.argv[1:]
+    entry_point = os.environ.get("PEX_MODULE") or pex_info.get("entry_point")
+    force_interpreter = os.environ.get("PEX_INTERPRETER", "") not in ("", "0")
+    if entry_point and not force_interpreter:
+        _set_sys_path(deps, inherit_path, None, False)
+        sys.argv[0] = archive
+        _run_entry_point(entry_point)
+        return
+    flags, mode, target, rest = _parse_interpreter_args(args)
+    names = [flag for flag, _ in flags]
+    strip_user_site = "s" in names or "I" in names
+    if mode == "m":
+        first = os.getcwd()
+    elif mode == "script" and target != "-":
+        first = os.path.dirname(os.path.realpath(target))
+    else:
+        first = ""
+    _set_sys_path(deps, inherit_path, first, strip_user_site)
+    for flag, value in flags:
+        _apply_option(flag, value)
+    if mode == "m":
+        sys.argv[:] = ["-m"] + rest
+        _run_module(target, True)
+    elif mode == "c":
+        sys.argv[:] = ["-c"] + rest
+        _run_source(target, "<string>")
+    elif mode == "script" and target != "-":
+        sys.argv[:] = [target] + rest
+        if os.path.isdir(target) or not target.endswith(".py") and _is_zip(target):
+            import runpy
+
+            runpy.run_path(target, run_name="__main__")
+            return
+        try:
+            with open(target, "rb") as handle:
+                source = handle.read()
+        except OSError as error:
+            sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n"
+                             % (sys.executable, target, error.errno, error.strerror))
+            sys.exit(2)
+        _run_source(source, target, target)
+    elif mode == "script" or not sys.stdin.isatty():
+        # `-`, or no arguments with a pipe on stdin: python reads the program from stdin.
+        sys.argv[:] = ["-"] + rest if mode else [""]
+        _run_source(sys.stdin.read(), "<stdin>", "<stdin>")
+    else:
+        import code
+
+        sys.argv[:] = [""]
+        code.interact(local=_fresh_main())
+
+
+def _is_zip(path):
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
+if __name__ == "__main__":
+    main()

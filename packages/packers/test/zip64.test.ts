@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeInterpreter, readDistributions } from "@cluster-pack/python-env";
+import { machinePython, run } from "@cluster-pack/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packZipapp } from "../src/index.js";
+import { execute } from "./run-archive.js";
+
+let root: string;
+
+/** A distribution of 66,000 one-line modules (with a RECORD carrying hashes), written by Python for speed. */
+const generator = `import base64, hashlib, os, sys
+site = sys.argv[1]
+record = []
+for d in range(66):
+    package = os.path.join(site, "bigpkg", "p%02d" % d)
+    os.makedirs(package)
+    for i in range(1000):
+        name = "__init__.py" if i == 0 else "m%03d.py" % i
+        data = ("VALUE = %d\\n" % (d * 1000 + i)).encode()
+        with open(os.path.join(package, name), "wb") as f:
+            f.write(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("bigpkg/p%02d/%s,sha256=%s,%d" % (d, name, digest, len(data)))
+open(os.path.join(site, "bigpkg", "__init__.py"), "w").close()
+record.append("bigpkg/__init__.py,,")
+info = os.path.join(site, "bigpkg-1.0.dist-info")
+os.makedirs(info)
+with open(os.path.join(info, "METADATA"), "w") as f:
+    f.write("Metadata-Version: 2.1\\nName: bigpkg\\nVersion: 1.0\\n")
+record += ["bigpkg-1.0.dist-info/METADATA,,", "bigpkg-1.0.dist-info/RECORD,,"]
+with open(os.path.join(info, "RECORD"), "w") as f:
+    f.write("\\n".join(record) + "\\n")
+`;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "cp-zip64-"));
+}, 10_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("an environment beyond zipimport's limits (> 65,535 entries)", () => {
+  it("runs on Python 3.11 through a /bin/sh preamble that starts the bootstrap with zipfile", async () => {
+    const site = join(root, "site-packages");
+    await run(machinePython, ["-c", generator, site]);
+    const interpreter = await probeInterpreter(machinePython);
+    const { distributions } = await readDistributions([site]);
+    const output = join(root, "big.pex");
+    const packed = await packZipapp({ interpreter, distributions, output, compressionLevel: 0 });
+    expect(packed.zip64).toBe(true);
+    expect(packed.entries).toBeGreaterThan(65_535);
+    expect(readFileSync(output).subarray(0, 10).toString()).toBe("#!/bin/sh\n");
+    const outcome = await execute(
+      output,
+      ["-c", "import sys, bigpkg.p65.m999 as m; print(m.VALUE, sys.argv)", "x"],
+      {
+        env: { PEX_ROOT: join(root, "pex-root") },
+      },
+    );
+    expect(outcome).toMatchObject({ code: 0, stdout: "65999 ['-c', 'x']\n" });
+  }, 120_000);
+});
