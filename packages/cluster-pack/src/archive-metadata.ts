@@ -1,0 +1,84 @@
+import { createRequire } from "node:module";
+import { type FileSystem, isStorageError } from "@cluster-pack/fs";
+import type { Packer } from "./packer.js";
+
+/**
+ * The JSON file beside each archive. cluster-pack's three keys (so its own `_is_archive_up_to_date` reads our
+ * uploads) plus ours. It is written last: whoever reads it may trust the archive it describes.
+ */
+export interface ArchiveMetadata {
+  /** `name==version` of every packed requirement (cluster-pack's `package_installed`). */
+  package_installed: string[];
+  /** `platform.platform()` of the packing interpreter. */
+  platform: string;
+  /** `"3.11.7"`. */
+  python_version: string;
+  /** python-env's fingerprint of the environment (RECORD hashes included), plus the baked-in editables. */
+  fingerprint: string;
+  /** Hex sha256 of the archive. */
+  sha256: string;
+  /** Bytes of the archive. */
+  size: number;
+  format: Packer;
+  /** `cluster-pack@<version>`. */
+  tool: string;
+  /** When the archive was published (ISO 8601). */
+  created: string;
+}
+
+const ownPackage = createRequire(import.meta.url)("../package.json") as { name: string; version: string };
+export const toolVersion = `${ownPackage.name}@${ownPackage.version}`;
+
+/**
+ * `<archive without extension>.json`, as cluster-pack's `pathlib.Path(path).with_suffix(".json")`: only the last
+ * suffix goes, so `env.pex` → `env.json` and `env.pex.zip` → `env.pex.json`.
+ */
+export function metadataPathOf(archivePath: string): string {
+  const slash = archivePath.lastIndexOf("/");
+  const dot = archivePath.lastIndexOf(".");
+  return dot > slash + 1 ? `${archivePath.slice(0, dot)}.json` : `${archivePath}.json`;
+}
+
+/** The stored metadata, or undefined when there is none or it is unreadable (then the archive is not trusted). */
+export async function readArchiveMetadata(
+  fs: FileSystem,
+  archivePath: string,
+): Promise<Partial<ArchiveMetadata> | undefined> {
+  let text = "";
+  try {
+    const stream = await fs.open(metadataPathOf(archivePath));
+    for await (const chunk of stream) text += Buffer.from(chunk as Uint8Array).toString("utf8");
+  } catch (error) {
+    if (isStorageError(error, "NOT_FOUND")) return undefined;
+    throw error;
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Partial<ArchiveMetadata>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What must match for a stored archive to be reused. */
+export type CacheKey = Pick<
+  ArchiveMetadata,
+  "package_installed" | "platform" | "python_version" | "fingerprint" | "format"
+>;
+
+/** cluster-pack's check (same sorted requirements, platform, Python version) plus our fingerprint and format. */
+export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expected: CacheKey): boolean {
+  if (!stored || !Array.isArray(stored.package_installed)) return false;
+  const sorted = (list: readonly string[]) => JSON.stringify([...list].sort());
+  return (
+    sorted(stored.package_installed) === sorted(expected.package_installed) &&
+    stored.platform === expected.platform &&
+    stored.python_version === expected.python_version &&
+    stored.fingerprint === expected.fingerprint &&
+    stored.format === expected.format &&
+    typeof stored.sha256 === "string" &&
+    typeof stored.size === "number"
+  );
+}

@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import { realpathSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { embeddedStorePath } from "@cluster-pack/fs";
+import { extensionOf, type Packer } from "./packer.js";
+
+/**
+ * cluster-pack's `get_env_name`: `<venv basename>_<sha1(realpath)[:7]>`, so two projects that both call their
+ * venv `.venv` do not overwrite each other's archive; `default` outside a venv.
+ */
+export function envNameOf(venvPrefix: string | undefined): string {
+  if (!venvPrefix) return "default";
+  let normalized = resolve(venvPrefix);
+  try {
+    normalized = realpathSync(normalized);
+  } catch {
+    // A prefix that does not exist (yet) is named from its absolute path, as os.path.realpath does.
+  }
+  const shortHash = createHash("sha1").update(normalized, "utf8").digest("hex").slice(0, 7);
+  return `${basename(normalized)}_${shortHash}`;
+}
+
+/** `C_PACK_USER`, else the OS user (cluster-pack's `_get_current_user`). */
+export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.C_PACK_USER) return env.C_PACK_USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? env.LOGNAME ?? "unknown";
+  }
+}
+
+/** `fs.defaultFS` of `$HADOOP_CONF_DIR/core-site.xml`, when there is one. */
+async function hadoopDefaultFs(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const confDir = env.HADOOP_CONF_DIR;
+  if (!confDir) return undefined;
+  let xml: string;
+  try {
+    xml = await readFile(join(confDir, "core-site.xml"), "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const property of xml.matchAll(/<property>([\s\S]*?)<\/property>/g)) {
+    const body = property[1] ?? "";
+    const name = /<name>\s*([^<]*?)\s*<\/name>/.exec(body)?.[1];
+    const value = /<value>\s*([^<]*?)\s*<\/value>/.exec(body)?.[1];
+    if ((name === "fs.defaultFS" || name === "fs.default.name") && value) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Where archives go when no `packagePath` is given: HDFS's default file system when `HADOOP_CONF_DIR` names one
+ * (`hdfs:///`, resolved by the HDFS adapter from the same configuration), else the embedded local store.
+ */
+export async function defaultStore(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const defaultFs = await hadoopDefaultFs(env);
+  if (defaultFs?.startsWith("hdfs://")) return "hdfs://";
+  if (defaultFs && !defaultFs.startsWith("file:")) return defaultFs.replace(/\/+$/, "");
+  return embeddedStorePath(env).replace(/\/+$/, "");
+}
+
+/** cluster-pack's default: `<default store>/user/<user>/envs/<envName>.<ext>`. */
+export async function defaultPackagePath(
+  envName: string,
+  packer: Packer,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return `${await defaultStore(env)}/user/${currentUser(env)}/envs/${envName}.${extensionOf(packer)}`;
+}

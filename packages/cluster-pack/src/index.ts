@@ -1,0 +1,15 @@
+export type { ArchiveMetadata, CacheKey } from "./archive-metadata.js";
+export { isUpToDate, metadataPathOf, readArchiveMetadata, toolVersion } from "./archive-metadata.js";
+export { currentUser, defaultPackagePath, defaultStore, envNameOf } from "./default-package-path.js";
+export type { EditablePackage } from "./editable-upload.js";
+export type { ClusterPackErrorCode, ClusterPackErrorOptions } from "./errors.js";
+export { ClusterPackError, isClusterPackError } from "./errors.js";
+export type { EnvironmentOptions, PackageSelection, PackEnvOptions, PackedEnv } from "./pack-env.js";
+export { packEnv } from "./pack-env.js";
+export type { Packer } from "./packer.js";
+export { packerOfPath, packers } from "./packer.js";
+export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
+export type { PythonEnvDescription } from "./pyenv-usage.js";
+export { getPyenvUsageFromArchive, UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "./pyenv-usage.js";
+export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
+export { uploadEnv, uploadZip } from "./upload-env.js";

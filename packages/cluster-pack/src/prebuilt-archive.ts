@@ -1,0 +1,72 @@
+import { execFile } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { basename } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { isStorageError, type StorageOptions } from "@cluster-pack/fs";
+import { ClusterPackError, firstLineOf } from "./errors.js";
+import { resolveStorage } from "./storage.js";
+
+const isHttp = (location: string) => /^https?:\/\//i.test(location);
+
+/** Copies a prebuilt archive (http(s), or any storage URI) to a local file, streaming. */
+export async function downloadArchive(
+  location: string,
+  localPath: string,
+  fsArgs: StorageOptions = {},
+): Promise<void> {
+  if (isHttp(location)) {
+    const partial = `${localPath}.partial`;
+    try {
+      const response = await fetch(location);
+      if (!response.ok || !response.body)
+        throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+      await pipeline(
+        Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+        createWriteStream(partial),
+      );
+      await rename(partial, localPath);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw new ClusterPackError("DOWNLOAD_FAILED", `download failed: ${firstLineOf(error)}`, {
+        where: location,
+        cause: error,
+      });
+    }
+    return;
+  }
+  const { fs, path } = await resolveStorage(location, fsArgs);
+  try {
+    await fs.get(path, localPath);
+  } catch (error) {
+    throw new ClusterPackError(
+      "DOWNLOAD_FAILED",
+      `download failed: ${isStorageError(error) ? error.detail : firstLineOf(error)}`,
+      { where: location, cause: error },
+    );
+  } finally {
+    await fs.close?.();
+  }
+}
+
+/** The requirements a zipapp's PEX-INFO lists, read with Python's own zipfile (no zip reader of ours needed). */
+export function readPexRequirements(python: string, archive: string): Promise<string[] | undefined> {
+  const script =
+    "import json, sys, zipfile\n" +
+    "info = json.loads(zipfile.ZipFile(sys.argv[1]).read('PEX-INFO'))\n" +
+    "print(json.dumps(info.get('requirements', [])))\n";
+  return new Promise((resolve) => {
+    execFile(python, ["-c", script, archive], (error, stdout) => {
+      if (error) return resolve(undefined);
+      try {
+        resolve(JSON.parse(stdout) as string[]);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+/** The env name of an archive file: its name without the packer's extension (`my_env.pex` → `my_env`). */
+export const envNameOfArchive = (path: string) => basename(path).replace(/\.pex(\.zip)?$/, "");

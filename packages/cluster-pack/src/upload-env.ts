@@ -1,0 +1,265 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
+import { isBuildTool, normalizeName } from "@cluster-pack/python-env";
+import {
+  type ArchiveMetadata,
+  type CacheKey,
+  isUpToDate,
+  readArchiveMetadata,
+  toolVersion,
+} from "./archive-metadata.js";
+import { defaultPackagePath, envNameOf } from "./default-package-path.js";
+import {
+  type EditablePackage,
+  editableDirectoryOf,
+  uploadEditables,
+  type ZippedEditables,
+  zipEditables,
+} from "./editable-upload.js";
+import { ClusterPackError } from "./errors.js";
+import { cacheKeyOf, type EnvironmentOptions, inspect, packModel } from "./pack-env.js";
+import { checkExtension, checkPacker, extensionOf, type Packer, packerOfPath } from "./packer.js";
+import { downloadArchive, envNameOfArchive, readPexRequirements } from "./prebuilt-archive.js";
+import type { ProgressListener } from "./progress.js";
+import { publishArchive, sha256OfFile } from "./publish.js";
+import { nameOf, parentOf, resolveStorage } from "./storage.js";
+
+export interface UploadEnvOptions extends EnvironmentOptions {
+  /** Where the archive goes (any storage URI); default `<store>/user/<user>/envs/<envName>.<ext>`. */
+  packagePath?: string;
+  /** Pack and upload even when the stored archive is current (also skips `C_PACK_ENV_FALLBACK_PATH`). */
+  forceUpload?: boolean;
+  /** Options for the storage adapters: `{ s3: { endpoint, credentials… } }`, `{ hdfs: { user… } }`. */
+  fsArgs?: StorageOptions;
+}
+
+export interface UploadedEnv {
+  /** The archive's URI. */
+  packagePath: string;
+  envName: string;
+  /** False when the stored archive was current: nothing was packed or uploaded. */
+  uploaded: boolean;
+  packer: Packer;
+  /** Where the archive came from when it was uploaded. */
+  source?: "environment" | "staging" | "fallback" | "pex";
+  /** The metadata now beside the archive. */
+  metadata: Partial<ArchiveMetadata>;
+  /** Editable packages, zipped and uploaded beside the env on every call. */
+  editable: EditablePackage[];
+  /** The uploaded `editable_packages_index`, when there are editable packages. */
+  editableIndex?: string;
+}
+
+const comparable = (requirements: readonly string[]) =>
+  requirements
+    .map((requirement) => {
+      const [name = "", version = ""] = requirement.split("==");
+      return `${normalizeName(name)}==${version}`;
+    })
+    .filter((requirement) => !isBuildTool(requirement.split("==")[0] ?? ""))
+    .sort()
+    .join("\n");
+
+/** cluster-pack's `C_PACK_ENV_FALLBACK_PATH`: a prebuilt pex reused when it holds exactly the requirements. */
+async function tryFallback(
+  fallback: string,
+  localArchive: string,
+  python: string,
+  expected: CacheKey,
+  fsArgs: StorageOptions,
+): Promise<boolean> {
+  await downloadArchive(fallback, localArchive, fsArgs);
+  const requirements = await readPexRequirements(python, localArchive);
+  if (requirements && comparable(requirements) === comparable(expected.package_installed)) return true;
+  await rm(localArchive, { force: true });
+  return false;
+}
+
+function choosePacker(options: UploadEnvOptions): Packer {
+  if (options.packer) return checkPacker(options.packer);
+  return (options.packagePath && packerOfPath(options.packagePath)) || "pex";
+}
+
+/**
+ * Ships the environment: packs it (pex or pex.zip), uploads it with its metadata, and uploads the editable code
+ * beside it, unless the stored metadata says the archive is current (one read), in which case only the editable
+ * zips are sent. cluster-pack's `upload_env`.
+ */
+export async function uploadEnv(options: UploadEnvOptions = {}): Promise<UploadedEnv> {
+  const env = options.env ?? process.env;
+  const packer = choosePacker(options);
+  if (options.packagePath) checkExtension(options.packagePath, packer);
+
+  // A job launched from inside one of our zipapps ships that very archive (cluster-pack's `_running_from_pex`).
+  const runningPex = env.PEX;
+  if (
+    runningPex &&
+    !options.python &&
+    (await stat(runningPex).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  ) {
+    const pexPacker = packerOfPath(runningPex) ?? packer;
+    const envName = envNameOfArchive(runningPex);
+    const packagePath = options.packagePath ?? (await defaultPackagePath(envName, pexPacker, env));
+    checkExtension(packagePath, pexPacker);
+    const result = await uploadArchiveFile(runningPex, packagePath, {
+      forceUpload: options.forceUpload ?? false,
+      fsArgs: options.fsArgs ?? {},
+      packer: pexPacker,
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+    return { ...result, envName, editable: [], ...(result.uploaded && { source: "pex" as const }) };
+  }
+
+  const model = await inspect(options);
+  const envName = envNameOf(model.interpreter.kind === "venv" ? model.interpreter.prefix : undefined);
+  const packagePath = options.packagePath ?? (await defaultPackagePath(envName, packer, env));
+  checkExtension(packagePath, packer);
+
+  const zipped: ZippedEditables = await zipEditables(model.interpreter);
+  const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
+  try {
+    // Baked-in editable code changes without the fingerprint changing: the zips' hashes join the cache key.
+    const editableFingerprint = options.includeEditable
+      ? zipped.zips.map((zip) => `${zip.name}:${zip.sha256}`).join(",")
+      : "";
+    const expected = cacheKeyOf(model, packer, editableFingerprint);
+    const stored = await readArchiveMetadata(fs, path);
+    let uploaded = false;
+    let source: UploadedEnv["source"];
+    let metadata: Partial<ArchiveMetadata> | undefined = stored;
+    if (options.forceUpload || !isUpToDate(stored, expected)) {
+      const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-upload-"));
+      try {
+        const localArchive = join(workspace, `${envName}.${extensionOf(packer)}`);
+        const fallback = env.C_PACK_ENV_FALLBACK_PATH;
+        if (
+          !options.forceUpload &&
+          fallback &&
+          packer === "pex" &&
+          (await tryFallback(
+            fallback,
+            localArchive,
+            model.interpreter.executable,
+            expected,
+            options.fsArgs ?? {},
+          ))
+        ) {
+          source = "fallback";
+        } else {
+          const packed = await packModel(model, { ...options, output: localArchive, packer });
+          source = packed.source;
+        }
+        metadata = await publishArchive({
+          fs,
+          path,
+          localArchive,
+          sha256: await sha256OfFile(localArchive),
+          metadata: { ...expected, tool: toolVersion },
+          ...(options.onProgress && { onProgress: options.onProgress }),
+        });
+        uploaded = true;
+      } finally {
+        await rm(workspace, { recursive: true, force: true });
+      }
+    }
+    const editableDirectory = editableDirectoryOf(parentOf(path), envNameOfArchive(nameOf(path)));
+    const editable = await uploadEditables(fs, editableDirectory, zipped, options.onProgress);
+    return {
+      packagePath: fs.toUri(path),
+      envName,
+      uploaded,
+      packer,
+      ...(source && { source }),
+      metadata: metadata ?? {},
+      editable,
+      ...(editable.length > 0 && { editableIndex: fs.toUri(`${editableDirectory}/editable_packages_index`) }),
+    };
+  } finally {
+    await zipped.cleanup();
+    await fs.close?.();
+  }
+}
+
+export interface UploadZipOptions {
+  forceUpload?: boolean;
+  fsArgs?: StorageOptions;
+  onProgress?: ProgressListener;
+}
+
+async function uploadArchiveFile(
+  localArchive: string,
+  packagePath: string,
+  options: Required<Pick<UploadZipOptions, "forceUpload" | "fsArgs">> & {
+    packer: Packer;
+    onProgress?: ProgressListener;
+  },
+): Promise<Omit<UploadedEnv, "envName" | "editable">> {
+  const { fs, path }: { fs: FileSystem; path: string } = await resolveStorage(packagePath, options.fsArgs);
+  try {
+    const sha256 = await sha256OfFile(localArchive);
+    const stored = await readArchiveMetadata(fs, path);
+    // A prebuilt archive is current when the store holds the same bytes.
+    if (!options.forceUpload && stored?.sha256 === sha256)
+      return { packagePath: fs.toUri(path), uploaded: false, packer: options.packer, metadata: stored };
+    const metadata = await publishArchive({
+      fs,
+      path,
+      localArchive,
+      sha256,
+      metadata: {
+        package_installed: [],
+        platform: "",
+        python_version: "",
+        // Never equal to an environment's fingerprint: uploadEnv packs again rather than trust a prebuilt archive.
+        fingerprint: `prebuilt:${sha256}`,
+        format: options.packer,
+        tool: toolVersion,
+      },
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+    return { packagePath: fs.toUri(path), uploaded: true, packer: options.packer, metadata };
+  } finally {
+    await fs.close?.();
+  }
+}
+
+/**
+ * Uploads a prebuilt archive (a local file, or http(s)) with its metadata: cluster-pack's `upload_zip`. The packer
+ * comes from the file's name; `packagePath` must have the same extension (default: the user's envs directory).
+ */
+export async function uploadZip(
+  file: string,
+  packagePath?: string,
+  options: UploadZipOptions & { env?: NodeJS.ProcessEnv } = {},
+): Promise<Omit<UploadedEnv, "editable">> {
+  const packer = packerOfPath(file);
+  if (!packer)
+    throw new ClusterPackError("INVALID_ARGUMENT", "unsupported archive format: must be .pex or .pex.zip", {
+      where: file,
+    });
+  const envName = envNameOfArchive(file.split(/[?#]/)[0] ?? file);
+  const target = packagePath ?? (await defaultPackagePath(envName, packer, options.env ?? process.env));
+  checkExtension(target, packer);
+  const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-zip-"));
+  try {
+    let local = file;
+    if (/^https?:\/\//i.test(file)) {
+      local = join(workspace, `${envName}.${extensionOf(packer)}`);
+      await downloadArchive(file, local);
+    } else local = resolve(file);
+    const result = await uploadArchiveFile(local, target, {
+      forceUpload: options.forceUpload ?? false,
+      fsArgs: options.fsArgs ?? {},
+      packer,
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+    return { ...result, envName };
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
