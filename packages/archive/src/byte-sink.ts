@@ -54,20 +54,6 @@ export class ByteSink {
     }
   }
 
-  /** Writes several chunks as one batch (one `writev` for file streams), then waits for backpressure like `write`. */
-  async writeAll(chunks: Uint8Array[]): Promise<void> {
-    const last = chunks.pop();
-    if (last === undefined) return;
-    this.check();
-    this.stream.cork();
-    for (const chunk of chunks) {
-      this.position += chunk.length;
-      this.stream.write(chunk);
-    }
-    process.nextTick(() => this.stream.uncork());
-    await this.write(last);
-  }
-
   /** Ends the stream when this sink opened it (a file), and waits until every byte is flushed. */
   async close(): Promise<void> {
     this.check();

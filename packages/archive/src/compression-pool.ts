@@ -1,8 +1,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { CompressionResult, CompressionTask } from "./compression-task.js";
+import type { BatchResult, BatchTask } from "./compression-task.js";
 
-type Done = Exclude<CompressionResult, { error: unknown }>;
+type Done = Exclude<BatchResult, { error: unknown }>;
 
 /** The default number of compression workers: one per core. */
 export const defaultConcurrency = (): number => Math.max(1, availableParallelism());
@@ -14,7 +14,7 @@ export const defaultConcurrency = (): number => Math.max(1, availableParallelism
 export class CompressionPool {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
-  private readonly queue: CompressionTask[] = [];
+  private readonly queue: BatchTask[] = [];
   private readonly waiting = new Map<
     number,
     { resolve: (result: Done) => void; reject: (error: Error) => void }
@@ -26,15 +26,15 @@ export class CompressionPool {
     for (let i = 0; i < size; i++) {
       // No inherited execArgv: flags such as --input-type (for `node -e`) would make the worker fail to load.
       const worker = new Worker(new URL("./compression-worker.js", import.meta.url), { execArgv: [] });
-      worker.on("message", (result: CompressionResult) => this.settle(worker, result));
+      worker.on("message", (result: BatchResult) => this.settle(worker, result));
       worker.on("error", (error) => this.fail(worker, error));
       this.all.push(worker);
       this.idle.push(worker);
     }
   }
 
-  run(level: number, files: CompressionTask["files"]): Promise<Done> {
-    const task: CompressionTask = { id: this.nextId++, level, files };
+  run(work: Omit<BatchTask, "id">): Promise<Done> {
+    const task: BatchTask = { id: this.nextId++, ...work };
     return new Promise<Done>((resolve, reject) => {
       this.waiting.set(task.id, { resolve, reject });
       this.queue.push(task);
@@ -49,13 +49,13 @@ export class CompressionPool {
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const worker = this.idle.pop() as Worker;
-      const task = this.queue.shift() as CompressionTask;
+      const task = this.queue.shift() as BatchTask;
       this.running.set(worker, task.id);
       worker.postMessage(task);
     }
   }
 
-  private settle(worker: Worker, result: CompressionResult): void {
+  private settle(worker: Worker, result: BatchResult): void {
     this.running.delete(worker);
     this.idle.push(worker);
     const waiter = this.waiting.get(result.id);

@@ -1,11 +1,14 @@
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import { createDeflateRaw, deflateRawSync } from "node:zlib";
+import { createDeflateRaw } from "node:zlib";
 import { type ArchiveEntry, type ResolvedEntry, resolveEntries, unixMode } from "./archive-entry.js";
+import { deflateBound, encodeBatch } from "./batch-encoder.js";
 import { type ArchiveDestination, ByteSink } from "./byte-sink.js";
 import { CompressionPool, defaultConcurrency } from "./compression-pool.js";
+import type { BatchItem, BatchTask, EncodedEntry } from "./compression-task.js";
 import { crc32 } from "./crc32.js";
 import { ArchiveError, toArchiveError } from "./errors.js";
+import { FileSink, type OutputCursor } from "./file-sink.js";
 import { dosDateTime, resolveEpochSeconds } from "./timestamp.js";
 import {
   centralFileHeader,
@@ -47,19 +50,29 @@ export interface ZipSummary {
   zip64: boolean;
 }
 
-/** Files up to this size are read and compressed whole by a worker; larger ones are streamed. */
+/** Files up to this size are read and compressed whole by a worker in batches; larger ones are streamed (or, when
+ * deflated and up to WORKER_DEFLATE_LIMIT, compressed whole by a worker in the streamed layout). */
 const WHOLE_FILE_LIMIT = 8 << 20;
 /** A worker task holds at most this many bytes or files, which bounds memory to a few tasks per worker. */
 const BATCH_BYTES = 4 << 20;
 const BATCH_ENTRIES = 512;
 const TASKS_PER_WORKER = 3;
+/**
+ * Deflated files up to this size are compressed whole by a worker, laid out as if streamed (data descriptor), so
+ * the few large libraries of an environment (25 MB BLAS builds) compress beside the batches rather than one after
+ * another; larger ones stream through bounded memory.
+ */
+const WORKER_DEFLATE_LIMIT = 64 << 20;
 
-type Batch = { kind: "batch"; entries: ResolvedEntry[] };
+type Batch = { kind: "batch"; entries: ResolvedEntry[]; dataDescriptor?: boolean };
 type Step = Batch | { kind: "streamed"; entry: ResolvedEntry & { kind: "file" | "stream" } };
-type FileResult = { crc: number; method: 0 | 8; compressedSize: number };
+type Encoded = { entries: EncodedEntry[]; length: number; data?: ArrayBuffer };
 
-const filesOf = (batch: Batch) =>
-  batch.entries.filter((entry): entry is ResolvedEntry & { kind: "file" } => entry.kind === "file");
+const hasFiles = (batch: Batch) => batch.entries.some((entry) => entry.kind === "file");
+
+/** Local header bytes of a batched entry: batched entries are far below 4 GiB, so only `forceZip64` adds the extra. */
+const localHeaderLength = (entry: ResolvedEntry, zip64: boolean) =>
+  30 + entry.nameBytes.length + (zip64 ? 20 : 0);
 
 /**
  * Writes a zip archive of `entries` to `destination`, streaming: the archive is never held in memory. Entries are
@@ -81,58 +94,107 @@ export async function writeZip(
   }
   const label = options.label ?? (typeof destination === "string" ? destination : "zip archive");
   const stamp = dosDateTime(resolveEpochSeconds(options.sourceDateEpoch));
+  const forceZip64 = options.forceZip64 ?? false;
   const resolved = resolveEntries(entries, label);
-  const steps = planSteps(resolved);
+  const steps = planSteps(resolved, level);
   const batches = steps.filter((step): step is Batch => step.kind === "batch");
-  const withFiles = batches.filter((batch) => filesOf(batch).length > 0).length;
+  const withFiles = batches.filter(hasFiles).length;
   const concurrency = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency(), withFiles));
+  const sinkOptions = options.fileMode === undefined ? {} : { mode: options.fileMode };
+  const sink =
+    typeof destination === "string"
+      ? new FileSink(destination, label, sinkOptions)
+      : new ByteSink(destination, label, sinkOptions);
   const pool = withFiles > 0 ? new CompressionPool(concurrency) : undefined;
-  const sink = new ByteSink(
-    destination,
-    label,
-    options.fileMode === undefined ? {} : { mode: options.fileMode },
-  );
-  const writer = new ZipEntryWriter(sink, stamp, level, options.forceZip64 ?? false, label);
+  const writer = new ZipEntryWriter(sink, stamp, level, forceZip64, label);
+  const taskOf = (batch: Batch): Omit<BatchTask, "id"> => ({
+    ...(batch.dataDescriptor ? { dataDescriptor: true } : {}),
+    level,
+    stamp,
+    forceZip64,
+    items: batch.entries.map((entry): BatchItem => {
+      if (entry.kind === "file")
+        return { kind: "file", name: entry.name, path: entry.path, size: entry.size };
+      const content =
+        entry.kind === "symlink"
+          ? Buffer.from(entry.target)
+          : entry.kind === "buffer"
+            ? entry.data
+            : Buffer.alloc(0);
+      return { kind: "bytes", name: entry.name, content, compressible: entry.kind === "buffer" };
+    }),
+  });
+  const failed = (batch: Batch) => (error: unknown) => {
+    const failedPath = (error as { path?: string }).path;
+    const entry = batch.entries.find(
+      (candidate) => candidate.kind === "file" && candidate.path === failedPath,
+    );
+    throw toArchiveError(error, { archive: label, ...(entry ? { entry: entry.name } : {}) });
+  };
+  // Stored entries into a file: every offset is known before anything is read, so workers write their batches
+  // in place (pwrite) while this thread streams the large files between them; only CRCs come back.
+  const inPlace = sink instanceof FileSink && level === 0 && pool !== undefined;
   try {
     if (options.prefix !== undefined) {
       await sink.write(typeof options.prefix === "string" ? Buffer.from(options.prefix) : options.prefix);
     }
-    // Tasks are submitted ahead of the write cursor (bounded), so workers compress while earlier entries are
-    // written; results are consumed in entry order, which keeps the output deterministic.
-    type Pending = Promise<{ files: FileResult[]; data: ArrayBuffer }>;
-    const pending = new Map<Batch, Pending>();
+    // Tasks are submitted ahead of the write cursor (bounded unless written in place), so workers compress while
+    // earlier entries are written; results are placed in entry order, which keeps the output deterministic.
+    const pending = new Map<Batch, Promise<Encoded>>();
+    const inPlaceDone: Promise<void>[] = [];
+    const streamedInPlace: (() => Promise<void>)[] = [];
     let nextBatch = 0;
     const submit = () => {
-      while (nextBatch < batches.length && pending.size < concurrency * TASKS_PER_WORKER) {
+      while (nextBatch < batches.length && (inPlace || pending.size < concurrency * TASKS_PER_WORKER)) {
         const batch = batches[nextBatch++] as Batch;
-        const files = filesOf(batch).map((entry) => ({ path: entry.path, size: entry.size }));
-        const task =
-          pool && files.length > 0
-            ? pool.run(level, files)
-            : Promise.resolve({ files: [], data: new ArrayBuffer(0) });
+        if (!pool || !hasFiles(batch) || inPlace) continue;
+        const task = pool.run(taskOf(batch));
         task.catch(() => undefined); // awaited in order below; avoids an unhandled rejection meanwhile
         pending.set(batch, task);
       }
     };
     for (const step of steps) {
       submit();
-      if (step.kind === "batch") {
-        const task = pending.get(step) as Pending;
-        const result = await task.catch((error: unknown) => {
-          const failedPath = (error as { path?: string }).path;
-          const entry = filesOf(step).find((candidate) => candidate.path === failedPath);
-          throw toArchiveError(error, { archive: label, ...(entry ? { entry: entry.name } : {}) });
-        });
-        pending.delete(step);
-        await writer.writeBatch(step.entries, result.files, Buffer.from(result.data));
-      } else {
+      if (step.kind === "streamed" && inPlace && sink instanceof FileSink) {
+        // Stored, so its length is known: reserve its range and stream it once every batch is queued, so the
+        // workers never wait for this thread to finish a large file.
+        const zip64 = forceZip64 || step.entry.size >= MAX_32;
+        const length = localHeaderLength(step.entry, zip64) + step.entry.size + (zip64 ? 24 : 16);
+        const cursor = sink.cursor(sink.reserve(length));
+        streamedInPlace.push(() => writer.writeStreamed(step.entry, cursor));
+      } else if (step.kind === "streamed") {
         await writer.writeStreamed(step.entry);
+      } else if (inPlace && hasFiles(step) && sink instanceof FileSink) {
+        const length = step.entries.reduce(
+          (sum, entry) => sum + localHeaderLength(entry, forceZip64) + entry.size,
+          0,
+        );
+        const position = sink.reserve(length);
+        const records = writer.place(step.entries, undefined, position);
+        const task = pool.run({ ...taskOf(step), output: { fd: sink.fd, position } }).then((result) => {
+          result.entries.forEach((encoded, i) => {
+            (records[i] as ZipRecord).crc = encoded.crc;
+          });
+        }, failed(step));
+        task.catch(() => undefined);
+        inPlaceDone.push(task);
+      } else {
+        const task = pending.get(step);
+        pending.delete(step);
+        const result = task ? await task.catch(failed(step)) : encodeOnThisThread(taskOf(step));
+        const position = sink.position;
+        await sink.write(result.data ? Buffer.from(result.data) : Buffer.alloc(0));
+        writer.place(step.entries, result.entries, position, step.dataDescriptor);
       }
     }
+    for (const stream of streamedInPlace) await stream();
+    await Promise.all(inPlaceDone);
     const zip64 = await writer.finish();
     await sink.close();
     return { entries: resolved.length, bytes: sink.position, contentBytes: writer.contentBytes, zip64 };
   } catch (error) {
+    // Workers first: one may be writing into the file in place, and its descriptor must outlive that write.
+    await pool?.close();
     sink.abort();
     throw toArchiveError(error, { archive: label });
   } finally {
@@ -140,15 +202,35 @@ export async function writeZip(
   }
 }
 
+/** Batches without files (directories, symlinks, buffers) are small: not worth a round trip to a worker. */
+function encodeOnThisThread(task: Omit<BatchTask, "id">): Encoded {
+  const { entries, batch } = encodeBatch({ id: -1, ...task });
+  return {
+    entries,
+    length: batch.length,
+    data: batch.buffer.slice(batch.byteOffset, batch.byteOffset + batch.length) as ArrayBuffer,
+  };
+}
+
 /**
  * Groups runs of entries into batches whose small files a worker reads and compresses; directories, symlinks and
- * buffers ride along in the batch (the main thread encodes them). Large files and streams are streamed alone.
+ * buffers ride along in the batch. Large files and streams are streamed alone.
  */
-function planSteps(entries: ResolvedEntry[]): Step[] {
+function planSteps(entries: ResolvedEntry[], level: number): Step[] {
   const steps: Step[] = [];
   let batch: Batch | undefined;
   let batchBytes = 0;
   for (const entry of entries) {
+    if (
+      level > 0 &&
+      entry.kind === "file" &&
+      entry.size > WHOLE_FILE_LIMIT &&
+      entry.size <= WORKER_DEFLATE_LIMIT
+    ) {
+      batch = undefined;
+      steps.push({ kind: "batch", entries: [entry], dataDescriptor: true });
+      continue;
+    }
     const streamed = entry.kind === "stream" || (entry.kind === "file" && entry.size > WHOLE_FILE_LIMIT);
     if (streamed) {
       batch = undefined;
@@ -166,15 +248,12 @@ function planSteps(entries: ResolvedEntry[]): Step[] {
   return steps;
 }
 
-/** zlib's deflateBound(): the largest raw deflate output for `size` input bytes. */
-const deflateBound = (size: number) => size + Math.floor(size / 4096) + Math.floor(size / 16384) + 13;
-
 class ZipEntryWriter {
   readonly records: ZipRecord[] = [];
   contentBytes = 0;
 
   constructor(
-    private readonly sink: ByteSink,
+    private readonly sink: ByteSink | FileSink,
     private readonly stamp: DosStamp,
     private readonly level: number,
     private readonly forceZip64: boolean,
@@ -184,6 +263,7 @@ class ZipEntryWriter {
   private record(
     entry: ResolvedEntry,
     fields: Pick<ZipRecord, "method" | "crc" | "compressedSize">,
+    offset = this.sink.position,
   ): ZipRecord {
     const nonAscii = entry.nameBytes.length !== entry.name.length;
     const zip64Local = this.forceZip64 || entry.size >= MAX_32 || fields.compressedSize >= MAX_32;
@@ -191,75 +271,62 @@ class ZipEntryWriter {
       nameBytes: entry.nameBytes,
       flags: nonAscii ? FLAG_UTF8 : 0,
       size: entry.size,
-      offset: this.sink.position,
+      offset,
       unixMode: unixMode(entry),
       zip64Local,
-      ...fields,
+      method: fields.method,
+      crc: fields.crc,
+      compressedSize: fields.compressedSize,
     };
   }
 
   /**
-   * One corked write per batch (a few MB, written as one writev): no copying of the data into a new buffer. Files come
-   * compressed from a worker (`results`, `data` in order); the other entries are small and encoded here.
+   * Records a batch whose bytes (local headers and data, laid out by batch-encoder.ts) start at `position`. Without
+   * `encoded` the entries are stored and their CRCs are filled in when the worker reports them.
    */
-  async writeBatch(entries: ResolvedEntry[], results: FileResult[], data: Buffer): Promise<void> {
-    const parts: Buffer[] = [];
-    let position = this.sink.position;
-    let fileIndex = 0;
-    let dataOffset = 0;
-    for (const entry of entries) {
-      let body: Uint8Array;
-      let fields: FileResult;
-      if (entry.kind === "file") {
-        fields = results[fileIndex++] as FileResult;
-        body = data.subarray(dataOffset, dataOffset + fields.compressedSize);
-        dataOffset += fields.compressedSize;
-      } else {
-        ({ body, fields } = this.encodeInline(entry));
+  place(
+    entries: ResolvedEntry[],
+    encoded: EncodedEntry[] | undefined,
+    position: number,
+    withDescriptor = false,
+  ): ZipRecord[] {
+    const records: ZipRecord[] = [];
+    let offset = position;
+    entries.forEach((entry, i) => {
+      const fields = encoded?.[i] ?? { crc: 0, method: 0, compressedSize: entry.size };
+      const record = this.record(entry, fields, offset);
+      if (withDescriptor) {
+        // As writeStreamed lays it out: ZIP64 decided from deflate's worst case, a descriptor after the data.
+        record.zip64Local = this.forceZip64 || deflateBound(entry.size) >= MAX_32;
+        record.flags |= FLAG_DATA_DESCRIPTOR;
+        offset += record.zip64Local ? 24 : 16;
       }
-      const record = { ...this.record(entry, fields), offset: position };
-      const header = localFileHeader(record, this.stamp);
-      parts.push(header, body as Buffer);
-      position += header.length + body.length;
+      offset += localHeaderLength(entry, record.zip64Local) + fields.compressedSize;
       this.contentBytes += entry.size;
       this.records.push(record);
-    }
-    await this.sink.writeAll(parts);
-  }
-
-  /** Directories (empty), symlinks (the target, stored so readers see it verbatim) and in-memory buffers. */
-  private encodeInline(entry: ResolvedEntry): { body: Uint8Array; fields: FileResult } {
-    const content =
-      entry.kind === "symlink"
-        ? Buffer.from(entry.target)
-        : entry.kind === "buffer"
-          ? entry.data
-          : Buffer.alloc(0);
-    const crc = crc32(content);
-    if (entry.kind === "buffer" && this.level > 0 && content.length > 0) {
-      const deflated = deflateRawSync(content, { level: this.level });
-      if (deflated.length < content.length) {
-        return { body: deflated, fields: { crc, method: 8, compressedSize: deflated.length } };
-      }
-    }
-    return { body: content, fields: { crc, method: 0, compressedSize: content.length } };
+      records.push(record);
+    });
+    return records;
   }
 
   /**
    * Large files and streams: CRC and compressed size are only known at the end, so they follow the data in a data
    * descriptor (APPNOTE 4.3.9). ZIP64 is decided up front from the declared size and deflate's worst case.
    */
-  async writeStreamed(entry: ResolvedEntry & { kind: "file" | "stream" }): Promise<void> {
+  async writeStreamed(
+    entry: ResolvedEntry & { kind: "file" | "stream" },
+    output: OutputCursor = this.sink,
+  ): Promise<void> {
     const open =
       entry.kind === "file" ? () => createReadStream(entry.path, { highWaterMark: 1 << 20 }) : entry.open;
     const method: 0 | 8 = this.level > 0 && entry.size > 0 ? 8 : 0;
     const worstCase = method === 8 ? deflateBound(entry.size) : entry.size;
     const record: ZipRecord = {
-      ...this.record(entry, { method, crc: 0, compressedSize: 0 }),
+      ...this.record(entry, { method, crc: 0, compressedSize: 0 }, output.position),
       zip64Local: this.forceZip64 || worstCase >= MAX_32,
     };
     record.flags |= FLAG_DATA_DESCRIPTOR;
-    await this.sink.write(localFileHeader(record, this.stamp));
+    await output.write(localFileHeader(record, this.stamp));
     let crc = 0;
     let size = 0;
     let compressedSize = 0;
@@ -270,11 +337,10 @@ class ZipEntryWriter {
         yield chunk;
       }
     };
-    const sink = this.sink;
     const write = async (source: AsyncIterable<Uint8Array>) => {
       for await (const chunk of source) {
         compressedSize += chunk.length;
-        await sink.write(chunk);
+        await output.write(chunk);
       }
     };
     try {
@@ -296,12 +362,14 @@ class ZipEntryWriter {
     Object.assign(record, { crc, compressedSize });
     this.contentBytes += size;
     this.records.push(record);
-    await this.sink.write(dataDescriptor(record));
+    await output.write(dataDescriptor(record));
   }
 
   /** Writes the central directory (4.3.12) and the end records; returns whether ZIP64 end records were needed. */
   async finish(): Promise<boolean> {
     const offset = this.sink.position;
+    // Large stored files may be written after the batches that follow them: offsets give back the entry order.
+    this.records.sort((a, b) => a.offset - b.offset);
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
     for (const record of this.records) {
