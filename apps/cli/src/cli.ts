@@ -1,0 +1,61 @@
+// The `cluster-pack` command: parses flags, calls the façade, renders. Errors become one line and an exit code here.
+
+// The AWS SDK prints a multi-line warning on Node 20 unless told not to; the S3 adapter loads it lazily.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+import { createRequire } from "node:module";
+import { Command, CommanderError, Option } from "commander";
+import { infoCommand } from "./commands/info.js";
+import { lsCommand } from "./commands/ls.js";
+import { packCommand } from "./commands/pack.js";
+import { uploadCommand } from "./commands/upload.js";
+import { applyToEnvironment, loadProjectConfig, type ProjectConfig } from "./config.js";
+import { reportOf } from "./errors.js";
+import { listOption } from "./options.js";
+import { renderError } from "./render.js";
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+function program(config: ProjectConfig): Command {
+  const root = new Command("cluster-pack")
+    .description("Ship a Python environment to Spark/YARN/Dask clusters: pack it, cache it, upload it.")
+    .version(version)
+    .addOption(new Option("-q, --quiet", "print only the result (no progress, no notes)"))
+    .addOption(new Option("-v, --verbose", "print what is being done on stderr"))
+    .addOption(new Option("--debug", "print stack traces on errors"))
+    .addOption(listOption("--plugin <name>", "storage plugin package to load (also CLUSTER_PACK_PLUGINS)"))
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  for (const command of [
+    uploadCommand(config),
+    packCommand(config),
+    infoCommand(config),
+    lsCommand(config),
+  ]) {
+    command.exitOverride().configureOutput({ outputError: () => undefined });
+    root.addCommand(command);
+  }
+  return root;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    const config = await loadProjectConfig();
+    applyToEnvironment(config);
+    await program(config).parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      // `cluster-pack` alone: the help went to stderr already.
+      if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync") return 2;
+    }
+    const report = reportOf(error);
+    renderError(report.message, report.hint, error, debug);
+    return report.exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,98 @@
+import type { Distribution, EnvironmentModel } from "@cluster-pack/python-env";
+import { formatRequirements, inspectEnvironment } from "@cluster-pack/python-env";
+import { Command, Option } from "commander";
+import type { ProjectConfig } from "../config.js";
+import { type EnvironmentFlags, environmentOptions, environmentOptionsOf } from "../options.js";
+import { createOutput, formatBytes, style, table } from "../render.js";
+
+interface InfoFlags extends EnvironmentFlags {
+  top?: string;
+}
+
+/** The summary `info` prints: python-env's model, reduced to what a person or a script looks at. */
+export interface EnvironmentSummary {
+  interpreter: EnvironmentModel["interpreter"];
+  packages: { name: string; version: string; size: number; editable: boolean; location?: string }[];
+  editable: { name: string; version: string; location?: string }[];
+  requirements: string[];
+  totalSize: number;
+  largest: { name: string; version: string; size: number }[];
+  fingerprint: string;
+  problems: EnvironmentModel["problems"];
+  compatibilityWarnings: EnvironmentModel["compatibilityWarnings"];
+}
+
+const sizeOf = (distribution: Distribution) =>
+  (distribution.files ?? []).reduce((sum, file) => sum + (file.size ?? 0), 0);
+
+export function summarize(model: EnvironmentModel, top: number): EnvironmentSummary {
+  const packages = model.distributions
+    .map((d) => ({
+      name: d.name,
+      version: d.version,
+      size: sizeOf(d),
+      editable: d.editable,
+      ...(d.editableLocation !== undefined && { location: d.editableLocation }),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    interpreter: model.interpreter,
+    packages,
+    editable: packages
+      .filter((p) => p.editable)
+      .map(({ name, version, location }) => ({ name, version, ...(location !== undefined && { location }) })),
+    requirements: formatRequirements(model.requirements),
+    totalSize: packages.reduce((sum, p) => sum + p.size, 0),
+    largest: [...packages]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, top)
+      .map(({ name, version, size }) => ({ name, version, size })),
+    fingerprint: model.fingerprint,
+    problems: model.problems,
+    compatibilityWarnings: model.compatibilityWarnings,
+  };
+}
+
+function describe(summary: EnvironmentSummary): string {
+  const i = summary.interpreter;
+  const lines = [
+    `${style.bold("interpreter")}  ${i.executable} (${i.implementation} ${i.version}, ${i.kind})`,
+    `${style.bold("prefix")}       ${i.prefix}`,
+    `${style.bold("platform")}     ${i.platform}`,
+    `${style.bold("packages")}     ${summary.packages.length} (${formatBytes(summary.totalSize)}), ${summary.requirements.length} to ship`,
+  ];
+  if (summary.editable.length > 0) {
+    lines.push("", style.bold("editable (shipped as zips):"));
+    lines.push(table(summary.editable.map((e) => [`  ${e.name}`, e.version, e.location ?? ""])));
+  }
+  if (summary.largest.length > 0) {
+    lines.push("", style.bold("largest packages:"));
+    lines.push(table(summary.largest.map((p) => [`  ${p.name}`, p.version, formatBytes(p.size)])));
+  }
+  for (const problem of summary.problems) lines.push(`problem: ${problem.path}: ${problem.detail}`);
+  for (const warning of summary.compatibilityWarnings)
+    lines.push(`warning: ${warning.name} ${warning.version}: ${warning.detail}`);
+  return lines.join("\n");
+}
+
+export function infoCommand(config: ProjectConfig): Command {
+  const command = new Command("info").description(
+    "describe the environment: interpreter, platform, packages, editables, sizes",
+  );
+  for (const option of environmentOptions()) if (option.long !== "--format") command.addOption(option);
+  command.addOption(new Option("--top <n>", "how many of the largest packages to show").default("10"));
+  return command.action(async (_flags: InfoFlags, self: Command) => {
+    const flags = self.optsWithGlobals<InfoFlags>();
+    const output = createOutput(flags);
+    const options = environmentOptionsOf(flags, config);
+    const top = Number.parseInt(flags.top ?? "10", 10);
+    const model = await inspectEnvironment({
+      ...(options.python !== undefined && { python: options.python }),
+      ...(options.additionalPackages !== undefined && { additionalPackages: options.additionalPackages }),
+      ...(options.ignoredPackages !== undefined && { ignoredPackages: options.ignoredPackages }),
+      ...(options.onlyPackages !== undefined && { onlyPackages: options.onlyPackages }),
+    });
+    const summary = summarize(model, Number.isFinite(top) && top >= 0 ? top : 10);
+    output.result(summary, () => describe(summary), summary.interpreter.executable);
+  });
+}

@@ -1,0 +1,41 @@
+import { resolve } from "node:path";
+import { type PackedEnv, packEnv } from "cluster-pack";
+import { Command, Option } from "commander";
+import type { ProjectConfig } from "../config.js";
+import { type EnvironmentFlags, environmentOptions, environmentOptionsOf } from "../options.js";
+import { createOutput, formatBytes, style } from "../render.js";
+
+interface PackFlags extends EnvironmentFlags {
+  output: string;
+}
+
+const describe = (packed: PackedEnv) =>
+  [
+    `${style.green("packed")} ${packed.requirements.length} packages (${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
+    `sha256 ${packed.sha256}`,
+  ].join("\n");
+
+export function packCommand(config: ProjectConfig): Command {
+  const command = new Command("pack")
+    .description("pack the environment into a local archive (no upload)")
+    .addOption(
+      new Option("-o, --output <file>", "the archive to write (.pex or .pex.zip)").makeOptionMandatory(),
+    );
+  for (const option of environmentOptions()) command.addOption(option);
+  return command.action(async (_flags: PackFlags, self: Command) => {
+    const flags = self.optsWithGlobals<PackFlags>();
+    const output = createOutput(flags);
+    const progress = output.progress();
+    let packed: PackedEnv;
+    try {
+      packed = await packEnv({
+        ...environmentOptionsOf(flags, config),
+        output: resolve(flags.output),
+        onProgress: progress,
+      });
+    } finally {
+      progress.stop();
+    }
+    output.result(packed, () => describe(packed), packed.output);
+  });
+}

@@ -1,0 +1,60 @@
+import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
+import { Command, Option } from "commander";
+import type { ProjectConfig } from "../config.js";
+import { type EnvironmentFlags, environmentOptions, environmentOptionsOf, pluginsOf } from "../options.js";
+import { createOutput, formatBytes, style, table } from "../render.js";
+
+interface UploadFlags extends EnvironmentFlags {
+  packagePath?: string;
+  force?: boolean;
+}
+
+function describe(result: UploadedEnv): string {
+  const size = result.metadata.size === undefined ? "" : ` (${formatBytes(result.metadata.size)})`;
+  const lines = [
+    result.uploaded
+      ? `${style.green("uploaded")} ${result.envName}${size} → ${style.cyan(result.packagePath)}`
+      : `${style.green("up to date")} ${result.packagePath}${size}: nothing packed or uploaded`,
+  ];
+  if (result.editable.length > 0) {
+    lines.push("", style.bold("editable code (uploaded on every call):"));
+    lines.push(table(result.editable.map((zip) => [`  ${zip.name}`, zip.uri])));
+  }
+  const usage = getPyenvUsageFromArchive(result.packagePath);
+  lines.push(
+    "",
+    style.bold("use it from Spark:"),
+    `  spark.yarn.dist.files=${result.packagePath}`,
+    `  PYSPARK_PYTHON=${usage.interpreterCmd}`,
+  );
+  if (result.editable.length > 0)
+    lines.push(`  spark.submit.pyFiles=${result.editable.map((zip) => zip.uri).join(",")}`);
+  return lines.join("\n");
+}
+
+export function uploadCommand(config: ProjectConfig): Command {
+  const command = new Command("upload")
+    .description("pack the environment and upload it with its metadata, unless the stored archive is current")
+    .addOption(new Option("--package-path <uri>", "where the archive goes (default: the store, see README)"))
+    .addOption(new Option("--force", "pack and upload even when the stored archive is current"));
+  for (const option of environmentOptions()) command.addOption(option);
+  return command.action(async (_flags: UploadFlags, self: Command) => {
+    const flags = self.optsWithGlobals<UploadFlags>();
+    const output = createOutput(flags);
+    const packagePath = flags.packagePath ?? config.packagePath;
+    const progress = output.progress();
+    let result: UploadedEnv;
+    try {
+      result = await uploadEnv({
+        ...environmentOptionsOf(flags, config),
+        ...(packagePath !== undefined && { packagePath }),
+        ...(flags.force && { forceUpload: true }),
+        fsArgs: { plugins: pluginsOf(flags, config) },
+        onProgress: progress,
+      });
+    } finally {
+      progress.stop();
+    }
+    output.result(result, () => describe(result), result.packagePath);
+  });
+}

@@ -1,0 +1,174 @@
+// Everything the command prints: results (human or JSON) on stdout, progress and messages on stderr.
+
+import { basename } from "node:path";
+import cliProgress from "cli-progress";
+import type { ProgressEvent, ProgressListener } from "cluster-pack";
+import type { GlobalFlags } from "./options.js";
+
+const colorEnabled = (stream: NodeJS.WriteStream) =>
+  Boolean(stream.isTTY) &&
+  !("NO_COLOR" in process.env && process.env.NO_COLOR !== "") &&
+  process.env.TERM !== "dumb";
+
+const paint = (stream: NodeJS.WriteStream, code: string) => (text: string) =>
+  colorEnabled(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
+
+const out = process.stdout;
+const err = process.stderr;
+export const style = {
+  bold: paint(out, "1"),
+  dim: paint(out, "2"),
+  green: paint(out, "32"),
+  cyan: paint(out, "36"),
+  errorRed: paint(err, "31;1"),
+  hintDim: paint(err, "2"),
+  warnYellow: paint(err, "33"),
+};
+
+const units = ["B", "kB", "MB", "GB", "TB"];
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Rows of cells, each column padded to its widest cell. */
+export function table(rows: readonly (readonly string[])[], header?: readonly string[]): string {
+  const all = header ? [header, ...rows] : rows;
+  const widths: number[] = [];
+  for (const row of all)
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  const format = (row: readonly string[]) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  const lines = rows.map(format);
+  return (header ? [style.bold(format(header)), ...lines] : lines).join("\n");
+}
+
+export interface Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  /** The result, as one JSON object (the façade's return value) with `--json`, else via `human`. */
+  result(value: unknown, human: () => string, quietLine?: string): void;
+  /** A message on stderr, unless `--quiet`. */
+  note(text: string): void;
+  /** A message on stderr with `--verbose` only. */
+  verbose(text: string): void;
+  warn(text: string): void;
+  /** A progress listener: bars with bytes/s on a TTY, nothing in a pipe (phase lines with `--verbose`). */
+  progress(): ProgressListener & { stop(): void };
+}
+
+const phaseLabel: Record<ProgressEvent["phase"], string> = {
+  inspect: "inspecting the environment",
+  pack: "packing",
+  upload: "uploading",
+};
+
+export function createOutput(flags: GlobalFlags): Output {
+  const json = Boolean(flags.json);
+  const quiet = Boolean(flags.quiet);
+  const verbose = Boolean(flags.verbose) && !quiet;
+  return {
+    json,
+    quiet,
+    result(value, human, quietLine) {
+      if (json) out.write(`${JSON.stringify(value, null, 2)}\n`);
+      else if (quiet) {
+        if (quietLine) out.write(`${quietLine}\n`);
+      } else out.write(`${human()}\n`);
+    },
+    note(text) {
+      if (!quiet) err.write(`${text}\n`);
+    },
+    verbose(text) {
+      if (verbose) err.write(`${style.hintDim(text)}\n`);
+    },
+    warn(text) {
+      if (!quiet) err.write(`${style.warnYellow("warning:")} ${text}\n`);
+    },
+    progress() {
+      return progressRenderer(quiet, verbose);
+    },
+  };
+}
+
+function progressRenderer(quiet: boolean, verbose: boolean): ProgressListener & { stop(): void } {
+  const tty = Boolean(err.isTTY) && !quiet;
+  let bar: cliProgress.SingleBar | undefined;
+  let key = "";
+  let startedAt = 0;
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const listener = (event: ProgressEvent) => {
+    const eventKey = `${event.phase}:${event.target ?? ""}`;
+    // The pack target is a temporary file: its name says enough.
+    const target = event.target && event.phase === "pack" ? basename(event.target) : event.target;
+    const label = `${phaseLabel[event.phase]}${target ? ` ${target}` : ""}`;
+    if (eventKey !== key) {
+      stop();
+      key = eventKey;
+      startedAt = Date.now();
+      if (!tty) {
+        if (verbose) err.write(`${label}\n`);
+        return;
+      }
+    }
+    if (!tty) return;
+    const total = event.totalBytes ?? 0;
+    const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001);
+    const payload = {
+      label,
+      done: formatBytes(event.transferredBytes),
+      size: total ? ` / ${formatBytes(total)}` : "",
+      speed: `${formatBytes(Math.round(event.transferredBytes / seconds))}/s`,
+    };
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        {
+          format: total
+            ? "{label} [{bar}] {percentage}% {done}{size} {speed}"
+            : event.phase === "inspect"
+              ? "{label}…"
+              : "{label} {done} {speed}",
+          stream: err,
+          hideCursor: true,
+          clearOnComplete: true,
+          barsize: 24,
+          fps: 10,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total || 1, 0, payload);
+    }
+    if (total) bar.setTotal(total);
+    bar.update(total ? Math.min(event.transferredBytes, total) : 0, payload);
+  };
+  return Object.assign(listener, { stop });
+}
+
+/** One line on stderr: `error: <message>`, then a hint or the pointer to `--debug`; the trace with `--debug`. */
+export function renderError(message: string, hint: string | undefined, error: unknown, debug: boolean) {
+  err.write(`${style.errorRed("error:")} ${message}\n`);
+  if (debug) {
+    let current: unknown = error;
+    let prefix = "";
+    while (current) {
+      err.write(
+        `${prefix}${current instanceof Error ? (current.stack ?? current.message) : String(current)}\n`,
+      );
+      current = current instanceof Error ? current.cause : undefined;
+      prefix = "caused by: ";
+    }
+  }
+  if (hint) err.write(`${style.hintDim(`hint: ${hint}`)}\n`);
+  else if (!debug) err.write(`${style.hintDim("(run with --debug for details)")}\n`);
+}

@@ -1,0 +1,71 @@
+// Runs the built CLI the way a user does: `node dist/cli.js …` in a child process, stdout a pipe.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { machinePython } from "@cluster-pack/testkit";
+
+export const cliPath = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+export interface CliOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A clean environment: no venv, no Hadoop configuration, no S3 endpoint unless the test gives one. */
+export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+  for (const name of [
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "HADOOP_CONF_DIR",
+    "PEX",
+    "C_PACK_ENV_FALLBACK_PATH",
+    "CLUSTER_PACK_PLUGINS",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_PROFILE",
+  ])
+    delete env[name];
+  return { ...env, ...extra };
+}
+
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: options.env ?? baseEnv(),
+      ...(options.cwd && { cwd: options.cwd }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs an archive with a real Python, the editable zips on PYTHONPATH, as a Spark executor would. */
+export function runArchive(archive: string, pythonPath: string, code: string, pexRoot: string) {
+  return new Promise<CliOutcome>((resolve, reject) => {
+    const env = baseEnv({ PEX_ROOT: pexRoot, PYTHONPATH: pythonPath });
+    const child = spawn(machinePython, [archive, "-c", code], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (exit) => resolve({ code: exit, stdout, stderr }));
+  });
+}
