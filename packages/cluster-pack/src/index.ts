@@ -11,5 +11,6 @@ export { packerOfPath, packers } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
 export type { PythonEnvDescription } from "./pyenv-usage.js";
 export { getPyenvUsageFromArchive, UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "./pyenv-usage.js";
+export { resolveStorage } from "./storage.js";
 export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
 export { uploadEnv, uploadZip } from "./upload-env.js";

@@ -1,10 +1,9 @@
 import { type FileInfo, isStorageError } from "@cluster-pack/fs";
-import { type ArchiveMetadata, readArchiveMetadata } from "cluster-pack";
+import { type ArchiveMetadata, readArchiveMetadata, resolveStorage } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { type GlobalFlags, pluginsOf } from "../options.js";
 import { createOutput, formatBytes, style, table } from "../render.js";
-import { resolveStore } from "../storage.js";
 
 const archiveExtensions = [".pex", ".pex.zip", ".tar.gz"];
 const isArchive = (name: string) => archiveExtensions.some((extension) => name.endsWith(extension));
@@ -48,7 +47,7 @@ export function lsCommand(config: ProjectConfig): Command {
     .action(async (uri: string, _flags: GlobalFlags, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
       const output = createOutput(flags);
-      const { fs, path } = await resolveStore(uri, { plugins: pluginsOf(flags, config) });
+      const { fs, path } = await resolveStorage(uri, { plugins: pluginsOf(flags, config) });
       try {
         const info = await fs.stat(path);
         let entries: { file: FileInfo; uri: string }[];
