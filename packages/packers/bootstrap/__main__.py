@@ -171,18 +171,23 @@ def _stdlib_entries():
     return kept
 
 
+def _same_path(a, b):
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
 def _set_sys_path(deps, inherit_path, first, strip_user_site):
     import site
 
     stdlib = _stdlib_entries()
     archive_entry = sys.path[0] if sys.path else None
-    host = [e for e in sys.path if e not in stdlib and e != archive_entry]
+    # The deps may already be on the path (PYTHONPATH=pyenv/.deps): they are ours, never the host's.
+    host = [e for e in sys.path if e not in stdlib and e != archive_entry and not _same_path(e, deps)]
     if strip_user_site:
         user_site = getattr(site, "USER_SITE", None)
         host = [e for e in host if e != user_site]
     before = list(sys.path)
     site.addsitedir(deps)  # our .pth files (namespace packages, setuptools) are honoured, as pip would
-    ours = [e for e in sys.path if e not in before]
+    ours = [deps] + [e for e in sys.path if e not in before and not _same_path(e, deps)]
     if inherit_path == "false":
         path = stdlib + ours
     elif inherit_path == "prefer":

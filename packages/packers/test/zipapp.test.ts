@@ -309,6 +309,18 @@ describe("the zipapp", () => {
     expect(baked.pexInfo.code_hash).not.toBe(packed.pexInfo.code_hash);
   });
 
+  it("keeps its packages with inherit_path false when its deps are already on PYTHONPATH", async () => {
+    const outcome = await execute(
+      join(pyenv, "__main__.py"),
+      ["-c", "import purepkg; print(purepkg.__file__)"],
+      {
+        env: { PEX_INHERIT_PATH: "false", PYTHONPATH: join(pyenv, ".deps") },
+      },
+    );
+    expect(outcome.stderr).toBe("");
+    expect(outcome.stdout.trim().startsWith(join(pyenv, ".deps"))).toBe(true);
+  });
+
   it("uses the unpacked directory in place, with no extraction", async () => {
     const untouched = join(root, "untouched-root");
     const outcome = await execute(
