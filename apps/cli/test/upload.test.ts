@@ -1,8 +1,8 @@
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { resolveFileSystem } from "@cluster-pack/fs";
+import { promisify } from "node:util";
 import {
   type RunningS3rver,
   startS3rver,
@@ -38,6 +38,45 @@ async function expectRunsBoth(archive: string, editableZip: string) {
   const outcome = await runArchive(archive, editableZip, importBoth, join(root, "pex-root"));
   expect(outcome.stderr).toBe("");
   expect(outcome.stdout.trim()).toBe("wheel dev");
+}
+
+const BOTO3_DOWNLOAD = `
+import json, sys
+import boto3, botocore.config
+args = json.loads(sys.argv[1])
+client = boto3.client(
+    "s3",
+    endpoint_url=args["endpoint"],
+    aws_access_key_id=args["accessKeyId"],
+    aws_secret_access_key=args["secretAccessKey"],
+    region_name="us-east-1",
+    config=botocore.config.Config(s3={"addressing_style": "path"}),
+)
+for key, file in args["objects"]:
+    client.download_file(args["bucket"], key, file)
+`;
+
+/** Downloads objects of the "team" bucket with boto3 under /usr/bin/python3 (Debian's python3-boto3). */
+async function downloadWithBoto3(objects: [key: string, file: string][]) {
+  const args = JSON.stringify({
+    endpoint: s3.endpoint,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    bucket: "team",
+    objects,
+  });
+  await promisify(execFile)("/usr/bin/python3", ["-c", BOTO3_DOWNLOAD, args], {
+    env: baseEnv({ PYTHONPATH: "", AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" }),
+  });
+}
+
+/** Reads a file the way any HTTP client can: WebHDFS OPEN on the namenode, following its redirect. */
+async function downloadWithWebHdfsOpen(namenodeAddress: string, path: string, file: string, user: string) {
+  const response = await fetch(
+    `http://${namenodeAddress}/webhdfs/v1${path}?op=OPEN&user.name=${encodeURIComponent(user)}`,
+  );
+  expect(response.status).toBe(200);
+  await writeFile(file, new Uint8Array(await response.arrayBuffer()));
 }
 
 beforeAll(async () => {
@@ -77,33 +116,17 @@ describe("cluster-pack upload to S3 (s3rver)", () => {
   });
 
   it("stores an archive and an editable zip that another S3 client downloads and Python runs", async () => {
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    // A second, independent client: boto3 from Debian's python3-boto3, run by the system Python.
     const download = join(root, "s3-download");
     await mkdir(download, { recursive: true });
-    const fetchObject = async (key: string, file: string) => {
-      const object = await client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
-      await writeFile(
-        file,
-        await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-      );
+    await downloadWithBoto3([
+      ["envs/cli/env.pex", join(download, "env.pex")],
+      ["envs/cli/env_editable/devpkg.zip", join(download, "devpkg.zip")],
+      ["envs/cli/env.json", join(download, "env.json")],
+    ]);
+    const metadata = JSON.parse(await readFile(join(download, "env.json"), "utf8")) as {
+      package_installed: string[];
     };
-    await fetchObject("envs/cli/env.pex", join(download, "env.pex"));
-    await fetchObject("envs/cli/env_editable/devpkg.zip", join(download, "devpkg.zip"));
-    const metadata = JSON.parse(
-      new TextDecoder().decode(
-        await (
-          (await client.send(new GetObjectCommand({ Bucket: "team", Key: "envs/cli/env.json" }))).Body as {
-            transformToByteArray(): Promise<Uint8Array>;
-          }
-        ).transformToByteArray(),
-      ),
-    ) as { package_installed: string[] };
-    client.destroy();
     expect(metadata.package_installed).toContain("purepkg==1.0");
     await expectRunsBoth(join(download, "env.pex"), join(download, "devpkg.zip"));
   });
@@ -231,17 +254,85 @@ describe("cluster-pack upload to HDFS (WebHDFS test server)", () => {
     expect(outcome.stderr).toBe("");
     const result = parseResult(outcome.stdout);
     expect(result).toMatchObject({ packagePath, uploaded: true, packer: "pex.zip" });
-    const { fs } = await resolveFileSystem(packagePath);
-    const download = join(root, "hdfs-download");
+    const download = join(root, "webhdfs-download");
     await mkdir(download, { recursive: true });
-    await fs.get(`/tmp/envs/env.pex.zip`, join(download, "env.pex.zip"));
+    await downloadWithWebHdfsOpen(
+      server.namenodeAddress,
+      "/tmp/envs/env.pex.zip",
+      join(download, "env.pex.zip"),
+      "alice",
+    );
     expect((await readFile(join(download, "env.pex.zip"))).subarray(0, 2).toString()).toBe("PK");
     const again = parseResult(
       (await runCli(["upload", "--python", venv.python, "--package-path", packagePath, "--json"], { env }))
         .stdout,
     );
     expect(again.uploaded).toBe(false);
-    await fs.close?.();
+  });
+
+  it("uploads a pex to hdfs:/// (fs.defaultFS from HADOOP_CONF_DIR) that plain WebHDFS OPEN reads back and Python runs", async () => {
+    // The RPC address is never dialled: hdfs-site.xml maps it to the test namenode's HTTP address.
+    const confDir = join(root, "hadoop-conf");
+    await mkdir(confDir, { recursive: true });
+    const xml = (properties: Record<string, string>) =>
+      `<?xml version="1.0"?>\n<configuration>\n${Object.entries(properties)
+        .map(
+          ([name, value]) =>
+            `  <property>\n    <name>${name}</name>\n    <value>${value}</value>\n  </property>\n`,
+        )
+        .join("")}</configuration>\n`;
+    await writeFile(join(confDir, "core-site.xml"), xml({ "fs.defaultFS": "hdfs://127.0.0.1:8020" }));
+    await writeFile(
+      join(confDir, "hdfs-site.xml"),
+      xml({
+        "dfs.namenode.rpc-address": "127.0.0.1:8020",
+        "dfs.namenode.http-address": server.namenodeAddress,
+      }),
+    );
+    const packagePath = "hdfs:///tmp/envs/hdfs/env.pex";
+    const env = baseEnv({ HADOOP_CONF_DIR: confDir, HADOOP_USER_NAME: "alice" });
+    const outcome = await runCli(
+      ["upload", "--python", venv.python, "--package-path", packagePath, "--json"],
+      {
+        env,
+      },
+    );
+    expect(outcome.stderr).toBe("");
+    expect(outcome.code).toBe(0);
+    const result = parseResult(outcome.stdout);
+    expect(result).toMatchObject({ packagePath, uploaded: true, packer: "pex" });
+    expect(result.editable).toEqual([
+      expect.objectContaining({
+        name: "devpkg",
+        uri: expect.stringMatching(/\/tmp\/envs\/hdfs\/env_editable\/devpkg\.zip$/),
+      }),
+    ]);
+
+    const download = join(root, "hdfs-download");
+    await mkdir(download, { recursive: true });
+    await downloadWithWebHdfsOpen(
+      server.namenodeAddress,
+      "/tmp/envs/hdfs/env.pex",
+      join(download, "env.pex"),
+      "alice",
+    );
+    await downloadWithWebHdfsOpen(
+      server.namenodeAddress,
+      "/tmp/envs/hdfs/env_editable/devpkg.zip",
+      join(download, "devpkg.zip"),
+      "alice",
+    );
+    await expectRunsBoth(join(download, "env.pex"), join(download, "devpkg.zip"));
+
+    const again = await runCli(["upload", "--python", venv.python, "--package-path", packagePath, "--json"], {
+      env,
+    });
+    expect(again.code).toBe(0);
+    expect(parseResult(again.stdout)).toMatchObject({
+      packagePath,
+      uploaded: false,
+      envName: result.envName,
+    });
   });
 });
 
