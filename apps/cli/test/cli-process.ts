@@ -1,15 +1,10 @@
 // Runs the built CLI the way a user does: `node dist/cli.js …` in a child process, stdout a pipe.
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { machinePython } from "@cluster-pack/testkit";
+import { execute, machinePython, type Outcome } from "@cluster-pack/testkit";
 
 export const cliPath = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-export interface CliOutcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliOutcome = Outcome;
 
 /** A clean environment: no venv, no Hadoop configuration, no S3 endpoint unless the test gives one. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -33,39 +28,15 @@ export function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: options.env ?? baseEnv(),
-      ...(options.cwd && { cwd: options.cwd }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return execute(process.execPath, [cliPath, ...args], {
+    env: options.env ?? baseEnv(),
+    ...(options.cwd && { cwd: options.cwd }),
   });
 }
 
 /** Runs an archive with a real Python, the editable zips on PYTHONPATH, as a Spark executor would. */
 export function runArchive(archive: string, pythonPath: string, code: string, pexRoot: string) {
-  return new Promise<CliOutcome>((resolve, reject) => {
-    const env = baseEnv({ PEX_ROOT: pexRoot, PYTHONPATH: pythonPath });
-    const child = spawn(machinePython, [archive, "-c", code], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (exit) => resolve({ code: exit, stdout, stderr }));
+  return execute(machinePython, [archive, "-c", code], {
+    env: baseEnv({ PEX_ROOT: pexRoot, PYTHONPATH: pythonPath }),
   });
 }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { resolveFileSystem } from "@cluster-pack/fs";
 import {
   buildWheel,
   createVenv,
+  execute,
   installEditable,
   machinePython,
   pipInstall,
@@ -40,21 +40,9 @@ const sha256 = async (file: string) =>
 
 /** Runs the archive with a real Python, the editable zip on PYTHONPATH, as a Spark executor would. */
 function runArchive(archive: string, pythonPath: string, code: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PEX_ROOT: pexRoot, PYTHONPATH: pythonPath };
-    delete env.VIRTUAL_ENV;
-    const child = spawn(machinePython, [archive, "-c", code], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (exit) => resolve({ code: exit, stdout, stderr }));
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, PEX_ROOT: pexRoot, PYTHONPATH: pythonPath };
+  delete env.VIRTUAL_ENV;
+  return execute(machinePython, [archive, "-c", code], { env });
 }
 
 const importBoth = "import purepkg, devpkg; print(purepkg.VALUE, devpkg.STATE)";

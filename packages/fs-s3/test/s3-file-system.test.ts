@@ -78,6 +78,19 @@ const requestsFor = async (key: string): Promise<S3rverRequest[]> =>
     (request) => decodeURIComponent(request.url.pathname) === `/${bucket}/${key}`,
   );
 
+/** A multipart upload that failed after sending parts was aborted on the server and left nothing behind. */
+async function expectAbortedMultipartUpload(key: string): Promise<void> {
+  const requests = await requestsFor(key);
+  expect(
+    requests.some((request) => request.method === "PUT" && request.url.searchParams.has("partNumber")),
+  ).toBe(true);
+  expect(
+    requests.some((request) => request.method === "DELETE" && request.url.searchParams.has("uploadId")),
+  ).toBe(true);
+  expect(await s3rver.unfinishedUploads(bucket)).toEqual([]);
+  expect(await objectExists(key)).toBe(false);
+}
+
 describe("multipart uploads", () => {
   it("uploads 24 MiB in 5 MiB parts with monotonic progress, and another client reads the same bytes", async () => {
     const size = 24 * MiB;
@@ -125,15 +138,7 @@ describe("multipart uploads", () => {
     expect((error as StorageError).message).toBe(
       `s3://${bucket}/multipart/failed.bin: read error on the source disk`,
     );
-    const requests = await requestsFor("multipart/failed.bin");
-    expect(
-      requests.some((request) => request.method === "PUT" && request.url.searchParams.has("partNumber")),
-    ).toBe(true);
-    expect(
-      requests.some((request) => request.method === "DELETE" && request.url.searchParams.has("uploadId")),
-    ).toBe(true);
-    expect(await s3rver.unfinishedUploads(bucket)).toEqual([]);
-    expect(await objectExists("multipart/failed.bin")).toBe(false);
+    await expectAbortedMultipartUpload("multipart/failed.bin");
   }, 60_000);
 
   it("stops when the signal aborts mid-upload, leaving no object and no parts", async () => {
@@ -158,15 +163,7 @@ describe("multipart uploads", () => {
       code: "ABORTED",
       message: `s3://${bucket}/multipart/aborted.bin: cancelled`,
     });
-    const requests = await requestsFor("multipart/aborted.bin");
-    expect(
-      requests.some((request) => request.method === "PUT" && request.url.searchParams.has("partNumber")),
-    ).toBe(true);
-    expect(
-      requests.some((request) => request.method === "DELETE" && request.url.searchParams.has("uploadId")),
-    ).toBe(true);
-    expect(await s3rver.unfinishedUploads(bucket)).toEqual([]);
-    expect(await objectExists("multipart/aborted.bin")).toBe(false);
+    await expectAbortedMultipartUpload("multipart/aborted.bin");
   }, 60_000);
 });
 

@@ -1,34 +1,17 @@
-import { spawn } from "node:child_process";
+import { execute as executeCommand, type Outcome } from "@cluster-pack/testkit";
 
-export interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { Outcome };
 
-/** Runs a command to completion (async, so many can run at once), feeding `input` on stdin. */
+/** Runs a command to completion with a clean Python environment, feeding `input` (default nothing) on stdin. */
 export function execute(
   command: string,
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...cleanEnv(), ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+  return executeCommand(command, args, {
+    ...options,
+    env: { ...cleanEnv(), ...options.env },
+    input: options.input ?? "",
   });
 }
 
