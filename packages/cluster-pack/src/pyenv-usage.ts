@@ -1,52 +1,19 @@
+import {
+  getPyenvUsageFromArchive as describeArchive,
+  isEnvUsageError,
+  type PythonEnvDescription,
+} from "@cluster-pack/env-usage";
 import { ClusterPackError } from "./errors.js";
-
-/**
- * How a job uses a shipped environment: cluster-pack's `PythonEnvDescription`, the one description every
- * emitter (Spark, YARN, Dask, TensorFlow) consumes.
- */
-export interface PythonEnvDescription {
-  /** The archive as given. */
-  pathToArchive: string;
-  /** The Python command in the container's working directory (`./env.pex`, `pyenv/__main__.py`). */
-  interpreterCmd: string;
-  /** The name the archive is localised (or unpacked) under in the container. */
-  destPath: string;
-  /** Whether the cluster must unpack the archive (YARN archive) rather than ship it as a file. */
-  mustUnpack: boolean;
-}
-
-/** Where the unpack layout (`env.pex.zip`) is unpacked: cluster-pack's `UNPACKED_ENV_NAME`. */
-export const UNPACKED_ENV_NAME = "pyenv";
-/** Where venv and conda archives are unpacked (conda-pack's convention). */
-export const UNPACKED_VENV_NAME = "environment";
-
-const basenameOf = (path: string) => {
-  const withoutQuery = path.split(/[?#]/)[0] ?? path;
-  return withoutQuery.replace(/\/+$/, "").split("/").at(-1) ?? "";
-};
 
 /** Describes how a job runs the Python of an archive, from its name (cluster-pack's `get_pyenv_usage_from_archive`). */
 export function getPyenvUsageFromArchive(pathToArchive: string): PythonEnvDescription {
-  const name = basenameOf(pathToArchive);
-  if (name.endsWith(".pex.zip"))
-    return {
-      pathToArchive,
-      interpreterCmd: `${UNPACKED_ENV_NAME}/__main__.py`,
-      destPath: UNPACKED_ENV_NAME,
-      mustUnpack: true,
-    };
-  if (name.endsWith(".pex") && name !== ".pex")
-    return { pathToArchive, interpreterCmd: `./${name}`, destPath: name, mustUnpack: false };
-  if (/\.(tar\.gz|tgz|zip)$/.test(name))
-    return {
-      pathToArchive,
-      interpreterCmd: `${UNPACKED_VENV_NAME}/bin/python`,
-      destPath: UNPACKED_VENV_NAME,
-      mustUnpack: true,
-    };
-  throw new ClusterPackError(
-    "INVALID_ARGUMENT",
-    "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
-    { where: pathToArchive },
-  );
+  try {
+    return describeArchive(pathToArchive);
+  } catch (error) {
+    if (isEnvUsageError(error))
+      throw new ClusterPackError("INVALID_ARGUMENT", error.message.slice(`${pathToArchive}: `.length), {
+        where: pathToArchive,
+      });
+    throw error;
+  }
 }

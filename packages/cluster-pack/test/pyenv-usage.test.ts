@@ -1,35 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { getPyenvUsageFromArchive, isClusterPackError } from "../src/index.js";
 
-describe("getPyenvUsageFromArchive", () => {
-  it("runs a zipapp as ./<name> without unpacking it", () => {
-    expect(getPyenvUsageFromArchive("s3://bucket/envs/env.pex")).toEqual({
-      pathToArchive: "s3://bucket/envs/env.pex",
-      interpreterCmd: "./env.pex",
-      destPath: "env.pex",
-      mustUnpack: false,
-    });
-  });
-
-  it("unpacks the pex.zip layout as pyenv and runs pyenv/__main__.py", () => {
-    expect(getPyenvUsageFromArchive("hdfs:///user/me/envs/env.pex.zip")).toEqual({
-      pathToArchive: "hdfs:///user/me/envs/env.pex.zip",
+describe("getPyenvUsageFromArchive (façade)", () => {
+  it("describes archives as @cluster-pack/env-usage does", () => {
+    expect(getPyenvUsageFromArchive("s3://bucket/envs/env.pex.zip")).toMatchObject({
       interpreterCmd: "pyenv/__main__.py",
-      destPath: "pyenv",
       mustUnpack: true,
     });
   });
 
-  it("unpacks venv and conda archives as environment and runs environment/bin/python", () => {
-    for (const archive of ["/envs/venv.tar.gz", "/envs/conda.zip", "/envs/x.tgz"])
-      expect(getPyenvUsageFromArchive(archive)).toMatchObject({
-        interpreterCmd: "environment/bin/python",
-        destPath: "environment",
-        mustUnpack: true,
-      });
-  });
-
-  it("refuses an archive it cannot describe, in one line naming it", () => {
+  it("reports an archive it cannot describe as the façade's INVALID_ARGUMENT, naming it once", () => {
     let error: unknown;
     try {
       getPyenvUsageFromArchive("/envs/env.whl");
@@ -37,7 +17,8 @@ describe("getPyenvUsageFromArchive", () => {
       error = caught;
     }
     expect(isClusterPackError(error, "INVALID_ARGUMENT")).toBe(true);
-    expect((error as Error).message).toMatch(/^\/envs\/env\.whl: unsupported archive format/);
-    expect((error as Error).message).not.toContain("\n");
+    expect((error as Error).message).toBe(
+      "/envs/env.whl: unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
+    );
   });
 });

@@ -1,0 +1,2 @@
+// Filled in by the emitter work of issue #6.
+export {};
