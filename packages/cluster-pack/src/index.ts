@@ -1,3 +1,5 @@
+export type { PythonEnvDescription } from "@cluster-pack/env-usage";
+export { UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "@cluster-pack/env-usage";
 export type { ArchiveMetadata, CacheKey } from "./archive-metadata.js";
 export { isUpToDate, metadataPathOf, readArchiveMetadata, toolVersion } from "./archive-metadata.js";
 export { currentUser, defaultPackagePath, defaultStore, envNameOf } from "./default-package-path.js";
@@ -9,8 +11,6 @@ export { packEnv } from "./pack-env.js";
 export type { Packer } from "./packer.js";
 export { packerOfPath, packers } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
-export type { PythonEnvDescription } from "@cluster-pack/env-usage";
-export { UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "@cluster-pack/env-usage";
 export { getPyenvUsageFromArchive } from "./pyenv-usage.js";
 export { resolveStorage } from "./storage.js";
 export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
