@@ -3,6 +3,7 @@
  * entry's data, files read synchronously (faster than fs.promises for small files), CRC-32'd and deflated. Runs in
  * the workers, or on the writer's thread for batches without files.
  */
+import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { deflateRawSync, gzipSync } from "node:zlib";
 import type { BatchItem, BatchTask, EncodedEntry } from "./compression-task.js";
@@ -55,6 +56,12 @@ function header(name: string, size: number, fields: EncodedEntry, task: BatchTas
 
 const contentSize = (item: BatchItem) => (item.kind === "file" ? item.size : item.content.length);
 
+/** Adds the content's sha256 to `fields` when the task asks for digests (header bytes are unaffected). */
+function digest(task: BatchTask, fields: EncodedEntry, content: Uint8Array): EncodedEntry {
+  if (task.sha256) fields.sha256 = createHash("sha256").update(content).digest("hex");
+  return fields;
+}
+
 /** Stored entries: sizes are known up front, so files are read straight into their place in one buffer. */
 function store(task: BatchTask): { entries: EncodedEntry[]; batch: Buffer } {
   const headerExtra = task.forceZip64 ? 20 : 0;
@@ -78,7 +85,7 @@ function store(task: BatchTask): { entries: EncodedEntry[]; batch: Buffer } {
     head.writeUInt32LE(fields.crc, 14);
     batch.set(head, at);
     at += head.length + size;
-    entries.push(fields);
+    entries.push(digest(task, fields, body));
   }
   return { entries, batch };
 }
@@ -92,18 +99,18 @@ function deflate(task: BatchTask): { entries: EncodedEntry[]; batch: Buffer } {
     let body: Uint8Array;
     if (item.kind === "bytes") {
       body = item.content;
-      fields = { crc: crc32(body), method: 0, compressedSize: body.length };
+      fields = digest(task, { crc: crc32(body), method: 0, compressedSize: body.length }, body);
       if (item.compressible && body.length > 0) {
         const deflated = deflateRawSync(body, { level: task.level });
         if (deflated.length < body.length) {
           body = deflated;
-          fields = { crc: fields.crc, method: 8, compressedSize: deflated.length };
+          fields = { ...fields, method: 8, compressedSize: deflated.length };
         }
       }
     } else if (item.size === 0) {
       readExactly(item.path, 0, scratch);
       body = Buffer.alloc(0);
-      fields = { crc: 0, method: 0, compressedSize: 0 };
+      fields = digest(task, { crc: 0, method: 0, compressedSize: 0 }, body);
     } else {
       if (scratch.length < item.size) scratch = Buffer.allocUnsafeSlow(item.size);
       const content = scratch.subarray(0, item.size);
@@ -121,6 +128,7 @@ function deflate(task: BatchTask): { entries: EncodedEntry[]; batch: Buffer } {
         body = content;
         fields = { crc, method: 0, compressedSize: item.size };
       }
+      digest(task, fields, content);
     }
     const head = header(item.name, contentSize(item), fields, task);
     // A stored body still lives in the reused scratch buffer: copy it before the next file is read there.
@@ -172,7 +180,8 @@ function deflateWithDescriptor(task: BatchTask): { entries: EncodedEntry[]; batc
   batch.set(head, 0);
   batch.set(gzip.subarray(10, gzip.length - 8), head.length);
   batch.set(descriptor, head.length + record.compressedSize);
-  return { entries: [{ crc: record.crc, method: 8, compressedSize: record.compressedSize }], batch };
+  const fields: EncodedEntry = { crc: record.crc, method: 8, compressedSize: record.compressedSize };
+  return { entries: [digest(task, fields, content)], batch };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface BatchTask {
   level: number;
   stamp: DosStamp;
   forceZip64: boolean;
+  /** Also return the sha256 (hex) of each entry's content, computed while it is in memory anyway. */
+  sha256?: boolean;
   items: BatchItem[];
   /**
    * One large file laid out exactly as the writer streams it (always deflated, CRC and sizes in a data descriptor,
@@ -30,6 +32,8 @@ export interface EncodedEntry {
   /** 0 = stored, 8 = deflated (APPNOTE 4.4.5). */
   method: 0 | 8;
   compressedSize: number;
+  /** Hex sha256 of the uncompressed content, when the task asked for it. */
+  sha256?: string;
 }
 
 /** `data` holds every local header and entry body in order, unless the worker wrote them itself (`output`). */

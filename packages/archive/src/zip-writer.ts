@@ -1,7 +1,14 @@
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { createDeflateRaw } from "node:zlib";
-import { type ArchiveEntry, type ResolvedEntry, resolveEntries, unixMode } from "./archive-entry.js";
+import {
+  type ArchiveEntry,
+  type BufferEntry,
+  type ResolvedEntry,
+  resolveEntries,
+  unixMode,
+} from "./archive-entry.js";
 import { deflateBound, encodeBatch } from "./batch-encoder.js";
 import { type ArchiveDestination, ByteSink } from "./byte-sink.js";
 import { CompressionPool, defaultConcurrency } from "./compression-pool.js";
@@ -37,6 +44,14 @@ export interface ZipOptions {
   fileMode?: number;
   /** How the archive is named in error messages; default the destination path, or "zip archive". */
   label?: string;
+  /** Computes the sha256 of every entry's content while it is read for the archive; see `ZipSummary.sha256`. */
+  sha256?: boolean;
+  /**
+   * Entries written after all the others, made from the sha256 (hex) of every entry before them, by name
+   * (directories excluded, symlinks by their target): an index such as `PEX-INFO` or a wheel's `RECORD`, without
+   * a second read of the files.
+   */
+  closingEntries?: (sha256: ReadonlyMap<string, string>) => BufferEntry[];
 }
 
 export interface ZipSummary {
@@ -48,6 +63,8 @@ export interface ZipSummary {
   contentBytes: number;
   /** Whether the archive needed (or was forced to use) ZIP64 end records. */
   zip64: boolean;
+  /** With `sha256: true`: the hex sha256 of every entry's content, by name (directories excluded). */
+  sha256?: ReadonlyMap<string, string>;
 }
 
 /** Files up to this size are read and compressed whole by a worker in batches; larger ones are streamed (or, when
@@ -95,6 +112,7 @@ export async function writeZip(
   const label = options.label ?? (typeof destination === "string" ? destination : "zip archive");
   const stamp = dosDateTime(resolveEpochSeconds(options.sourceDateEpoch));
   const forceZip64 = options.forceZip64 ?? false;
+  const digests = options.sha256 || options.closingEntries ? new Map<string, string>() : undefined;
   const resolved = resolveEntries(entries, label);
   const steps = planSteps(resolved, level);
   const batches = steps.filter((step): step is Batch => step.kind === "batch");
@@ -106,9 +124,10 @@ export async function writeZip(
       ? new FileSink(destination, label, sinkOptions)
       : new ByteSink(destination, label, sinkOptions);
   const pool = withFiles > 0 ? new CompressionPool(concurrency) : undefined;
-  const writer = new ZipEntryWriter(sink, stamp, level, forceZip64, label);
+  const writer = new ZipEntryWriter(sink, stamp, level, forceZip64, label, digests);
   const taskOf = (batch: Batch): Omit<BatchTask, "id"> => ({
     ...(batch.dataDescriptor ? { dataDescriptor: true } : {}),
+    ...(digests ? { sha256: true } : {}),
     level,
     stamp,
     forceZip64,
@@ -175,6 +194,7 @@ export async function writeZip(
           result.entries.forEach((encoded, i) => {
             (records[i] as ZipRecord).crc = encoded.crc;
           });
+          writer.recordDigests(step.entries, result.entries);
         }, failed(step));
         task.catch(() => undefined);
         inPlaceDone.push(task);
@@ -185,13 +205,36 @@ export async function writeZip(
         const position = sink.position;
         await sink.write(result.data ? Buffer.from(result.data) : Buffer.alloc(0));
         writer.place(step.entries, result.entries, position, step.dataDescriptor);
+        writer.recordDigests(step.entries, result.entries);
       }
     }
     for (const stream of streamedInPlace) await stream();
     await Promise.all(inPlaceDone);
+    if (options.closingEntries && digests) {
+      const closing = resolveEntries(options.closingEntries(digests), label);
+      const names = new Set(resolved.map((entry) => entry.name));
+      const clash = closing.find((entry) => names.has(entry.name));
+      if (clash)
+        throw new ArchiveError("INVALID_ARGUMENT", "duplicate entry name", {
+          archive: label,
+          entry: clash.name,
+        });
+      const batch: Batch = { kind: "batch", entries: closing };
+      const result = encodeOnThisThread(taskOf(batch));
+      const position = sink.position;
+      await sink.write(result.data ? Buffer.from(result.data) : Buffer.alloc(0));
+      writer.place(closing, result.entries, position);
+      writer.recordDigests(closing, result.entries);
+    }
     const zip64 = await writer.finish();
     await sink.close();
-    return { entries: resolved.length, bytes: sink.position, contentBytes: writer.contentBytes, zip64 };
+    return {
+      entries: writer.records.length,
+      bytes: sink.position,
+      contentBytes: writer.contentBytes,
+      zip64,
+      ...(options.sha256 && digests ? { sha256: digests } : {}),
+    };
   } catch (error) {
     // Workers first: one may be writing into the file in place, and its descriptor must outlive that write.
     await pool?.close();
@@ -258,7 +301,17 @@ class ZipEntryWriter {
     private readonly level: number,
     private readonly forceZip64: boolean,
     private readonly label: string,
+    private readonly digests: Map<string, string> | undefined,
   ) {}
+
+  /** Keeps the content digests the workers computed, by entry name; directories have no content to digest. */
+  recordDigests(entries: readonly ResolvedEntry[], encoded: readonly EncodedEntry[]): void {
+    if (!this.digests) return;
+    entries.forEach((entry, i) => {
+      const sha256 = encoded[i]?.sha256;
+      if (entry.kind !== "directory" && sha256) this.digests?.set(entry.name, sha256);
+    });
+  }
 
   private record(
     entry: ResolvedEntry,
@@ -330,9 +383,11 @@ class ZipEntryWriter {
     let crc = 0;
     let size = 0;
     let compressedSize = 0;
+    const hash = this.digests ? createHash("sha256") : undefined;
     const measure = async function* (source: AsyncIterable<Uint8Array>) {
       for await (const chunk of source) {
         crc = crc32(chunk, crc);
+        hash?.update(chunk);
         size += chunk.length;
         yield chunk;
       }
@@ -360,6 +415,7 @@ class ZipEntryWriter {
       );
     }
     Object.assign(record, { crc, compressedSize });
+    if (hash) this.digests?.set(entry.name, hash.digest("hex"));
     this.contentBytes += size;
     this.records.push(record);
     await output.write(dataDescriptor(record));

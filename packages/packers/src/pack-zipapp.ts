@@ -11,7 +11,7 @@ import {
 } from "@cluster-pack/python-env";
 import { bootstrapMain, pythonCommand, shellPreamble, toolVersion } from "./bootstrap.js";
 import { PackerError } from "./errors.js";
-import { DEPS, distributionFiles, editableFiles, hashOf, type PackedFile } from "./packed-files.js";
+import { DEPS, distributionFiles, editableFiles, hashOf } from "./packed-files.js";
 import { formatPexInfo, type InheritPath, type PexInfo } from "./pex-info.js";
 
 /**
@@ -63,10 +63,10 @@ const MAX_16 = 0xffff;
 const MAX_32 = 0xffffffff;
 
 /** A bound on the zip's size before writing: deflate's worst case plus headers, so the prefix is chosen up front. */
-function mayNeedZip64(files: readonly PackedFile[]): boolean {
+function mayNeedZip64(files: readonly ArchiveEntry[]): boolean {
   if (files.length + 2 >= MAX_16) return true;
   let bound = 0;
-  for (const { entry } of files) {
+  for (const entry of files) {
     const size = entry.kind === "file" ? (entry.size ?? 0) : 0;
     bound += size + Math.floor(size / 4096) + 200 + 2 * Buffer.byteLength(entry.name);
   }
@@ -110,29 +110,33 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
     );
   const distributions = await selectDistributions(options);
 
-  const byName = new Map<string, PackedFile>();
-  const distributionHashes: Record<string, string> = {};
+  const byName = new Map<string, ArchiveEntry>();
+  const filesByDistribution = new Map<string, ArchiveEntry[]>();
   for (const distribution of distributions) {
-    const files = await distributionFiles(distribution);
-    distributionHashes[distribution.name] = hashOf(files);
+    const files = distributionFiles(distribution);
+    filesByDistribution.set(distribution.name, files);
     // Namespace packages can list one file in two distributions: the first on sys.path wins, as at import.
-    for (const file of files) if (!byName.has(file.entry.name)) byName.set(file.entry.name, file);
+    for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
   }
-  const code: PackedFile[] = [];
+  const code: ArchiveEntry[] = [];
   if (options.includeEditable) {
     const { editables, problems } = await findEditableInstalls(options.interpreter.sitePackages);
     const problem = problems[0];
     if (problem) throw new PackerError("INVALID_ARGUMENT", problem.message, { cause: problem });
-    for (const editable of editables) code.push(...(await editableFiles(editable)));
-    for (const file of code) byName.set(file.entry.name, file);
+    for (const editable of editables) code.push(...editableFiles(editable));
+    for (const file of code) byName.set(file.name, file);
   }
   const files = [...byName.values()];
 
   const command = pythonCommand(options.interpreter.version);
-  const pexInfo: PexInfo = {
-    pex_hash: hashOf(files),
-    code_hash: hashOf(code),
-    distributions: distributionHashes,
+  // PEX-INFO is written last, from the digests the zip writer takes of every file as it packs it: one read.
+  let pexInfo: PexInfo | undefined;
+  const describe = (digests: ReadonlyMap<string, string>): PexInfo => ({
+    pex_hash: hashOf(files, digests),
+    code_hash: hashOf(code, digests),
+    distributions: Object.fromEntries(
+      [...filesByDistribution].map(([name, entries]) => [name, hashOf(entries, digests)]),
+    ),
     requirements: distributions.map((d) => `${d.name}==${d.version}`),
     inherit_path: inheritPath,
     entry_point: options.entryPoint ?? null,
@@ -143,15 +147,14 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
       abi: options.interpreter.abiTag,
       cluster_pack_version: toolVersion(),
     },
-  };
+  });
   const [major = 3, minor = 0] = options.interpreter.version.split(".").map(Number);
   const zipimportReadsZip64 = major > 3 || minor >= 13;
   const needsPreamble = layout === "zipapp" && !zipimportReadsZip64 && mayNeedZip64(files);
   const entries: ArchiveEntry[] = [
     { kind: "buffer", name: "__main__.py", data: Buffer.from(bootstrapMain(command)), mode: 0o755 },
-    { kind: "buffer", name: "PEX-INFO", data: Buffer.from(formatPexInfo(pexInfo)) },
     { kind: "directory", name: DEPS },
-    ...files.map((file) => file.entry),
+    ...files,
   ];
 
   const temporary = `${options.output}.${randomBytes(6).toString("hex")}.tmp`;
@@ -164,7 +167,12 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
       ...(options.sourceDateEpoch !== undefined && { sourceDateEpoch: options.sourceDateEpoch }),
       fileMode: layout === "zipapp" ? 0o755 : 0o644,
       label: options.output,
+      closingEntries: (digests) => {
+        pexInfo = describe(digests);
+        return [{ kind: "buffer", name: "PEX-INFO", data: Buffer.from(formatPexInfo(pexInfo)) }];
+      },
     });
+    if (!pexInfo) throw new Error("the zip writer did not ask for PEX-INFO");
     const sha256 = await sha256File(temporary);
     await rename(temporary, options.output);
     return {

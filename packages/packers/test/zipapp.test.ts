@@ -284,6 +284,51 @@ describe("the zipapp", () => {
     expect(await readdir(join(escapeRoot, "deps"))).toEqual(["evil.lock"]);
   });
 
+  it("refuses a damaged archive with one line and leaves no partial extraction", async () => {
+    const damaged = join(root, "damaged.pex");
+    const damagedRoot = join(root, "damaged-root");
+    const content = `VALUE = "${"x".repeat(4000)}"\n`;
+    await run(machinePython, [
+      "-c",
+      [
+        "import sys, zipfile",
+        "with zipfile.ZipFile(sys.argv[1], 'w') as z:",
+        "    z.writestr('__main__.py', open(sys.argv[2]).read())",
+        "    z.writestr('PEX-INFO', '{\"pex_hash\": \"damaged\"}')",
+        "    for i in range(100): z.writestr('.deps/mod%d.py' % i, sys.argv[3])",
+      ].join("\n"),
+      damaged,
+      join(import.meta.dirname, "..", "bootstrap", "__main__.py"),
+      content,
+    ]);
+    // One flipped byte inside the last stored module, as a truncated or corrupted download would leave it.
+    const bytes = readFileSync(damaged);
+    const at = bytes.lastIndexOf(Buffer.from("xxxx"));
+    bytes[at] = "y".charCodeAt(0);
+    await writeFile(damaged, bytes);
+    const outcome = await execute(machinePython, [damaged, "-c", "pass"], { env: { PEX_ROOT: damagedRoot } });
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr.trim().split("\n")).toEqual([
+      `${damaged}: cannot extract: bad CRC-32 or size for '.deps/mod99.py' (archive damaged in transfer?)`,
+    ]);
+    expect(await readdir(join(damagedRoot, "deps"))).toEqual(["damaged.lock"]);
+  });
+
+  it("keys pex_hash on file content: a same-size edit RECORD does not know about changes it", async () => {
+    const module = join(env.sitePackages, "purepkg", "__init__.py");
+    const original = await readFile(module, "utf8");
+    const before = await packZipapp({ ...base, output: join(root, "before.pex") });
+    try {
+      await writeFile(module, original.replace("pure", "PURE"));
+      const after = await packZipapp({ ...base, output: join(root, "after.pex") });
+      expect(after.pexInfo.pex_hash).not.toBe(before.pexInfo.pex_hash);
+      expect(after.pexInfo.distributions.purepkg).not.toBe(before.pexInfo.distributions.purepkg);
+      expect(after.pexInfo.distributions.cextpkg).toBe(before.pexInfo.distributions.cextpkg);
+    } finally {
+      await writeFile(module, original);
+    }
+  });
+
   it("is byte-identical when the same environment is packed twice", async () => {
     const all = { interpreter: base.interpreter };
     const first = await packZipapp({ ...all, output: join(root, "one.pex") });
