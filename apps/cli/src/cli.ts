@@ -5,6 +5,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
+import { configCommand } from "./commands/config.js";
 import { infoCommand } from "./commands/info.js";
 import { lsCommand } from "./commands/ls.js";
 import { packCommand } from "./commands/pack.js";
@@ -32,6 +33,7 @@ function program(config: ProjectConfig): Command {
     packCommand(config),
     infoCommand(config),
     lsCommand(config),
+    configCommand(config),
   ]) {
     command.exitOverride().configureOutput({ outputError: () => undefined });
     root.addCommand(command);

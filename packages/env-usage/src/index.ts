@@ -1,4 +1,8 @@
+export { mergeCommaList, splitCommaList } from "./comma-list.js";
+export type { EditableCode, EditableZip } from "./editable-code.js";
+export { EDITABLE_PACKAGES_INDEX } from "./editable-code.js";
 export { EnvUsageError, isEnvUsageError } from "./errors.js";
+export { toHadoopUri } from "./hadoop-uri.js";
 export type { PythonEnvDescription } from "./pyenv-usage.js";
 export {
   basenameOf,
@@ -6,3 +10,4 @@ export {
   UNPACKED_ENV_NAME,
   UNPACKED_VENV_NAME,
 } from "./pyenv-usage.js";
+export { shellJoin, shellQuote } from "./shell-quote.js";

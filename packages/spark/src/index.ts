@@ -1,2 +1,14 @@
-// Filled in by the emitter work of issue #6.
-export {};
+export type { SparkClusterManager, SparkDeployMode } from "./cluster-manager.js";
+export { clusterManagerOf } from "./cluster-manager.js";
+export type { SparkSubmitCommandOptions } from "./renderers.js";
+export {
+  toSparkDefaultsConf,
+  toSparkJson,
+  toSparkSessionBuilder,
+  toSparkSubmitArgs,
+  toSparkSubmitCommand,
+} from "./renderers.js";
+export type { ProcessEnv, SparkS3Options } from "./s3a-properties.js";
+export { DEFAULT_CREDENTIALS_PROVIDER } from "./s3a-properties.js";
+export type { SparkConfig, SparkOptions } from "./spark-config.js";
+export { sparkConfig } from "./spark-config.js";

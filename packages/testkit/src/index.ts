@@ -1,6 +1,7 @@
 // Shared test fixtures; each server helper is re-exported here.
 
 export * from "./execute.js";
+export * from "./localize.js";
 export * from "./python.js";
 export * from "./s3rver.js";
 export * from "./webhdfs-server.js";

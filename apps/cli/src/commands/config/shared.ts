@@ -1,0 +1,265 @@
+// What every `cluster-pack config` engine shares: where the environment is, what a YARN job runs, with what.
+
+import { stat } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { isEnvUsageError } from "@cluster-pack/env-usage";
+import {
+  type FileVisibility,
+  type PythonEntryPoint,
+  type Resources,
+  ticketCacheFile,
+} from "@cluster-pack/yarn";
+import { InvalidArgumentError, Option } from "commander";
+import type { ProjectConfig } from "../../config.js";
+import {
+  type EnvironmentFlags,
+  environmentOptions,
+  environmentOptionsOf,
+  listOption,
+  pluginsOf,
+} from "../../options.js";
+import { type Output, style } from "../../render.js";
+import { locateShippedEnv, type ShippedEnv, uploadShippedEnv } from "../../shipped-env.js";
+import { UsageError } from "../../usage-error.js";
+
+/** Flags of every `config` engine. `format` is the renderer here; the archive's format is `--archive-format`. */
+export interface ConfigFlags extends EnvironmentFlags {
+  packagePath?: string;
+  upload?: boolean;
+  force?: boolean;
+  archiveFormat?: string;
+}
+
+export interface JobFlags extends ConfigFlags {
+  module?: string;
+  script?: string;
+  code?: string;
+  name?: string;
+  queue?: string;
+  nodeLabel?: string;
+  user?: string;
+  maxAttempts?: number;
+  tag?: string[];
+  fileSystem?: string[];
+  memory?: number | string;
+  vcores?: number;
+  gpus?: number;
+  maxRestarts?: number;
+  env?: string[];
+  visibility?: FileVisibility;
+}
+
+export const integer = (min: number) => (value: string) => {
+  const parsed = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || parsed < min)
+    throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+  return parsed;
+};
+
+/** `4096` is MiB (skein's reading of a bare number); anything else goes to skein as a size with a unit. */
+export const memory = (value: string) => (/^\d+$/.test(value.trim()) ? Number(value) : value.trim());
+
+export const repeated = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** `KEY=VALUE` items of a repeated flag, in order (a later key wins). */
+export function keyValues(items: readonly string[] | undefined, flag: string): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const separator = item.indexOf("=");
+    if (separator <= 0)
+      throw new UsageError(`${flag}: "${item}" is not KEY=VALUE`, `write e.g. ${flag} KEY=value`);
+    pairs[item.slice(0, separator)] = item.slice(separator + 1);
+  }
+  return pairs;
+}
+
+export const renderers = {
+  spark: ["submit", "conf", "python", "json"],
+  yarn: ["yaml", "json"],
+  tf: ["yaml", "json", "tf-config"],
+  dask: ["yaml", "json", "commands"],
+} as const;
+
+/** The options that say which environment to describe, and how to upload it with `--upload`. */
+export function shippingOptions(engine: keyof typeof renderers): Option[] {
+  const formats = renderers[engine];
+  return [
+    new Option("--format <format>", `what to print (default ${formats[0]})`).choices(formats),
+    new Option("--json", "same as --format json"),
+    new Option("--package-path <uri>", "the archive (default: where upload puts the current environment)"),
+    new Option(
+      "--upload",
+      "upload the environment first (nothing is sent when the stored archive is current)",
+    ),
+    new Option("--force", "with --upload: pack and upload even when the stored archive is current"),
+    new Option("--archive-format <format>", "with --upload: the archive format").choices(["pex", "pex.zip"]),
+    ...environmentOptions().filter((option) => option.long !== "--format" && option.long !== "--json"),
+  ];
+}
+
+/** The options of a YARN job (skein services): what to run, where, with which resources. */
+export function jobOptions(): Option[] {
+  return [
+    new Option("--module <name>", "run this module (python -m)"),
+    new Option("--script <path>", "ship this script and run it"),
+    new Option("--code <python>", "run this code (python -c)"),
+    new Option("--name <name>", "the application's name"),
+    new Option("--queue <queue>", "the YARN queue (default: default)"),
+    new Option("--node-label <label>", "run on nodes with this label"),
+    new Option("--user <user>", "submit as this user (needs proxy-user rights)"),
+    new Option("--max-attempts <n>", "application master attempts (default 1)").argParser(integer(1)),
+    listOption("--tag <tag>", "application tags"),
+    listOption("--file-system <uri>", "more file systems to get delegation tokens for"),
+    new Option("--memory <size>", 'per container: MiB, or a size such as "4 GiB" (default 1 GiB)').argParser(
+      memory,
+    ),
+    new Option("--vcores <n>", "per container (default 1)").argParser(integer(1)),
+    new Option("--gpus <n>", "per container").argParser(integer(0)),
+    new Option(
+      "--max-restarts <n>",
+      "restarts allowed per service; -1 always restarts (default 0)",
+    ).argParser(integer(-1)),
+    new Option("--env <KEY=VALUE>", "an environment variable of the containers (repeatable)").argParser(
+      repeated,
+    ),
+    new Option("--visibility <visibility>", "who shares the localized environment on a node").choices([
+      "application",
+      "private",
+      "public",
+    ]),
+  ];
+}
+
+/** Turns an emitter's refusal (a bad option) into a usage error: exit code 2 and a hint. */
+export function asUsage<T>(build: () => T, hint: string): T {
+  try {
+    return build();
+  } catch (error) {
+    if (isEnvUsageError(error)) throw new UsageError(error.message, hint);
+    throw error;
+  }
+}
+
+export function formatOf(flags: ConfigFlags, engine: keyof typeof renderers): string {
+  if (flags.json && flags.format && flags.format !== "json")
+    throw new UsageError(`--json and --format ${flags.format} disagree`, "pass one of them");
+  return flags.json ? "json" : (flags.format ?? renderers[engine][0]);
+}
+
+/** The environment to describe: uploaded first with `--upload`, else found in the store. */
+export async function shippedEnvOf(
+  flags: ConfigFlags,
+  config: ProjectConfig,
+  output: Output,
+): Promise<ShippedEnv> {
+  const packagePath = flags.packagePath ?? config.packagePath;
+  const { format: _renderer, archiveFormat, ...rest } = flags;
+  const environment = environmentOptionsOf(
+    { ...rest, ...(archiveFormat && { format: archiveFormat }) },
+    config,
+  );
+  const plugins = pluginsOf(flags, config);
+  if (!flags.upload) {
+    if (flags.force)
+      throw new UsageError("--force only applies with --upload", "add --upload, or drop --force");
+    return locateShippedEnv({
+      ...(packagePath !== undefined && { packagePath }),
+      ...(environment.packer && { packer: environment.packer }),
+      ...(environment.python && { python: environment.python }),
+      plugins,
+    });
+  }
+  const progress = output.progress();
+  try {
+    const shipped = await uploadShippedEnv({
+      ...environment,
+      ...(packagePath !== undefined && { packagePath }),
+      ...(flags.force && { forceUpload: true }),
+      fsArgs: { plugins },
+      onProgress: progress,
+    });
+    progress.stop();
+    output.note(
+      shipped.uploaded
+        ? `${style.green("uploaded")} ${shipped.packagePath}`
+        : `${style.green("up to date")} ${shipped.packagePath}`,
+    );
+    return shipped;
+  } finally {
+    progress.stop();
+  }
+}
+
+export function entryPointOf(flags: JobFlags, args: readonly string[]): PythonEntryPoint {
+  const given = [
+    flags.module && "--module",
+    flags.script && "--script",
+    flags.code !== undefined && "--code",
+  ].filter(Boolean);
+  if (given.length !== 1)
+    throw new UsageError(
+      given.length === 0
+        ? "say what to run: --module, --script or --code"
+        : `${given.join(" and ")} exclude each other`,
+      "e.g. --module my_project.train -- --epochs 3",
+    );
+  if (flags.module) return { module: flags.module, args };
+  if (flags.script) {
+    // skein reads a relative source against the spec file's directory: make it this directory's.
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(flags.script);
+    return { script: hasScheme || isAbsolute(flags.script) ? flags.script : resolve(flags.script), args };
+  }
+  return { code: flags.code ?? "", args };
+}
+
+export function resourcesOf(flags: JobFlags): Resources | undefined {
+  if (flags.memory === undefined && flags.vcores === undefined && flags.gpus === undefined) return undefined;
+  return {
+    memory: flags.memory ?? "1 GiB",
+    vcores: flags.vcores ?? 1,
+    ...(flags.gpus !== undefined && { gpus: flags.gpus }),
+  };
+}
+
+/** `KRB5CCNAME` when it names a ticket cache file that exists here: only then can it be shipped. */
+export async function ticketCacheToShip(output: Output): Promise<string | undefined> {
+  const krb5ccname = process.env.KRB5CCNAME;
+  const file = ticketCacheFile(krb5ccname);
+  if (!file) return undefined;
+  const exists = await stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+  if (!exists) {
+    output.warn(`KRB5CCNAME names ${file}, which is not a file here: no Kerberos ticket cache is shipped`);
+    return undefined;
+  }
+  output.verbose(`shipping the Kerberos ticket cache ${file}`);
+  return krb5ccname;
+}
+
+/** What every skein service of a job shares. */
+export async function serviceOptionsOf(flags: JobFlags, shipped: ShippedEnv, output: Output) {
+  const resources = resourcesOf(flags);
+  const krb5ccname = await ticketCacheToShip(output);
+  return {
+    editable: shipped.editable,
+    ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
+    env: keyValues(flags.env, "--env"),
+    ...(resources && { resources }),
+    ...(flags.visibility && { visibility: flags.visibility }),
+    ...(krb5ccname && { krb5ccname }),
+  };
+}
+
+export function applicationOptionsOf(flags: JobFlags) {
+  return {
+    ...(flags.name && { name: flags.name }),
+    ...(flags.queue && { queue: flags.queue }),
+    ...(flags.nodeLabel && { nodeLabel: flags.nodeLabel }),
+    ...(flags.user && { user: flags.user }),
+    ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
+    ...(flags.tag && { tags: flags.tag }),
+    ...(flags.fileSystem && { fileSystems: flags.fileSystem }),
+  };
+}

@@ -1,0 +1,79 @@
+// `cluster-pack config spark`: the properties that make a Spark job use the environment.
+
+import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
+import {
+  type SparkDeployMode,
+  sparkConfig,
+  toSparkDefaultsConf,
+  toSparkSessionBuilder,
+  toSparkSubmitCommand,
+} from "@cluster-pack/spark";
+import { Command, Option } from "commander";
+import type { ProjectConfig } from "../../config.js";
+import { createOutput } from "../../render.js";
+import {
+  asUsage,
+  type ConfigFlags,
+  formatOf,
+  keyValues,
+  repeated,
+  shippedEnvOf,
+  shippingOptions,
+} from "./shared.js";
+
+interface SparkFlags extends ConfigFlags {
+  master?: string;
+  deployMode?: SparkDeployMode;
+  driverPython?: string;
+  conf?: string[];
+  includeSecrets?: boolean;
+  application?: string;
+}
+
+export function sparkCommand(config: ProjectConfig): Command {
+  const command = new Command("spark")
+    .description("the Spark properties and environment variables that make a job use the environment")
+    .argument("[args...]", "with --format submit: the application's arguments (after --)")
+    .addOption(new Option("--master <master>", "yarn, k8s://https://host:port, spark://host:port, local[*]"))
+    .addOption(new Option("--deploy-mode <mode>", "default client").choices(["client", "cluster"]))
+    .addOption(new Option("--driver-python <python>", "the driver's Python in client mode (default python3)"))
+    .addOption(
+      new Option(
+        "--conf <key=value>",
+        "a property the job already has; lists are extended (repeatable)",
+      ).argParser(repeated),
+    )
+    .addOption(new Option("--include-secrets", "write the S3 access key and secret into the properties"))
+    .addOption(new Option("--application <file>", "with --format submit: the application (default app.py)"));
+  for (const option of shippingOptions("spark")) command.addOption(option);
+  return command.action(async (args: string[], _flags: SparkFlags, self: Command) => {
+    const flags = self.optsWithGlobals<SparkFlags>();
+    const output = createOutput({ ...flags, json: false });
+    const format = formatOf(flags, "spark");
+    const properties = keyValues(flags.conf, "--conf");
+    const shipped = await shippedEnvOf(flags, config, output);
+    const hint = "see cluster-pack config spark --help";
+    const spark = asUsage(
+      () =>
+        sparkConfig(getPyenvUsageFromArchive(shipped.packagePath), {
+          editable: shipped.editable,
+          properties,
+          ...(flags.master && { master: flags.master }),
+          ...(flags.deployMode && { deployMode: flags.deployMode }),
+          ...(flags.driverPython && { driverPython: flags.driverPython }),
+          ...(flags.includeSecrets && { s3: { includeSecrets: true } }),
+        }),
+      hint,
+    );
+    if (format === "json")
+      process.stdout.write(
+        `${JSON.stringify({ ...spark.properties, ...spark.environmentVariables }, null, 2)}\n`,
+      );
+    else if (format === "conf") process.stdout.write(toSparkDefaultsConf(spark));
+    else if (format === "python") process.stdout.write(asUsage(() => toSparkSessionBuilder(spark), hint));
+    else
+      process.stdout.write(
+        toSparkSubmitCommand(spark, { ...(flags.application && { application: flags.application }), args }),
+      );
+  });
+}

@@ -1,0 +1,447 @@
+// `cluster-pack config …` run as a user does, against environments uploaded by `cluster-pack upload` to a local
+// store and to s3rver.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RunningS3rver, startS3rver, type Venv } from "@cluster-pack/testkit";
+import type { Service } from "@cluster-pack/yarn";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { baseEnv, runCli } from "./cli-process.js";
+import { createFixtureVenv } from "./fixture-env.js";
+
+let root: string;
+let venv: Venv;
+let s3: RunningS3rver;
+let store: string;
+let packagePath: string;
+
+const s3Env = (extra: NodeJS.ProcessEnv = {}) =>
+  baseEnv({
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+    ...extra,
+  });
+
+/** Runs the command; it must succeed silently and print the configuration. */
+async function config(args: readonly string[], env?: NodeJS.ProcessEnv) {
+  const outcome = await runCli(["config", ...args], env ? { env } : {});
+  expect(outcome.stderr).toBe("");
+  expect(outcome.code).toBe(0);
+  return outcome.stdout;
+}
+
+/** Runs the command; it must fail with one `error:` line (plus a hint) and this exit code. */
+async function refused(args: readonly string[], exitCode: number, env?: NodeJS.ProcessEnv) {
+  const outcome = await runCli(["config", ...args], env ? { env } : {});
+  expect(outcome.code).toBe(exitCode);
+  expect(outcome.stdout).toBe("");
+  const lines = outcome.stderr.trim().split("\n");
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines.length).toBeLessThanOrEqual(2);
+  return lines[0] ?? "";
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "cp-cli-config-"));
+  [venv, s3] = await Promise.all([createFixtureVenv(root), startS3rver({ buckets: ["team"] })]);
+  store = join(root, "store");
+  packagePath = join(store, "envs", "team.pex");
+  const upload = await runCli(["upload", "--python", venv.python, "--package-path", packagePath, "--json"]);
+  expect(upload.stderr).toBe("");
+  expect(upload.code).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await s3?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe("cluster-pack config yarn", () => {
+  it("prints a skein spec running the module in the stored env, with the editable code found beside it", async () => {
+    const yaml = await config([
+      "yarn",
+      "--package-path",
+      packagePath,
+      "--module",
+      "devpkg",
+      "--",
+      "--epochs",
+      "3",
+    ]);
+    const spec = parse(yaml) as { name: string; queue: string; services: Record<string, Service> };
+    expect(spec).toMatchObject({ name: "cluster-pack", queue: "default", max_attempts: 1 });
+    const job = spec.services.job;
+    expect(job?.files).toEqual({
+      "team.pex": {
+        source: expect.stringMatching(/\/store\/envs\/team\.pex$/),
+        type: "file",
+        visibility: "application",
+      },
+      "devpkg.zip": {
+        source: expect.stringMatching(/\/store\/envs\/team_editable\/devpkg\.zip$/),
+        type: "archive",
+        visibility: "application",
+      },
+      editable_packages_index: {
+        source: expect.stringMatching(/\/store\/envs\/team_editable\/editable_packages_index$/),
+        type: "file",
+        visibility: "application",
+      },
+    });
+    expect(job?.script).toBe(
+      [
+        "export PEX_ROOT=./.pex",
+        `export PYTHONPATH=".:devpkg.zip\${PYTHONPATH:+:$PYTHONPATH}"`,
+        "exec ./team.pex -m devpkg --epochs 3",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("sets every application and service option from flags, and prints JSON with --json", async () => {
+    const args = [
+      "yarn",
+      "--package-path",
+      packagePath,
+      "--code",
+      "import devpkg",
+      "--name",
+      "nightly",
+      "--queue",
+      "ml",
+      "--node-label",
+      "cpu",
+      "--max-attempts",
+      "2",
+      "--tag",
+      "a,b",
+      "--file-system",
+      "hdfs://nn2:8020",
+      "--memory",
+      "4 GiB",
+      "--vcores",
+      "2",
+      "--gpus",
+      "1",
+      "--instances",
+      "3",
+      "--max-restarts",
+      "-1",
+      "--env",
+      "MODE=a=b",
+      "--visibility",
+      "private",
+      "--service-name",
+      "trainer",
+    ];
+    const spec = JSON.parse(await config([...args, "--json"]));
+    expect(parse(await config(args))).toEqual(spec);
+    expect(spec).toMatchObject({
+      name: "nightly",
+      queue: "ml",
+      node_label: "cpu",
+      max_attempts: 2,
+      tags: ["a", "b"],
+      file_systems: ["hdfs://nn2:8020"],
+    });
+    expect(spec.services.trainer).toMatchObject({
+      instances: 3,
+      max_restarts: -1,
+      resources: { memory: "4 GiB", vcores: 2, gpus: 1 },
+      env: { MODE: "a=b" },
+      files: { "team.pex": { visibility: "private" } },
+    });
+    expect(spec.services.trainer.script).toContain("exec ./team.pex -c 'import devpkg'\n");
+  });
+
+  it("uploads first with --upload and names the archive through s3a", async () => {
+    const args = ["yarn", "--upload", "--python", venv.python, "--package-path", "s3://team/envs/up.pex.zip"];
+    const first = await runCli(["config", ...args, "--module", "devpkg"], { env: s3Env() });
+    expect(first.code).toBe(0);
+    const spec = parse(first.stdout) as { services: Record<string, Service> };
+    expect(spec.services.job?.files).toMatchObject({
+      pyenv: { source: "s3a://team/envs/up.pex.zip", type: "archive" },
+      "devpkg.zip": { source: "s3a://team/envs/up_editable/devpkg.zip", type: "archive" },
+    });
+    expect(spec.services.job?.script).toContain("exec pyenv/__main__.py -m devpkg\n");
+
+    const second = await runCli(["config", ...args, "--module", "devpkg", "--verbose"], { env: s3Env() });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain("up to date s3://team/envs/up.pex.zip");
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it("finds the env at the default path of the interpreter's environment", async () => {
+    const env = baseEnv({ CLUSTER_PACK_STORE: join(root, "default-store"), C_PACK_USER: "bob" });
+    const upload = await runCli(["upload", "--python", venv.python, "--quiet"], { env });
+    expect(upload.code).toBe(0);
+    const spec = parse(await config(["yarn", "--python", venv.python, "--module", "devpkg"], env));
+    expect(spec.services.job.files).toHaveProperty("devpkg.zip");
+    expect(Object.values(spec.services.job.files as Service["files"])[0]?.source).toBe(upload.stdout.trim());
+  });
+
+  it("ships the Kerberos ticket cache KRB5CCNAME names, and warns when it is not a file", async () => {
+    const ticketCache = join(root, "krb5cc_test");
+    await writeFile(ticketCache, "ticket", { mode: 0o600 });
+    const args = ["yarn", "--package-path", packagePath, "--module", "devpkg"];
+    const spec = parse(await config(args, baseEnv({ KRB5CCNAME: `FILE:${ticketCache}` })));
+    expect(spec.services.job.files.krb5cc).toEqual({
+      source: ticketCache,
+      type: "file",
+      visibility: "application",
+    });
+    expect(spec.services.job.script).toContain('export KRB5CCNAME="FILE:$PWD/krb5cc"');
+
+    const missing = await runCli(["config", ...args], {
+      env: baseEnv({ KRB5CCNAME: join(root, "missing") }),
+    });
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toMatch(/^warning: KRB5CCNAME names .*missing, which is not a file here/);
+    expect(parse(missing.stdout).services.job.files).not.toHaveProperty("krb5cc");
+  });
+
+  it.each<[string, string[], number, RegExp]>([
+    ["nothing to run", [], 2, /^error: say what to run: --module, --script or --code$/],
+    [
+      "two things to run",
+      ["--module", "a", "--code", "x"],
+      2,
+      /^error: --module and --code exclude each other$/,
+    ],
+    [
+      "a module Python cannot import",
+      ["--module", "my-pkg"],
+      2,
+      /^error: module: "my-pkg" is not a module name/,
+    ],
+    ["bad memory", ["--module", "a", "--memory", "lots"], 2, /^error: services\.job\.resources\.memory: /],
+    [
+      "--force without --upload",
+      ["--module", "a", "--force"],
+      2,
+      /^error: --force only applies with --upload$/,
+    ],
+    ["a bad --env", ["--module", "a", "--env", "NOVALUE"], 2, /^error: --env: "NOVALUE" is not KEY=VALUE$/],
+  ])("refuses %s in one line", async (_, args, exitCode, message) => {
+    expect(await refused(["yarn", "--package-path", packagePath, ...args], exitCode)).toMatch(message);
+  });
+
+  it("fails when no archive is stored at the path, saying how to get one there", async () => {
+    const line = await refused(["yarn", "--package-path", join(store, "none.pex"), "--module", "a"], 1);
+    expect(line).toMatch(
+      /none\.pex: no archive there; upload it first \(cluster-pack upload\), or add --upload$/,
+    );
+  });
+});
+
+describe("cluster-pack config tf", () => {
+  it("emits a ps strategy topology as one skein service per task type", async () => {
+    const spec = parse(
+      await config([
+        "tf",
+        "--package-path",
+        packagePath,
+        "--module",
+        "devpkg",
+        "--workers",
+        "2",
+        "--ps",
+        "1",
+        "--evaluator",
+        "--tensorboard-logdir",
+        "hdfs:///models/a",
+        "--memory",
+        "2048",
+      ]),
+    ) as { name: string; services: Record<string, Service> };
+    expect(spec.name).toBe("tensorflow");
+    expect(
+      Object.fromEntries(Object.entries(spec.services).map(([type, service]) => [type, service.instances])),
+    ).toEqual({ chief: 1, worker: 2, ps: 1, evaluator: 1, tensorboard: 1 });
+    expect(spec.services.worker?.resources).toEqual({ memory: 2048, vcores: 1 });
+    expect(spec.services.chief?.script).toContain("exec ./team.pex -m devpkg\n");
+    expect(spec.services.tensorboard?.script).toContain(
+      "-m tensorboard.main --logdir hdfs:///models/a --bind_all\n",
+    );
+  });
+
+  it("prints each task's TF_CONFIG from the task addresses, without an archive", async () => {
+    const configs = JSON.parse(
+      await config([
+        "tf",
+        "--format",
+        "tf-config",
+        "--workers",
+        "1",
+        "--evaluator",
+        "--task-address",
+        "chief=10.0.0.1:2222",
+        "--task-address",
+        "worker=10.0.0.2:2222",
+        "--task-address",
+        "evaluator=10.0.0.3:2222",
+        "--rpc-layer",
+        "grpc",
+      ]),
+    );
+    const cluster = { chief: ["10.0.0.1:2222"], worker: ["10.0.0.2:2222"] };
+    expect(configs).toEqual({
+      "chief:0": { cluster, task: { type: "chief", index: 0 }, environment: "cloud", rpc_layer: "grpc" },
+      "worker:0": { cluster, task: { type: "worker", index: 0 }, environment: "cloud", rpc_layer: "grpc" },
+      "evaluator:0": {
+        cluster,
+        task: { type: "evaluator", index: 0 },
+        environment: "cloud",
+        rpc_layer: "grpc",
+      },
+    });
+  });
+
+  it.each<[string, string[], RegExp]>([
+    [
+      "ps without workers",
+      ["--module", "a", "--ps", "1"],
+      /^error: topology\.worker: the parameter-server strategy/,
+    ],
+    [
+      "ps under the mirrored strategy",
+      ["--module", "a", "--ps", "1", "--workers", "1", "--strategy", "mirrored"],
+      /^error: topology\.ps: ps tasks only take part in the parameter-server strategy/,
+    ],
+    [
+      "two task types in one --task-address",
+      ["--format", "tf-config", "--workers", "1", "--task-address", "chief=a:1,worker=b:1"],
+      /^error: chief:1: "worker=b:1" is not host:port/,
+    ],
+    [
+      "fewer addresses than tasks",
+      [
+        "--format",
+        "tf-config",
+        "--workers",
+        "2",
+        "--task-address",
+        "chief=a:1",
+        "--task-address",
+        "worker=b:1",
+      ],
+      /^error: worker: the topology has 2 worker task\(s\) but 1 address\(es\) were given$/,
+    ],
+    [
+      "tf-config without addresses",
+      ["--format", "tf-config"],
+      /^error: --format tf-config needs --task-address/,
+    ],
+  ])("refuses %s with exit code 2", async (_, args, message) => {
+    expect(await refused(["tf", "--package-path", packagePath, ...args], 2)).toMatch(message);
+  });
+});
+
+describe("cluster-pack config spark", () => {
+  it("prints the properties and environment variables as one flat JSON object", async () => {
+    const properties = JSON.parse(
+      await config([
+        "spark",
+        "--package-path",
+        packagePath,
+        "--format",
+        "json",
+        "--conf",
+        "spark.submit.pyFiles=a.zip",
+      ]),
+    );
+    expect(properties).toMatchObject({
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "client",
+      "spark.yarn.dist.files": expect.stringMatching(/\/store\/envs\/team\.pex$/),
+      "spark.submit.pyFiles": expect.stringMatching(/^a\.zip,.*\/store\/envs\/team_editable\/devpkg\.zip$/),
+      "spark.pyspark.python": "./team.pex",
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+      PYSPARK_PYTHON: "./team.pex",
+    });
+    expect(Object.values(properties).every((value) => typeof value === "string")).toBe(true);
+  });
+
+  it("renders spark-submit, spark-defaults.conf and a SparkSession snippet", async () => {
+    const base = ["spark", "--package-path", packagePath];
+    expect(await config([...base, "--application", "job.py", "--", "--day", "1"])).toMatch(
+      /^PYSPARK_PYTHON=\.\/team\.pex spark-submit \\\n {2}--master yarn \\\n[\s\S]*\n {2}job\.py --day 1\n$/,
+    );
+    expect(await config([...base, "--format", "conf"])).toMatch(/^spark\.master +yarn\n/m);
+    expect(await config([...base, "--format", "python"])).toContain(
+      'os.environ["PYSPARK_PYTHON"] = "./team.pex"',
+    );
+  });
+
+  it("keeps S3 secrets out unless asked, for an env uploaded to S3", async () => {
+    const args = ["spark", "--upload", "--python", venv.python, "--package-path", "s3://team/envs/spark.pex"];
+    const properties = JSON.parse((await runCli(["config", ...args, "--json"], { env: s3Env() })).stdout);
+    expect(properties["spark.yarn.dist.files"]).toBe("s3a://team/envs/spark.pex");
+    expect(properties["spark.hadoop.fs.s3a.endpoint"]).toBe(s3.endpoint);
+    expect(JSON.stringify(properties)).not.toContain(s3.secretAccessKey);
+    const withSecrets = await runCli(["config", ...args, "--json", "--include-secrets"], { env: s3Env() });
+    expect(JSON.parse(withSecrets.stdout)["spark.hadoop.fs.s3a.secret.key"]).toBe(s3.secretAccessKey);
+  });
+
+  it("refuses a master it cannot configure, with exit code 2", async () => {
+    expect(await refused(["spark", "--package-path", packagePath, "--master", "mesos://x"], 2)).toMatch(
+      /^error: master "mesos:\/\/x": unsupported Spark master/,
+    );
+  });
+});
+
+describe("cluster-pack config dask", () => {
+  it("prints a dask-yarn spec with scheduler and workers in the stored env", async () => {
+    const spec = parse(
+      await config([
+        "dask",
+        "--package-path",
+        packagePath,
+        "--workers",
+        "3",
+        "--worker-memory",
+        "4 GiB",
+        "--env",
+        "MODE=x",
+        "--",
+        "--nthreads",
+        "2",
+      ]),
+    ) as { name: string; services: Record<string, Service> };
+    expect(spec.name).toBe("dask");
+    expect(Object.keys(spec.services)).toEqual(["dask.scheduler", "dask.worker"]);
+    expect(spec.services["dask.worker"]).toMatchObject({
+      instances: 3,
+      resources: { memory: "4 GiB", vcores: 1 },
+      env: { MODE: "x" },
+      depends: ["dask.scheduler"],
+      files: { "team.pex": { type: "file" }, "devpkg.zip": { type: "archive" } },
+    });
+    expect(spec.services["dask.worker"]?.script).toMatch(/ --nthreads 2\n$/);
+    expect(spec.services["dask.scheduler"]?.script).toContain(
+      "exec ./team.pex -m dask_yarn.cli services scheduler\n",
+    );
+  });
+
+  it("prints the scheduler and worker command lines", async () => {
+    const text = await config([
+      "dask",
+      "--package-path",
+      packagePath,
+      "--format",
+      "commands",
+      "--scheduler-address",
+      "tcp://10.0.0.5:8786",
+    ]);
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("# scheduler");
+    expect(lines[1]).toMatch(/ \.\/team\.pex -m distributed\.cli\.dask_scheduler$/);
+    expect(lines[2]).toBe("# worker");
+    expect(lines[3]).toMatch(
+      /PYTHONPATH=.*devpkg\.zip.* \.\/team\.pex -m distributed\.cli\.dask_worker tcp:\/\/10\.0\.0\.5:8786$/,
+    );
+  });
+});

@@ -1,0 +1,358 @@
+import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CREDENTIALS_PROVIDER, type SparkOptions, sparkConfig } from "../src/index.js";
+
+const pex = getPyenvUsageFromArchive("hdfs:///user/alice/envs/analytics.pex");
+const pexZip = getPyenvUsageFromArchive("hdfs:///user/alice/envs/analytics.pex.zip");
+const venv = getPyenvUsageFromArchive("hdfs://nn:8020/envs/venv.tar.gz");
+const editable = [{ name: "my_project", uri: "hdfs:///user/alice/envs/analytics_editable/my_project.zip" }];
+const localPython = "/home/alice/venv/bin/python";
+// No AWS variables unless a case sets them: the results must not depend on the machine running the tests.
+const base: SparkOptions = { editable, driverPython: localPython, processEnv: {} };
+
+const cases: {
+  name: string;
+  env: typeof pex;
+  options: SparkOptions;
+  properties: Record<string, string>;
+}[] = [
+  {
+    name: "YARN client mode ships a zipapp as a file; the driver keeps the local Python",
+    env: pex,
+    options: { master: "yarn", deployMode: "client" },
+    properties: {
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "client",
+      "spark.yarn.dist.files": "hdfs:///user/alice/envs/analytics.pex",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "./analytics.pex",
+      "spark.pyspark.driver.python": localPython,
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+    },
+  },
+  {
+    name: "YARN cluster mode points the driver and the application master into the container",
+    env: pex,
+    options: { master: "yarn", deployMode: "cluster" },
+    properties: {
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "cluster",
+      "spark.yarn.dist.files": "hdfs:///user/alice/envs/analytics.pex",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "./analytics.pex",
+      "spark.pyspark.driver.python": "./analytics.pex",
+      "spark.yarn.appMasterEnv.PYSPARK_PYTHON": "./analytics.pex",
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+      "spark.yarn.appMasterEnv.PEX_ROOT": "./.pex",
+    },
+  },
+  {
+    name: "YARN client mode unpacks the unpack layout as pyenv and needs no PEX_ROOT",
+    env: pexZip,
+    options: { master: "yarn" },
+    properties: {
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "client",
+      "spark.yarn.dist.archives": "hdfs:///user/alice/envs/analytics.pex.zip#pyenv",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "pyenv/__main__.py",
+      "spark.pyspark.driver.python": localPython,
+    },
+  },
+  {
+    name: "YARN cluster mode unpacks a venv archive as environment",
+    env: venv,
+    options: { master: "yarn", deployMode: "cluster" },
+    properties: {
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "cluster",
+      "spark.yarn.dist.archives": "hdfs://nn:8020/envs/venv.tar.gz#environment",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "environment/bin/python",
+      "spark.pyspark.driver.python": "environment/bin/python",
+      "spark.yarn.appMasterEnv.PYSPARK_PYTHON": "environment/bin/python",
+    },
+  },
+  {
+    name: "Kubernetes client mode ships through spark.files",
+    env: pex,
+    options: { master: "k8s://https://kube.internal:6443" },
+    properties: {
+      "spark.master": "k8s://https://kube.internal:6443",
+      "spark.submit.deployMode": "client",
+      "spark.files": "hdfs:///user/alice/envs/analytics.pex",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "./analytics.pex",
+      "spark.pyspark.driver.python": localPython,
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+    },
+  },
+  {
+    name: "Kubernetes cluster mode sets the driver pod's PEX_ROOT",
+    env: pex,
+    options: { master: "k8s://https://kube.internal:6443", deployMode: "cluster" },
+    properties: {
+      "spark.master": "k8s://https://kube.internal:6443",
+      "spark.submit.deployMode": "cluster",
+      "spark.files": "hdfs:///user/alice/envs/analytics.pex",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "./analytics.pex",
+      "spark.pyspark.driver.python": "./analytics.pex",
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+      "spark.kubernetes.driverEnv.PEX_ROOT": "./.pex",
+    },
+  },
+  {
+    name: "Kubernetes cluster mode unpacks a venv archive through spark.archives",
+    env: venv,
+    options: { master: "k8s://https://kube.internal:6443", deployMode: "cluster" },
+    properties: {
+      "spark.master": "k8s://https://kube.internal:6443",
+      "spark.submit.deployMode": "cluster",
+      "spark.archives": "hdfs://nn:8020/envs/venv.tar.gz#environment",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "environment/bin/python",
+      "spark.pyspark.driver.python": "environment/bin/python",
+    },
+  },
+  {
+    name: "standalone ships through spark.files and spark.archives",
+    env: pexZip,
+    options: { master: "spark://master.internal:7077" },
+    properties: {
+      "spark.master": "spark://master.internal:7077",
+      "spark.submit.deployMode": "client",
+      "spark.archives": "hdfs:///user/alice/envs/analytics.pex.zip#pyenv",
+      "spark.submit.pyFiles": editable[0]?.uri ?? "",
+      "spark.pyspark.python": "pyenv/__main__.py",
+      "spark.pyspark.driver.python": localPython,
+    },
+  },
+  {
+    name: "local mode runs driver and workers with the local Python and ships nothing",
+    env: pex,
+    options: { master: "local[*]" },
+    properties: {
+      "spark.master": "local[*]",
+      "spark.submit.deployMode": "client",
+      "spark.pyspark.python": localPython,
+      "spark.pyspark.driver.python": localPython,
+    },
+  },
+];
+
+describe("sparkConfig", () => {
+  it.each(cases)("$name", ({ env, options, properties }) => {
+    const config = sparkConfig(env, { ...base, ...options });
+    expect(config.properties).toEqual(properties);
+    expect(config.environmentVariables).toEqual({ PYSPARK_PYTHON: properties["spark.pyspark.python"] });
+    expect(config.master).toBe(properties["spark.master"]);
+    expect(config.deployMode).toBe(properties["spark.submit.deployMode"]);
+  });
+
+  it.each(cases)(
+    "never sets PYSPARK_DRIVER_PYTHON and never ships a zipapp as an archive: $name",
+    ({ env, options }) => {
+      const config = sparkConfig(env, { ...base, ...options });
+      const everything = JSON.stringify(config);
+      expect(everything).not.toContain("PYSPARK_DRIVER_PYTHON");
+      for (const [key, value] of Object.entries(config.properties))
+        if (key.endsWith("archives")) expect(value).not.toMatch(/\.pex(#|,|$)/);
+    },
+  );
+
+  it("defaults to YARN client mode and python3 for the driver", () => {
+    const config = sparkConfig(pex, { processEnv: {} });
+    expect(config).toMatchObject({ master: "yarn", clusterManager: "yarn", deployMode: "client" });
+    expect(config.properties["spark.pyspark.driver.python"]).toBe("python3");
+  });
+
+  it("names a renamed zipapp with an alias so that PYSPARK_PYTHON finds it", () => {
+    const renamed = { ...pex, destPath: "env.pex", interpreterCmd: "./env.pex" };
+    expect(sparkConfig(renamed, { processEnv: {} }).properties["spark.yarn.dist.files"]).toBe(
+      "hdfs:///user/alice/envs/analytics.pex#env.pex",
+    );
+  });
+});
+
+describe("sparkConfig merges into the job's own properties", () => {
+  const given = {
+    "spark.master": "k8s://https://kube.internal:6443",
+    "spark.submit.deployMode": "cluster",
+    "spark.files": "s3a://data/lookup.csv,hdfs:///user/alice/envs/analytics.pex",
+    "spark.submit.pyFiles": "hdfs:///libs/helpers.zip",
+    "spark.executorEnv.PEX_ROOT": "/scratch/pex",
+    "spark.executor.memory": "8g",
+    "spark.pyspark.driver.python": "/opt/conda/bin/python",
+  };
+
+  it("extends comma lists without duplicates, keeping the user's entries first", () => {
+    const { properties } = sparkConfig(pex, { editable, properties: given, processEnv: {} });
+    expect(properties["spark.files"]).toBe("s3a://data/lookup.csv,hdfs:///user/alice/envs/analytics.pex");
+    expect(properties["spark.submit.pyFiles"]).toBe(`hdfs:///libs/helpers.zip,${editable[0]?.uri}`);
+  });
+
+  it("takes master and deploy mode from the properties and keeps unrelated settings and the user's PEX_ROOT", () => {
+    const config = sparkConfig(pex, { properties: given, processEnv: {} });
+    expect(config).toMatchObject({ clusterManager: "kubernetes", deployMode: "cluster" });
+    expect(config.properties["spark.executor.memory"]).toBe("8g");
+    expect(config.properties["spark.executorEnv.PEX_ROOT"]).toBe("/scratch/pex");
+    expect(config.properties["spark.kubernetes.driverEnv.PEX_ROOT"]).toBe("./.pex");
+  });
+
+  it("replaces the user's driver Python in cluster mode, where the driver runs in the container", () => {
+    expect(
+      sparkConfig(pex, { properties: given, processEnv: {} }).properties["spark.pyspark.driver.python"],
+    ).toBe("./analytics.pex");
+    const client = sparkConfig(pex, { properties: given, deployMode: "client", processEnv: {} });
+    expect(client.properties["spark.pyspark.driver.python"]).toBe("/opt/conda/bin/python");
+  });
+
+  it("does not change the object it was given", () => {
+    const frozen = Object.freeze({ ...given });
+    sparkConfig(pex, { properties: frozen, editable, processEnv: {} });
+    expect(frozen).toEqual(given);
+  });
+});
+
+describe("sparkConfig on S3", () => {
+  const onS3 = getPyenvUsageFromArchive("s3://team/envs/analytics.pex");
+  const s3Editable = [{ name: "my_project", uri: "s3://team/envs/analytics_editable/my_project.zip" }];
+  const awsEnv = {
+    AWS_ENDPOINT_URL_S3: "http://minio.internal:9000",
+    AWS_ACCESS_KEY_ID: "AKIAEXAMPLEKEY",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI-example-secret",
+    AWS_REGION: "eu-west-1",
+  };
+
+  it("reads s3:// as s3a:// with the endpoint, path-style access and a credentials provider, but no secret", () => {
+    const config = sparkConfig(onS3, { editable: s3Editable, processEnv: awsEnv });
+    expect(config.properties).toEqual({
+      "spark.master": "yarn",
+      "spark.submit.deployMode": "client",
+      "spark.yarn.dist.files": "s3a://team/envs/analytics.pex",
+      "spark.submit.pyFiles": "s3a://team/envs/analytics_editable/my_project.zip",
+      "spark.pyspark.python": "./analytics.pex",
+      "spark.pyspark.driver.python": "python3",
+      "spark.executorEnv.PEX_ROOT": "./.pex",
+      "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+      "spark.hadoop.fs.s3a.endpoint": "http://minio.internal:9000",
+      "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
+      "spark.hadoop.fs.s3a.path.style.access": "true",
+      "spark.hadoop.fs.s3a.endpoint.region": "eu-west-1",
+      "spark.hadoop.fs.s3a.aws.credentials.provider": DEFAULT_CREDENTIALS_PROVIDER,
+    });
+    const everything = JSON.stringify(config);
+    expect(everything).not.toContain(awsEnv.AWS_SECRET_ACCESS_KEY);
+    expect(everything).not.toContain(awsEnv.AWS_ACCESS_KEY_ID);
+  });
+
+  it("writes the keys only when secrets are asked for, with the matching provider", () => {
+    const withKeys = sparkConfig(onS3, { s3: { includeSecrets: true }, processEnv: awsEnv }).properties;
+    expect(withKeys).toMatchObject({
+      "spark.hadoop.fs.s3a.access.key": "AKIAEXAMPLEKEY",
+      "spark.hadoop.fs.s3a.secret.key": "wJalrXUtnFEMI-example-secret",
+      "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+    });
+    expect(withKeys).not.toHaveProperty("spark.hadoop.fs.s3a.session.token");
+    const temporary = sparkConfig(onS3, {
+      s3: {
+        includeSecrets: true,
+        credentials: { accessKeyId: "ASIATEMP", secretAccessKey: "temp-secret", sessionToken: "token" },
+      },
+      processEnv: {},
+    }).properties;
+    expect(temporary).toMatchObject({
+      "spark.hadoop.fs.s3a.access.key": "ASIATEMP",
+      "spark.hadoop.fs.s3a.session.token": "token",
+      "spark.hadoop.fs.s3a.aws.credentials.provider":
+        "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
+    });
+  });
+
+  it("keeps credentials given as options out of the properties unless secrets are asked for", () => {
+    const config = sparkConfig(onS3, {
+      s3: {
+        endpoint: "https://ceph.internal",
+        credentials: { accessKeyId: "AK", secretAccessKey: "sk-secret" },
+      },
+      processEnv: {},
+    });
+    expect(JSON.stringify(config)).not.toContain("sk-secret");
+    expect(config.properties["spark.hadoop.fs.s3a.endpoint"]).toBe("https://ceph.internal");
+    expect(config.properties).not.toHaveProperty("spark.hadoop.fs.s3a.connection.ssl.enabled");
+  });
+
+  it("keeps a credentials provider the user configured, and lets options override it", () => {
+    const given = { "spark.hadoop.fs.s3a.aws.credentials.provider": "com.example.VaultProvider" };
+    const kept = sparkConfig(onS3, { properties: given, processEnv: {} }).properties;
+    expect(kept["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.VaultProvider");
+    const chosen = sparkConfig(onS3, {
+      properties: given,
+      s3: { credentialsProvider: "com.example.Other" },
+      processEnv: {},
+    }).properties;
+    expect(chosen["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.Other");
+  });
+
+  it("uses virtual-host addressing on AWS itself and path style when asked", () => {
+    const aws = sparkConfig(onS3, { processEnv: {} }).properties;
+    expect(aws).not.toHaveProperty("spark.hadoop.fs.s3a.endpoint");
+    expect(aws).not.toHaveProperty("spark.hadoop.fs.s3a.path.style.access");
+    const forced = sparkConfig(onS3, { s3: { forcePathStyle: true }, processEnv: {} }).properties;
+    expect(forced["spark.hadoop.fs.s3a.path.style.access"]).toBe("true");
+  });
+
+  it("adds no S3A settings when nothing is read from S3", () => {
+    const keys = Object.keys(sparkConfig(pex, { editable, processEnv: awsEnv }).properties);
+    expect(keys.filter((key) => key.includes("s3a"))).toEqual([]);
+  });
+
+  it("refuses to include secrets it does not have, in one line", () => {
+    expect(() => sparkConfig(onS3, { s3: { includeSecrets: true }, processEnv: {} })).toThrow(
+      "s3.includeSecrets: no credentials to include: pass s3.credentials or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    );
+  });
+});
+
+describe("sparkConfig refuses what Spark would not run", () => {
+  it.each([
+    {
+      refused: "a master Spark 3 does not know",
+      options: { master: "mesos://zk:2181" },
+      message: /^master "mesos:\/\/zk:2181": unsupported Spark master: use yarn, k8s:/,
+    },
+    {
+      refused: "the yarn-cluster master removed in Spark 3",
+      options: { master: "yarn-cluster" },
+      message: /^master "yarn-cluster": unsupported Spark master/,
+    },
+    {
+      refused: "cluster mode with a local master",
+      options: { master: "local[*]", deployMode: "cluster" as const },
+      message: /^deployMode cluster: local mode runs the driver here/,
+    },
+    {
+      refused: "cluster mode on standalone, which spark-submit refuses for Python",
+      options: { master: "spark://m:7077", deployMode: "cluster" as const },
+      message: /^deployMode cluster: Spark standalone runs Python applications in client mode only$/,
+    },
+    {
+      refused: "an unknown deploy mode in the properties",
+      options: { properties: { "spark.submit.deployMode": "server" } },
+      message: /^deployMode "server": deploy mode must be client or cluster$/,
+    },
+  ])("refuses $refused, in one line", ({ options, message }) => {
+    expect(() => sparkConfig(pex, { ...options, processEnv: {} })).toThrow(message);
+  });
+
+  it("refuses two editable zips that would be localized under one name", () => {
+    const clash = [
+      { name: "my_project", uri: "hdfs:///a/my_project.zip" },
+      { name: "my_project", uri: "hdfs:///b/my_project.zip" },
+    ];
+    expect(() => sparkConfig(pex, { editable: clash, processEnv: {} })).toThrow(
+      'editable: hdfs:///a/my_project.zip and hdfs:///b/my_project.zip would both be localized as "my_project.zip" in the container; rename one',
+    );
+  });
+});
