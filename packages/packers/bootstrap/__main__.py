@@ -44,7 +44,8 @@ def _read_member(archive, name):
 def _pex_root():
     root = os.environ.get("PEX_ROOT")
     if root:
-        return os.path.expanduser(root)
+        # Absolute, so sys.path still finds the packages after the program changes directory (PEX_ROOT=./.pex).
+        return os.path.abspath(os.path.expanduser(root))
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(cache, "cluster-pack", "pex")
 

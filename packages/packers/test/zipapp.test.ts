@@ -284,6 +284,20 @@ describe("the zipapp", () => {
     expect(await readdir(join(escapeRoot, "deps"))).toEqual(["evil.lock"]);
   });
 
+  it("keeps a relative PEX_ROOT working after the program changes directory", async () => {
+    const container = join(root, "container");
+    await mkdir(container, { recursive: true });
+    const outcome = await execute(
+      pex,
+      ["-c", "import os; os.chdir('/'); import purepkg.cli, purepkg; print(purepkg.__file__)"],
+      { env: { PEX_ROOT: "./.pex" }, cwd: container },
+    );
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.trim()).toMatch(
+      new RegExp(`^${container}/\\.pex/deps/[0-9a-f]{64}/purepkg/__init__\\.py$`),
+    );
+  });
+
   it("refuses a damaged archive with one line and leaves no partial extraction", async () => {
     const damaged = join(root, "damaged.pex");
     const damagedRoot = join(root, "damaged-root");
