@@ -22,7 +22,7 @@ build: setup
 test: setup
 	pnpm turbo run build typecheck lint
 	pnpm turbo run test --concurrency=1
-	pnpm biome check biome.json package.json turbo.json tsconfig.base.json tsup.shared.ts .changeset
+	pnpm biome check biome.json package.json turbo.json tsconfig.base.json tsup.shared.ts .changeset/config.json
 
 # The main job: a venv from examples/demo-project, uploaded twice (the second time a cache hit), then run.
 demo: setup

@@ -12,8 +12,11 @@ export interface ProjectConfig {
   file?: string;
   python?: string;
   packagePath?: string;
+  packer?: string;
   format?: string;
   includeEditable?: boolean;
+  withPython?: boolean;
+  destPrefix?: string;
   additionalPackages?: string[];
   ignoredPackages?: string[];
   onlyPackages?: string[];
@@ -34,8 +37,11 @@ type Kind = "string" | "boolean" | "strings";
 const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   python: ["python", "string"],
   "package-path": ["packagePath", "string"],
+  packer: ["packer", "string"],
   format: ["format", "string"],
   "include-editable": ["includeEditable", "boolean"],
+  "with-python": ["withPython", "boolean"],
+  "dest-prefix": ["destPrefix", "string"],
   "additional-packages": ["additionalPackages", "strings"],
   "ignored-packages": ["ignoredPackages", "strings"],
   "only-packages": ["onlyPackages", "strings"],

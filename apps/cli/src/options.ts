@@ -1,5 +1,11 @@
 import { basename } from "node:path";
-import type { EnvironmentOptions, Packer } from "cluster-pack";
+import {
+  type ArchiveFormat,
+  archiveFormats,
+  type EnvironmentOptions,
+  type Packer,
+  packers,
+} from "cluster-pack";
 import { Option } from "commander";
 import type { ProjectConfig } from "./config.js";
 import { UsageError } from "./usage-error.js";
@@ -16,8 +22,11 @@ export interface GlobalFlags {
 /** Flags of the commands that read an environment (`upload`, `pack`, `info`). */
 export interface EnvironmentFlags extends GlobalFlags {
   python?: string;
+  packer?: string;
   format?: string;
   includeEditable?: boolean;
+  withPython?: boolean;
+  destPrefix?: string;
   additionalPackages?: string[];
   ignoredPackages?: string[];
   onlyPackages?: string[];
@@ -41,8 +50,19 @@ export const listOption = (flags: string, description: string) =>
 
 export const environmentOptions = () => [
   new Option("--python <python>", "the interpreter whose environment is shipped (default: the active venv)"),
-  new Option("--format <format>", "archive format").choices(["pex", "pex.zip"]),
+  new Option(
+    "--packer <packer>",
+    "how to pack (default: from --format or the archive's extension, else pex)",
+  ).choices([...packers]),
+  new Option("--format <format>", "archive format (default: the archive's extension)").choices([
+    ...archiveFormats,
+  ]),
   new Option("--include-editable", "bake editable installs into the archive too"),
+  new Option("--with-python", "venv archives: ship the interpreter too, for nodes without that Python"),
+  new Option(
+    "--dest-prefix <path>",
+    "conda archives: the absolute path they will be unpacked at (no unpack step)",
+  ),
   listOption("--additional-packages <name==version>", "packages to add or replace (NAME==VERSION or a .whl)"),
   listOption("--ignored-packages <names>", "installed packages to leave out"),
   listOption("--only-packages <names>", "ship only these installed packages"),
@@ -75,10 +95,23 @@ export function parseAdditionalPackages(items: readonly string[]): Record<string
 }
 
 /** Flags first, then `[tool.cluster-pack]`: the façade's environment options. */
+const oneOf = (key: string, value: string | undefined, allowed: readonly string[]) => {
+  if (value !== undefined && !allowed.includes(value))
+    throw new UsageError(`${key} "${value}" is not supported`, `use ${allowed.join(", ")}`);
+  return value;
+};
+
 export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectConfig): EnvironmentOptions {
-  const format = flags.format ?? config.format;
-  if (format !== undefined && format !== "pex" && format !== "pex.zip")
-    throw new UsageError(`format "${format}" is not supported`, "use pex or pex.zip");
+  const packer = oneOf("packer", flags.packer ?? config.packer, packers) as Packer | undefined;
+  const format = oneOf("format", flags.format ?? config.format, archiveFormats) as ArchiveFormat | undefined;
+  const withPython = flags.withPython ?? config.withPython;
+  const destPrefix = flags.destPrefix ?? config.destPrefix;
+  // A path on the cluster's nodes, not here: nothing to resolve it against.
+  if (destPrefix !== undefined && !destPrefix.startsWith("/"))
+    throw new UsageError(
+      `--dest-prefix "${destPrefix}" is not an absolute path`,
+      "write the full path the archive will be unpacked at, e.g. /opt/envs/analytics",
+    );
   const additional = flags.additionalPackages ?? config.additionalPackages;
   const ignored = flags.ignoredPackages ?? config.ignoredPackages;
   const only = flags.onlyPackages ?? config.onlyPackages;
@@ -90,8 +123,11 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
   const noIndex = flags.index === false ? true : config.noIndex;
   return {
     ...(python !== undefined && { python }),
-    ...(format !== undefined && { packer: format as Packer }),
+    ...(packer !== undefined && { packer }),
+    ...(format !== undefined && { format }),
     ...(includeEditable !== undefined && { includeEditable }),
+    ...(withPython !== undefined && { withPython }),
+    ...(destPrefix !== undefined && { destPrefix }),
     ...(additional !== undefined && { additionalPackages: parseAdditionalPackages(additional) }),
     ...(ignored !== undefined && { ignoredPackages: ignored }),
     ...(only !== undefined && { onlyPackages: only }),

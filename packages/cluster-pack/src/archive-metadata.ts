@@ -19,11 +19,33 @@ export interface ArchiveMetadata {
   sha256: string;
   /** Bytes of the archive. */
   size: number;
+  /** The packer: `pex`, `pex.zip`, `venv` or `conda`. */
   format: Packer;
+  /**
+   * Whether the archive carries its Python interpreter, so nodes need none: venv archives packed with
+   * `withPython`, and every conda archive. Absent (false) for pex archives and plain venv archives, which run with
+   * the nodes' own Python (a venv's base interpreter at the same path).
+   */
+  with_python?: boolean;
+  /** The interpreter the archive carries, when `with_python`: what a node's OS and CPU must run. */
+  interpreter?: ShippedInterpreter;
+  /** The path a conda archive was packed for (`destPrefix`): it must be unpacked exactly there. */
+  dest_prefix?: string;
   /** `cluster-pack@<version>`. */
   tool: string;
   /** When the archive was published (ISO 8601). */
   created: string;
+}
+
+/** The interpreter inside an archive (`with_python`). */
+export interface ShippedInterpreter {
+  /** `"3.11.7"`. */
+  version: string;
+  implementation: string;
+  /** `<os>-<machine>`, as `sysconfig.get_platform()`: `linux-x86_64`, `linux-aarch64`. */
+  platform: string;
+  /** The glibc it was built against: nodes need this one or later. Absent for musl or macOS builds. */
+  glibc?: string;
 }
 
 const ownPackage = createRequire(import.meta.url)("../package.json") as { name: string; version: string };
@@ -65,10 +87,19 @@ export async function readArchiveMetadata(
 /** What must match for a stored archive to be reused. */
 export type CacheKey = Pick<
   ArchiveMetadata,
-  "package_installed" | "platform" | "python_version" | "fingerprint" | "format"
+  | "package_installed"
+  | "platform"
+  | "python_version"
+  | "fingerprint"
+  | "format"
+  | "with_python"
+  | "dest_prefix"
 >;
 
-/** cluster-pack's check (same sorted requirements, platform, Python version) plus our fingerprint and format. */
+/**
+ * cluster-pack's check (same sorted requirements, platform, Python version) plus our fingerprint, format, whether
+ * the interpreter is inside and the destination of a conda archive.
+ */
 export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expected: CacheKey): boolean {
   if (!stored || !Array.isArray(stored.package_installed)) return false;
   const sorted = (list: readonly string[]) => JSON.stringify([...list].sort());
@@ -78,6 +109,8 @@ export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expecte
     stored.python_version === expected.python_version &&
     stored.fingerprint === expected.fingerprint &&
     stored.format === expected.format &&
+    (stored.with_python ?? false) === (expected.with_python ?? false) &&
+    stored.dest_prefix === expected.dest_prefix &&
     typeof stored.sha256 === "string" &&
     typeof stored.size === "number"
   );

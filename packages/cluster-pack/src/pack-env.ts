@@ -1,20 +1,24 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { type PackedZipapp, packZipapp } from "@cluster-pack/packers";
+import { packConda, packVenv, packZipapp } from "@cluster-pack/packers";
 import {
   type EnvironmentModel,
   formatRequirements,
   type IndexOptions,
+  type Interpreter,
   inspectEnvironment,
   isBuildTool,
+  listCondaPackages,
   listDistributions,
   probeInterpreter,
   type Requirement,
   resolveEnvironment,
 } from "@cluster-pack/python-env";
-import type { CacheKey } from "./archive-metadata.js";
-import { checkExtension, checkPacker, type Packer } from "./packer.js";
+import type { CacheKey, ShippedInterpreter } from "./archive-metadata.js";
+import { ClusterPackError } from "./errors.js";
+import { type ArchiveFormat, choosePacking, type Packer } from "./packer.js";
 import type { ProgressListener } from "./progress.js";
 
 /** Which packages to ship: cluster-pack's `additional_packages`, `ignored_packages`, `only_packages`. */
@@ -28,23 +32,33 @@ export interface PackageSelection {
 export interface EnvironmentOptions extends PackageSelection, IndexOptions {
   /** The interpreter whose environment is shipped; default the active venv, conda env, else `python3`. */
   python?: string;
-  /** Default `"pex"`. */
+  /**
+   * `pex`, `pex.zip`, `venv` or `conda`. Default: from `format` (or the archive's extension): `pex`/`pex.zip` name
+   * their packer, `tar.gz`/`zip` mean `conda` for a conda environment and `venv` otherwise; else `pex`.
+   */
   packer?: Packer;
+  /** `pex`, `pex.zip`, `tar.gz` or `zip`; default the archive's extension, else the packer's default (`tar.gz`). */
+  format?: ArchiveFormat;
   /** Bake editable installs into the archive too (they always ship as separate zips with `uploadEnv`). */
   includeEditable?: boolean;
+  /** venv archives: ship the base interpreter too, for nodes without that Python (conda archives always do). */
+  withPython?: boolean;
+  /** conda archives: the absolute path the archive will be unpacked at (no unpack step then). */
+  destPrefix?: string;
   onProgress?: ProgressListener;
   /** Where `VIRTUAL_ENV`, `C_PACK_*`, `HADOOP_CONF_DIR`… are read; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
 export interface PackEnvOptions extends EnvironmentOptions {
-  /** The archive to write (`.pex` for the pex packer, `.pex.zip` for the unpack layout). */
+  /** The archive to write: `.pex`, `.pex.zip`, or `.tar.gz`/`.tgz`/`.zip` for venv and conda archives. */
   output: string;
 }
 
 export interface PackedEnv {
   output: string;
   packer: Packer;
+  format: ArchiveFormat;
   sha256: string;
   size: number;
   /** `name==version` of what was packed: the metadata's `package_installed`. */
@@ -53,6 +67,8 @@ export interface PackedEnv {
   source: "environment" | "staging";
   /** The values the cache compares. */
   cacheKey: CacheKey;
+  /** What will not work where a venv or conda archive is unpacked, each one line (conda-pip conflicts too). */
+  warnings: string[];
 }
 
 /** Whether packing the set needs packages the environment does not have installed at these versions. */
@@ -60,13 +76,50 @@ export function needsStaging(requirements: readonly Requirement[]): boolean {
   return requirements.some((requirement) => !requirement.distribution);
 }
 
-export function cacheKeyOf(model: EnvironmentModel, packer: Packer, extraFingerprint = ""): CacheKey {
+/** The interpreter an archive carries, described from the probe (the same for a venv and its base). */
+export function shippedInterpreterOf(interpreter: Interpreter): ShippedInterpreter {
+  return {
+    version: interpreter.version,
+    implementation: interpreter.implementation,
+    platform: `${interpreter.target.os}-${interpreter.target.machine}`,
+    ...(interpreter.target.glibcVersion && { glibc: interpreter.target.glibcVersion }),
+  };
+}
+
+/** Whether the archive will carry its interpreter: conda archives always, venv archives when asked. */
+const carriesPython = (packer: Packer, options: Pick<EnvironmentOptions, "withPython">) =>
+  packer === "conda" || (packer === "venv" && options.withPython === true);
+
+/**
+ * A conda environment's packages beyond Python's (MKL, CUDA, compiled libraries) change without any
+ * dist-info changing: their conda records join the fingerprint.
+ */
+async function condaFingerprint(prefix: string): Promise<string> {
+  const packages = await listCondaPackages(prefix);
+  const hash = createHash("sha256");
+  for (const { name, version, build } of packages) hash.update(`${name}=${version}=${build}\n`);
+  return `conda:${hash.digest("hex")}`;
+}
+
+export async function cacheKeyOf(
+  model: EnvironmentModel,
+  packer: Packer,
+  options: Pick<EnvironmentOptions, "withPython" | "destPrefix">,
+  extraFingerprint = "",
+): Promise<CacheKey> {
+  const extras = [
+    extraFingerprint,
+    packer === "conda" ? await condaFingerprint(model.interpreter.prefix) : "",
+  ];
+  const extra = extras.filter(Boolean).join("+");
   return {
     package_installed: formatRequirements(model.requirements),
     platform: model.interpreter.platform,
     python_version: model.interpreter.version,
-    fingerprint: extraFingerprint ? `${model.fingerprint}+${extraFingerprint}` : model.fingerprint,
+    fingerprint: extra ? `${model.fingerprint}+${extra}` : model.fingerprint,
     format: packer,
+    ...(carriesPython(packer, options) && { with_python: true }),
+    ...(packer === "conda" && options.destPrefix !== undefined && { dest_prefix: options.destPrefix }),
   };
 }
 
@@ -83,84 +136,169 @@ export async function inspect(options: EnvironmentOptions): Promise<EnvironmentM
   return model;
 }
 
+const selects = (options: PackageSelection) =>
+  Object.keys(options.additionalPackages ?? {}).length > 0 ||
+  (options.ignoredPackages?.length ?? 0) > 0 ||
+  options.onlyPackages !== undefined;
+
+/** Options that only some packers take, refused where they would silently do nothing. */
+export function checkPackerOptions(packer: Packer, options: EnvironmentOptions): void {
+  if (options.withPython && packer !== "venv" && packer !== "conda")
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      `withPython (--with-python) ships the interpreter inside venv archives; the ${packer} packer runs with the nodes' Python: use --packer venv`,
+    );
+  if (options.destPrefix !== undefined && packer !== "conda")
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      `destPrefix (--dest-prefix) is for conda archives, not the ${packer} packer`,
+    );
+  if (packer === "conda" && selects(options))
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      "a conda archive ships the conda environment as installed: additional, ignored and only packages apply to the pex and venv packers; install or remove the packages in the environment instead",
+    );
+}
+
+/** What packing produced, whichever the packer. */
+interface PackedArchive {
+  sha256: string;
+  bytes: number;
+  source: PackedEnv["source"];
+  warnings: string[];
+}
+
 /**
- * Packs an inspected environment into `output`. When the requirement set only keeps installed distributions
- * (ignored or only packages), they are packed straight from the environment; when it asks for packages the
- * environment lacks (additional packages, other versions), a staging environment is built first with python-env's
- * `resolveEnvironment` (uv, else venv + pip; `indexUrl` defaults to `C_PACK_PYPI_URL`).
+ * A staging environment holding exactly the requirement set, for requirement sets that ask for packages the
+ * environment lacks (additional packages, other versions): python-env's `resolveEnvironment` (uv, else venv + pip;
+ * `indexUrl` defaults to `C_PACK_PYPI_URL`). Removed after `use`.
  */
-export async function packModel(
+async function withStaging<T>(
+  model: EnvironmentModel,
+  options: EnvironmentOptions,
+  use: (interpreter: Interpreter) => Promise<T>,
+): Promise<T> {
+  const staging = await mkdtemp(join(tmpdir(), "cluster-pack-staging-"));
+  try {
+    // The build tools come with the new venv; pinning the packing env's versions would need them in the index.
+    const requirements = formatRequirements(model.requirements.filter((r) => !isBuildTool(r.normalizedName)));
+    const environment = await resolveEnvironment({
+      python: model.interpreter.executable,
+      prefix: join(staging, "env"),
+      spec: { requirements },
+      ...(options.indexUrl !== undefined && { indexUrl: options.indexUrl }),
+      ...(options.extraIndexUrls !== undefined && { extraIndexUrls: options.extraIndexUrls }),
+      ...(options.findLinks !== undefined && { findLinks: options.findLinks }),
+      ...(options.noIndex !== undefined && { noIndex: options.noIndex }),
+      ...(options.env !== undefined && { env: options.env }),
+    });
+    return await use(await probeInterpreter(environment.python));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Packs with the zipapp packers: a staging environment's distributions, or the requirement set's. */
+function packPex(
   model: EnvironmentModel,
   options: EnvironmentOptions & { output: string; packer: Packer },
-): Promise<PackedZipapp & { source: PackedEnv["source"] }> {
+): Promise<{ sha256: string; bytes: number }> {
   const layout = options.packer === "pex.zip" ? "unpack" : "zipapp";
-  const includeEditable = options.includeEditable ?? false;
-  options.onProgress?.({ phase: "pack", transferredBytes: 0, target: options.output });
-  let packed: PackedZipapp;
-  let source: PackedEnv["source"] = "environment";
-  if (!needsStaging(model.requirements)) {
-    packed = await packZipapp({
-      interpreter: model.interpreter,
-      requirementSet: model.requirements,
-      output: options.output,
-      layout,
-      includeEditable,
-    });
-  } else {
-    source = "staging";
-    const staging = await mkdtemp(join(tmpdir(), "cluster-pack-staging-"));
-    try {
-      const prefix = join(staging, "env");
-      // The build tools come with the new venv; pinning the packing env's versions would need them in the index.
-      const requirements = formatRequirements(
-        model.requirements.filter((r) => !isBuildTool(r.normalizedName)),
-      );
-      const environment = await resolveEnvironment({
-        python: model.interpreter.executable,
-        prefix,
-        spec: { requirements },
-        ...(options.indexUrl !== undefined && { indexUrl: options.indexUrl }),
-        ...(options.extraIndexUrls !== undefined && { extraIndexUrls: options.extraIndexUrls }),
-        ...(options.findLinks !== undefined && { findLinks: options.findLinks }),
-        ...(options.noIndex !== undefined && { noIndex: options.noIndex }),
-        ...(options.env !== undefined && { env: options.env }),
-      });
-      const interpreter = await probeInterpreter(environment.python);
+  if (needsStaging(model.requirements))
+    return withStaging(model, options, async (interpreter) => {
       const { distributions } = await listDistributions(interpreter);
-      packed = await packZipapp({
+      return packZipapp({
         interpreter,
         distributions: distributions.filter((d) => !d.editable),
         output: options.output,
         layout,
       });
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
-  }
+    });
+  return packZipapp({
+    interpreter: model.interpreter,
+    requirementSet: model.requirements,
+    output: options.output,
+    layout,
+    includeEditable: options.includeEditable ?? false,
+  });
+}
+
+/** Packs a venv archive: of a staging venv, or of the environment without the distributions the set leaves out. */
+function packVenvArchive(
+  model: EnvironmentModel,
+  options: EnvironmentOptions & { output: string; format: ArchiveFormat },
+) {
+  const common = {
+    output: options.output,
+    format: options.format === "zip" ? ("zip" as const) : ("tar.gz" as const),
+    withPython: options.withPython ?? false,
+  };
+  if (needsStaging(model.requirements))
+    return withStaging(model, options, (interpreter) => packVenv({ ...common, interpreter }));
+  const kept = new Set(model.requirements.map((requirement) => requirement.distribution?.metadataPath));
+  return packVenv({
+    ...common,
+    interpreter: model.interpreter,
+    includeEditable: options.includeEditable ?? false,
+    excludedDistributions: model.distributions.filter((d) => !d.editable && !kept.has(d.metadataPath)),
+  });
+}
+
+/**
+ * Packs an inspected environment into `output` with the chosen packer. When the requirement set only keeps
+ * installed distributions (ignored or only packages), they are packed straight from the environment (a venv
+ * archive leaves the others' files out); when it asks for packages the environment lacks, a staging environment
+ * is built first.
+ */
+export async function packModel(
+  model: EnvironmentModel,
+  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
+): Promise<PackedArchive> {
+  options.onProgress?.({ phase: "pack", transferredBytes: 0, target: options.output });
+  let packed: { sha256: string; bytes: number; warnings?: string[] };
+  if (options.packer === "pex" || options.packer === "pex.zip") packed = await packPex(model, options);
+  else if (options.packer === "venv") packed = await packVenvArchive(model, options);
+  else
+    packed = await packConda({
+      interpreter: model.interpreter,
+      output: options.output,
+      format: options.format === "zip" ? "zip" : "tar.gz",
+      includeEditable: options.includeEditable ?? false,
+      ...(options.destPrefix !== undefined && { destPrefix: options.destPrefix }),
+    });
   options.onProgress?.({
     phase: "pack",
     transferredBytes: packed.bytes,
     totalBytes: packed.bytes,
     target: options.output,
   });
-  return { ...packed, source };
+  return {
+    sha256: packed.sha256,
+    bytes: packed.bytes,
+    warnings: packed.warnings ?? [],
+    source: needsStaging(model.requirements) ? "staging" : "environment",
+  };
 }
 
 /** Packs the chosen interpreter's environment into a local archive (no upload, no cache). */
 export async function packEnv(options: PackEnvOptions): Promise<PackedEnv> {
-  const packer = checkPacker(options.packer ?? "pex");
   const output = resolve(options.output);
-  checkExtension(output, packer);
+  // The packer may depend on the environment (a .tar.gz of a conda env is a conda archive): checked before, chosen after.
+  choosePacking({ ...options, path: output });
   const model = await inspect(options);
+  const { packer, format } = choosePacking({ ...options, path: output }, model.interpreter.kind);
+  checkPackerOptions(packer, options);
   await mkdir(dirname(output), { recursive: true });
-  const packed = await packModel(model, { ...options, output, packer });
+  const packed = await packModel(model, { ...options, output, packer, format });
   return {
     output,
     packer,
+    format,
     sha256: packed.sha256,
     size: packed.bytes,
     requirements: formatRequirements(model.requirements),
     source: packed.source,
-    cacheKey: cacheKeyOf(model, packer),
+    cacheKey: await cacheKeyOf(model, packer, options),
+    warnings: packed.warnings,
   };
 }

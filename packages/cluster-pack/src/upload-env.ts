@@ -19,8 +19,22 @@ import {
   zipEditables,
 } from "./editable-upload.js";
 import { ClusterPackError } from "./errors.js";
-import { cacheKeyOf, type EnvironmentOptions, inspect, packModel } from "./pack-env.js";
-import { checkExtension, checkPacker, extensionOf, type Packer, packerOfPath } from "./packer.js";
+import {
+  cacheKeyOf,
+  checkPackerOptions,
+  type EnvironmentOptions,
+  inspect,
+  packModel,
+  shippedInterpreterOf,
+} from "./pack-env.js";
+import {
+  archiveStem,
+  checkExtension,
+  choosePacking,
+  extensionOf,
+  type Packer,
+  packerOfPath,
+} from "./packer.js";
 import { downloadArchive, envNameOfArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { publishArchive, sha256OfFile } from "./publish.js";
@@ -46,6 +60,8 @@ export interface UploadedEnv {
   source?: "environment" | "staging" | "fallback" | "pex";
   /** The metadata now beside the archive. */
   metadata: Partial<ArchiveMetadata>;
+  /** What will not work where a freshly packed venv or conda archive is unpacked, each one line. */
+  warnings?: string[];
   /** Editable packages, zipped and uploaded beside the env on every call. */
   editable: EditablePackage[];
   /** The uploaded `editable_packages_index`, when there are editable packages. */
@@ -77,20 +93,15 @@ async function tryFallback(
   return false;
 }
 
-function choosePacker(options: UploadEnvOptions): Packer {
-  if (options.packer) return checkPacker(options.packer);
-  return (options.packagePath && packerOfPath(options.packagePath)) || "pex";
-}
-
 /**
- * Ships the environment: packs it (pex or pex.zip), uploads it with its metadata, and uploads the editable code
- * beside it, unless the stored metadata says the archive is current (one read), in which case only the editable
- * zips are sent. cluster-pack's `upload_env`.
+ * Ships the environment: packs it (pex, pex.zip, venv or conda archive), uploads it with its metadata, and uploads
+ * the editable code beside it, unless the stored metadata says the archive is current (one read), in which case
+ * only the editable zips are sent. cluster-pack's `upload_env`.
  */
 export async function uploadEnv(options: UploadEnvOptions = {}): Promise<UploadedEnv> {
   const env = options.env ?? process.env;
-  const packer = choosePacker(options);
-  if (options.packagePath) checkExtension(options.packagePath, packer);
+  // Checked before anything else; a .tar.gz is a venv or a conda archive depending on the environment, known later.
+  const { packer: requested } = choosePacking({ ...options, path: options.packagePath });
 
   // A job launched from inside one of our zipapps ships that very archive (cluster-pack's `_running_from_pex`).
   const runningPex = env.PEX;
@@ -102,7 +113,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
       () => false,
     ))
   ) {
-    const pexPacker = packerOfPath(runningPex) ?? packer;
+    const pexPacker = packerOfPath(runningPex) ?? requested;
     const envName = envNameOfArchive(runningPex);
     const packagePath = options.packagePath ?? (await defaultPackagePath(envName, pexPacker, env));
     checkExtension(packagePath, pexPacker);
@@ -116,9 +127,17 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
   }
 
   const model = await inspect(options);
-  const envName = envNameOf(model.interpreter.kind === "venv" ? model.interpreter.prefix : undefined);
-  const packagePath = options.packagePath ?? (await defaultPackagePath(envName, packer, env));
-  checkExtension(packagePath, packer);
+  const { kind, prefix } = model.interpreter;
+  const { packer, format } = choosePacking({ ...options, path: options.packagePath }, kind);
+  checkPackerOptions(packer, options);
+  const envName = envNameOf(kind === "venv" || (kind === "conda" && packer === "conda") ? prefix : undefined);
+  // The default path has the packer's default extension (.tar.gz); a zip asked for gets its own.
+  const packagePath =
+    options.packagePath ??
+    (await defaultPackagePath(envName, packer, env)).replace(
+      /\.tar\.gz$/,
+      format === "zip" ? ".zip" : ".tar.gz",
+    );
 
   const zipped: ZippedEditables = await zipEditables(model.interpreter);
   const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
@@ -127,15 +146,16 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
     const editableFingerprint = options.includeEditable
       ? zipped.zips.map((zip) => `${zip.name}:${zip.sha256}`).join(",")
       : "";
-    const expected = cacheKeyOf(model, packer, editableFingerprint);
+    const expected = await cacheKeyOf(model, packer, options, editableFingerprint);
     const stored = await readArchiveMetadata(fs, path);
     let uploaded = false;
     let source: UploadedEnv["source"];
+    let warnings: string[] = [];
     let metadata: Partial<ArchiveMetadata> | undefined = stored;
     if (options.forceUpload || !isUpToDate(stored, expected)) {
       const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-upload-"));
       try {
-        const localArchive = join(workspace, `${envName}.${extensionOf(packer)}`);
+        const localArchive = join(workspace, `${envName}.${format}`);
         const fallback = env.C_PACK_ENV_FALLBACK_PATH;
         if (
           !options.forceUpload &&
@@ -151,15 +171,20 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
         ) {
           source = "fallback";
         } else {
-          const packed = await packModel(model, { ...options, output: localArchive, packer });
+          const packed = await packModel(model, { ...options, output: localArchive, packer, format });
           source = packed.source;
+          warnings = packed.warnings;
         }
         metadata = await publishArchive({
           fs,
           path,
           localArchive,
           sha256: await sha256OfFile(localArchive),
-          metadata: { ...expected, tool: toolVersion },
+          metadata: {
+            ...expected,
+            ...(expected.with_python && { interpreter: shippedInterpreterOf(model.interpreter) }),
+            tool: toolVersion,
+          },
           ...(options.onProgress && { onProgress: options.onProgress }),
         });
         uploaded = true;
@@ -167,7 +192,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
         await rm(workspace, { recursive: true, force: true });
       }
     }
-    const editableDirectory = editableDirectoryOf(parentOf(path), envNameOfArchive(nameOf(path)));
+    const editableDirectory = editableDirectoryOf(parentOf(path), archiveStem(nameOf(path)));
     const editable = await uploadEditables(fs, editableDirectory, zipped, options.onProgress);
     return {
       packagePath: fs.toUri(path),
@@ -176,6 +201,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
       packer,
       ...(source && { source }),
       metadata: metadata ?? {},
+      ...(warnings.length > 0 && { warnings }),
       editable,
       ...(editable.length > 0 && { editableIndex: fs.toUri(`${editableDirectory}/editable_packages_index`) }),
     };

@@ -173,9 +173,9 @@ describe("uploadEnv on the local store", () => {
   }, 60_000);
 
   it("refuses a package path with the wrong extension for the packer, in one line", async () => {
-    const refused = uploadEnv({ python: venv.python, packagePath: join(store, "envs", "env.zip") });
+    const refused = uploadEnv({ python: venv.python, packagePath: join(store, "envs", "env.tar.bz2") });
     await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
-    await expect(refused).rejects.toThrow(/env\.zip: wrong extension for the pex packer: .*\.pex$/);
+    await expect(refused).rejects.toThrow(/env\.tar\.bz2: wrong extension for the pex packer: .*\.pex$/);
     await expect(
       uploadEnv({ python: venv.python, packer: "pex.zip", packagePath: join(store, "envs", "env.pex") }),
     ).rejects.toThrow(/must end in \.pex\.zip/);

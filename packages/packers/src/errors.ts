@@ -5,7 +5,12 @@ export type PackerErrorCode =
   /** A file a distribution's RECORD lists is missing or unreadable. */
   | "MISSING_FILE"
   /** Writing the archive failed. */
-  | "IO";
+  | "IO"
+  /**
+   * The environment cannot be made to run from another path: a binary prefix placeholder with no room for the
+   * destination, an interpreter that finds its shared library by a path that cannot be rewritten.
+   */
+  | "UNRELOCATABLE";
 
 /** The one error type of this package; the message is one line naming the path it concerns. */
 export class PackerError extends Error {

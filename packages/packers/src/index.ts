@@ -1,6 +1,14 @@
+export type { EditableInArchive } from "./editables-in-archive.js";
+export type { EnvArchiveFormat, EnvArchiveOptions, PackedEnvArchive } from "./env-archive.js";
+export { envArchiveFormatOf } from "./env-archive.js";
 export type { PackerErrorCode } from "./errors.js";
 export { isPackerError, PackerError } from "./errors.js";
+export type { ClobberedFile, PackCondaOptions, PackedConda } from "./pack-conda.js";
+export { packConda } from "./pack-conda.js";
+export type { PackedVenv, PackVenvOptions } from "./pack-venv.js";
+export { packVenv } from "./pack-venv.js";
 export type { PackedZipapp, PackZipappOptions, ZipappLayout } from "./pack-zipapp.js";
 export { packZipapp } from "./pack-zipapp.js";
 export type { InheritPath, PexInfo } from "./pex-info.js";
 export { formatPexInfo } from "./pex-info.js";
+export type { ShippedPython } from "./shipped-python.js";

@@ -257,6 +257,7 @@ export async function createCondaStylePrefix(
   prefix: string,
   records: readonly CondaRecord[],
   python = machinePython,
+  options: { recordPython?: boolean } = {},
 ): Promise<Venv> {
   const [basePrefix = "", version = ""] = (
     await run(python, ["-c", "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])"])
@@ -282,7 +283,129 @@ export async function createCondaStylePrefix(
         ...record,
       }),
     );
+  if (options.recordPython) {
+    // As conda's python package would list them: the interpreter and the standard library (links here).
+    const files = [
+      `bin/python${version}`,
+      "bin/python",
+      ...(await readdir(stdlib))
+        .filter((entry) => entry !== "site-packages")
+        .map((entry) => `lib/python${version}/${entry}`),
+    ].sort();
+    await writeFile(
+      join(prefix, "conda-meta", `python-${version}.0-cp_style_0.json`),
+      JSON.stringify({
+        name: "python",
+        version: `${version}.0`,
+        build: "cp_style_0",
+        build_number: 0,
+        files,
+        paths_data: {
+          paths: files.map((path) => ({ _path: path, path_type: "hardlink" })),
+          paths_version: 1,
+        },
+      }),
+    );
+  }
   const venvPython = join(prefix, "bin", "python");
   await run(venvPython, ["-m", "ensurepip", "--default-pip"]);
   return { prefix, python: venvPython, sitePackages: join(stdlib, "site-packages") };
+}
+
+/** One file of a conda package, as the package holds it (before conda installs it). */
+export interface CondaPackageFile {
+  content: string | Uint8Array;
+  /** The build prefix written in `content`, which conda replaces by the environment's path when installing. */
+  placeholder?: string;
+  /** How conda replaces it: `text` (every occurrence) or `binary` (in place, padded with NULs). Default text. */
+  fileMode?: "text" | "binary";
+  /** Permission bits; default 0o644. */
+  mode?: number;
+}
+
+export interface CondaPackage {
+  name: string;
+  version: string;
+  build: string;
+  /** By path relative to the prefix. */
+  files: Record<string, CondaPackageFile>;
+}
+
+/**
+ * conda's binary replacement, written here independently of the code under test: in each NUL-terminated string
+ * holding the placeholder, every occurrence becomes the prefix and the string is padded with NULs to its length.
+ */
+function condaBinaryReplace(data: Buffer, placeholder: Buffer, prefix: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let position = 0;
+  for (let found = data.indexOf(placeholder); found !== -1; found = data.indexOf(placeholder, position)) {
+    const end = data.indexOf(0, found);
+    if (end === -1) break;
+    const text = data.subarray(found, end).toString("latin1");
+    const occurrences = text.split(placeholder.toString("latin1")).length - 1;
+    const replaced = Buffer.from(
+      text.split(placeholder.toString("latin1")).join(prefix.toString("latin1")),
+      "latin1",
+    );
+    const padding = (placeholder.length - prefix.length) * occurrences;
+    if (padding < 0) throw new Error(`${prefix} is longer than the placeholder ${placeholder}`);
+    parts.push(data.subarray(position, found), replaced, Buffer.alloc(1 + padding));
+    position = end + 1;
+  }
+  parts.push(data.subarray(position));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Installs a package into a conda-style prefix the way conda does: each file written with its placeholder
+ * replaced by the prefix, and a `conda-meta` record listing `files` and `paths_data` (placeholder, file mode and
+ * `sha256_in_prefix` of the installed bytes).
+ */
+export async function installCondaPackage(prefix: string, condaPackage: CondaPackage): Promise<void> {
+  const paths = [];
+  for (const [path, file] of Object.entries(condaPackage.files).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    let data: Buffer = Buffer.from(file.content);
+    if (file.placeholder) {
+      const placeholder = Buffer.from(file.placeholder);
+      data =
+        file.fileMode === "binary"
+          ? condaBinaryReplace(data, placeholder, Buffer.from(prefix))
+          : Buffer.from(data.toString("utf8").replaceAll(file.placeholder, prefix));
+    }
+    await mkdir(dirname(join(prefix, path)), { recursive: true });
+    await writeFile(join(prefix, path), data, { mode: file.mode ?? 0o644 });
+    paths.push({
+      _path: path,
+      path_type: "hardlink",
+      ...(file.placeholder && { prefix_placeholder: file.placeholder, file_mode: file.fileMode ?? "text" }),
+      sha256: createHash("sha256").update(Buffer.from(file.content)).digest("hex"),
+      sha256_in_prefix: createHash("sha256").update(data).digest("hex"),
+      size_in_bytes: data.length,
+    });
+  }
+  const { name, version, build } = condaPackage;
+  await mkdir(join(prefix, "conda-meta"), { recursive: true });
+  await writeFile(
+    join(prefix, "conda-meta", `${name}-${version}-${build}.json`),
+    JSON.stringify({
+      name,
+      version,
+      build,
+      build_number: 0,
+      channel: "https://conda.anaconda.org/conda-forge/linux-64",
+      files: paths.map((path) => path._path),
+      paths_data: { paths, paths_version: 1 },
+      extracted_package_dir: `/opt/conda/pkgs/${name}-${version}-${build}`,
+      link: { source: `/opt/conda/pkgs/${name}-${version}-${build}`, type: 1 },
+    }),
+  );
+}
+
+/** Compiles one C file into an executable with the machine's C compiler (what conda packages' binaries are). */
+export async function compileC(source: string, output: string): Promise<string> {
+  const file = `${output}.c`;
+  await mkdir(dirname(output), { recursive: true });
+  await writeFile(file, source);
+  await run("cc", ["-O1", "-o", output, file]);
+  return output;
 }

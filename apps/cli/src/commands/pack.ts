@@ -11,7 +11,7 @@ interface PackFlags extends EnvironmentFlags {
 
 const describe = (packed: PackedEnv) =>
   [
-    `${style.green("packed")} ${packed.requirements.length} packages (${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
+    `${style.green("packed")} ${packed.requirements.length} packages (${packed.packer}, ${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
     `sha256 ${packed.sha256}`,
   ].join("\n");
 
@@ -19,7 +19,10 @@ export function packCommand(config: ProjectConfig): Command {
   const command = new Command("pack")
     .description("pack the environment into a local archive (no upload)")
     .addOption(
-      new Option("-o, --output <file>", "the archive to write (.pex or .pex.zip)").makeOptionMandatory(),
+      new Option(
+        "-o, --output <file>",
+        "the archive to write (.pex, .pex.zip, or .tar.gz/.tgz/.zip for venv and conda archives)",
+      ).makeOptionMandatory(),
     );
   for (const option of environmentOptions()) command.addOption(option);
   return command.action(async (_flags: PackFlags, self: Command) => {
@@ -36,6 +39,7 @@ export function packCommand(config: ProjectConfig): Command {
     } finally {
       progress.stop();
     }
+    for (const warning of packed.warnings) output.warn(warning);
     output.result(packed, () => describe(packed), packed.output);
   });
 }

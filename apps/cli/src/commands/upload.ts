@@ -24,8 +24,11 @@ function describe(result: UploadedEnv): string {
   lines.push(
     "",
     style.bold("use it from Spark:"),
-    `  spark.yarn.dist.files=${result.packagePath}`,
-    `  PYSPARK_PYTHON=${usage.interpreterCmd}`,
+    // An archive the cluster unpacks goes to the archives, under the name its interpreter path starts with.
+    usage.mustUnpack
+      ? `  spark.yarn.dist.archives=${result.packagePath}#${usage.destPath}`
+      : `  spark.yarn.dist.files=${result.packagePath}`,
+    `  PYSPARK_PYTHON=${usage.interpreterCmd.startsWith("./") ? "" : "./"}${usage.interpreterCmd}`,
   );
   if (result.editable.length > 0)
     lines.push(`  spark.submit.pyFiles=${result.editable.map((zip) => zip.uri).join(",")}`);
@@ -55,6 +58,7 @@ export function uploadCommand(config: ProjectConfig): Command {
     } finally {
       progress.stop();
     }
+    for (const warning of result.warnings ?? []) output.warn(warning);
     output.result(result, () => describe(result), result.packagePath);
   });
 }

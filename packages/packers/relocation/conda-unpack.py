@@ -1,0 +1,116 @@
+"""conda-unpack (cluster-pack): finishes unpacking a conda environment archive where it now lives.
+
+Files that embed the environment's path were packed holding their conda prefix placeholders (listed in
+share/cluster-pack/prefix-records.json); this writes the environment's real path into them, as conda does when it
+installs a package: text files get every occurrence replaced, binary files keep their length (each string is
+rewritten in its own slot, padded with NUL bytes), which is why a binary placeholder limits how long the path may
+be. Run it with the environment's own Python, once where the environment stays; running it again is a no-op, and
+again after moving the environment rewrites the files for the new place. Several processes may run it at once
+(containers of one YARN application share the unpacked archive): they take turns on a lock.
+
+Standard library only, Python 3.6+: it runs on the cluster, where nothing else may be installed.
+"""
+
+import fcntl
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+# The real path: the directory YARN links into each container's working directory lives as long as the application.
+PREFIX = os.path.dirname(HERE)
+STATE = os.path.join(PREFIX, "share", "cluster-pack")
+RECORDS = os.path.join(STATE, "prefix-records.json")
+# The prefix the files hold now; absent until the first run, when they hold their placeholders.
+UNPACKED = os.path.join(STATE, "unpacked-prefix")
+
+
+class NoRoom(Exception):
+    """A binary string has no NUL bytes left to grow into."""
+
+
+def replace_in_binary(data, old, new):
+    out = bytearray(data)
+    position = 0
+    while True:
+        found = data.find(old, position)
+        if found == -1:
+            break
+        terminator = data.find(b"\0", found)
+        if terminator == -1:
+            break
+        original = data[found:terminator]
+        rewritten = original.replace(old, new)
+        growth = len(rewritten) - len(original)
+        slot_end = terminator + 1 + max(growth, 0)
+        if growth > 0 and data[terminator + 1 : slot_end] != b"\0" * growth:
+            raise NoRoom()
+        out[found:slot_end] = rewritten + b"\0" * (slot_end - found - len(rewritten))
+        position = slot_end
+    return bytes(out)
+
+
+def rewrite(path, old, new, mode):
+    with open(path, "rb") as source:
+        data = source.read()
+    if old not in data:
+        return
+    changed = data.replace(old, new) if mode == "text" else replace_in_binary(data, old, new)
+    # A new file renamed over the old one: the file may be read-only (YARN localizes with 0500) or a running
+    # executable (bin/python runs this script), and readers see either version, never half of one.
+    temporary = "%s.conda-unpack-%d" % (path, os.getpid())
+    with open(temporary, "wb") as target:
+        target.write(changed)
+    os.chmod(temporary, os.stat(path).st_mode & 0o7777)
+    os.rename(temporary, path)
+
+
+def write_atomically(path, text):
+    temporary = "%s.%d" % (path, os.getpid())
+    with open(temporary, "w") as target:
+        target.write(text)
+    os.rename(temporary, path)
+
+
+def unpack():
+    with open(RECORDS) as source:
+        records = json.load(source)["records"]
+    current = None
+    if os.path.exists(UNPACKED):
+        with open(UNPACKED) as source:
+            current = source.read()
+    if current == PREFIX:
+        return 0
+    new = PREFIX.encode("utf-8")
+    binary = [(path, placeholder) for path, placeholder, mode in records if mode == "binary"]
+    room = min([len(placeholder.encode("utf-8")) for _, placeholder in binary] or [len(new)])
+    if len(new) > room:
+        example = min(binary, key=lambda record: len(record[1].encode("utf-8")))[0]
+        sys.stderr.write(
+            "conda-unpack: %s is %d bytes long, but binary files such as %s have room for a path of %d bytes: "
+            "unpack the environment at a shorter path, or pack it with --dest-prefix\n"
+            % (PREFIX, len(new), example, room)
+        )
+        return 1
+    for path, placeholder, mode in records:
+        old = (current or placeholder).encode("utf-8")
+        try:
+            rewrite(os.path.join(PREFIX, path), old, new, mode)
+        except NoRoom:
+            sys.stderr.write("conda-unpack: %s: no room to write %s into this binary file\n" % (path, PREFIX))
+            return 1
+    write_atomically(UNPACKED, PREFIX)
+    return 0
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    with open(os.path.join(STATE, "unpack.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return unpack()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

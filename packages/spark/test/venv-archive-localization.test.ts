@@ -1,0 +1,197 @@
+// The Spark configuration for venv and conda archives, played out as YARN would: what it lists is localized into
+// a container directory as a NodeManager does (the archive unpacked under its #alias, read-only), then the
+// configured PYSPARK_PYTHON runs there with only the environment the configuration gives it.
+import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { basenameOf, getPyenvUsageFromArchive, splitCommaList } from "@cluster-pack/env-usage";
+import {
+  buildWheel,
+  createCondaStylePrefix,
+  createVenv,
+  execute,
+  installEditable,
+  type LocalizedContainer,
+  localizeContainer,
+  machinePython,
+  pipInstall,
+  type RunningS3rver,
+  startS3rver,
+  type Venv,
+  writeProject,
+} from "@cluster-pack/testkit";
+import { type UploadedEnv, uploadEnv } from "cluster-pack";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SparkConfig, sparkConfig } from "../src/index.js";
+
+let root: string;
+let s3: RunningS3rver;
+const uploads: Record<string, UploadedEnv> = {};
+const containers: LocalizedContainer[] = [];
+
+const whereFrom = `import json, sys, purepkg, devpkg
+print(json.dumps({"prefix": sys.prefix, "purepkg": purepkg.__file__, "devpkg": devpkg.__file__,
+                  "values": [purepkg.VALUE, devpkg.STATE]}))`;
+
+/** An environment with a wheel installed and a project in development mode, as the ones users ship. */
+async function populate(env: Venv, wheels: string, name: string) {
+  await pipInstall(env, ["purepkg"], [wheels]);
+  const project = join(root, `devpkg-${name}`);
+  await writeProject(
+    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
+    project,
+    { pyproject: true },
+  );
+  await installEditable(env, project, "pep660");
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "cp-spark-env-archives-"));
+  s3 = await startS3rver({ buckets: ["envs"] });
+  const wheels = join(root, "wheels");
+  await buildWheel(
+    { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
+    wheels,
+  );
+  const venv = await createVenv(machinePython, join(root, "venv"));
+  const conda = await createCondaStylePrefix(join(root, "conda", "envs", "analytics"), [], undefined, {
+    recordPython: true,
+  });
+  await populate(venv, wheels, "venv");
+  await populate(conda, wheels, "conda");
+  const fsArgs = {
+    s3: {
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    },
+  };
+  uploads.venv = await uploadEnv({ python: venv.python, packagePath: "s3://envs/spark/venv.tar.gz", fsArgs });
+  uploads["venv --with-python (zip)"] = await uploadEnv({
+    python: venv.python,
+    packagePath: "s3://envs/spark/bundled.zip",
+    withPython: true,
+    fsArgs,
+  });
+  uploads.conda = await uploadEnv({
+    python: conda.python,
+    packagePath: "s3://envs/spark/conda.tar.gz",
+    fsArgs,
+  });
+}, 240_000);
+
+afterAll(async () => {
+  for (const container of containers) await container.cleanup();
+  await s3?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+const resourcesOf = (list: string | undefined, type: "file" | "archive") =>
+  splitCommaList(list).map((entry) => {
+    const [source = "", alias] = entry.split("#");
+    return { source, name: alias ?? basenameOf(source), type };
+  });
+
+const executorEnvOf = (properties: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(properties)
+      .filter(([key]) => key.startsWith("spark.executorEnv."))
+      .map(([key, value]) => [key.slice("spark.executorEnv.".length), value]),
+  );
+
+async function executorContainer(config: SparkConfig) {
+  const { properties } = config;
+  const pyFiles = resourcesOf(properties["spark.submit.pyFiles"], "file");
+  const container = await localizeContainer(
+    [
+      ...resourcesOf(properties["spark.yarn.dist.files"], "file"),
+      ...resourcesOf(properties["spark.yarn.dist.archives"], "archive"),
+      ...pyFiles,
+    ],
+    {
+      storage: {
+        s3: {
+          endpoint: properties["spark.hadoop.fs.s3a.endpoint"],
+          forcePathStyle: properties["spark.hadoop.fs.s3a.path.style.access"] === "true",
+          region: properties["spark.hadoop.fs.s3a.endpoint.region"],
+          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        },
+      },
+    },
+  );
+  containers.push(container);
+  const pythonPath = pyFiles.map(({ name }) => join(container.directory, name)).join(":");
+  return { container, pythonPath };
+}
+
+function runInContainer(directory: string, command: string, args: string[], env: Record<string, string>) {
+  return execute(command, args, {
+    cwd: directory,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(root, "no-home"), ...env },
+  });
+}
+
+describe.each(["venv", "venv --with-python (zip)", "conda"])("Spark on YARN with a %s archive", (name) => {
+  let config: SparkConfig;
+  let uploaded: UploadedEnv;
+
+  beforeAll(() => {
+    uploaded = uploads[name] as UploadedEnv;
+    config = sparkConfig(getPyenvUsageFromArchive(uploaded.packagePath), {
+      master: "yarn",
+      deployMode: "cluster",
+      editable: uploaded.editable,
+      processEnv: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region },
+    });
+  });
+
+  it("ships the archive to be unpacked as environment and runs environment/bin/python", () => {
+    const archive = uploaded.packagePath.replace(/^s3:/, "s3a:");
+    expect(config.properties["spark.yarn.dist.archives"]).toBe(`${archive}#environment`);
+    expect(config.properties["spark.pyspark.python"]).toBe("environment/bin/python");
+    expect(config.properties["spark.yarn.appMasterEnv.PYSPARK_PYTHON"]).toBe("environment/bin/python");
+  });
+
+  it("runs PYSPARK_PYTHON in an executor container with the wheel from the archive and the editable zip", async () => {
+    const { container, pythonPath } = await executorContainer(config);
+    const outcome = await runInContainer(
+      container.directory,
+      config.properties["spark.pyspark.python"] ?? "",
+      ["-c", whereFrom],
+      { ...executorEnvOf(config.properties), PYTHONPATH: pythonPath },
+    );
+    expect(outcome).toMatchObject({ code: 0, stderr: "" });
+    const found = JSON.parse(outcome.stdout) as {
+      prefix: string;
+      purepkg: string;
+      devpkg: string;
+      values: string[];
+    };
+    expect(found.values).toEqual(["wheel", "dev"]);
+    const unpacked = await realpath(join(container.directory, "environment"));
+    expect(await realpath(found.prefix)).toBe(unpacked);
+    expect(await realpath(found.purepkg)).toBe(
+      join(unpacked, "lib", "python3.11", "site-packages", "purepkg", "__init__.py"),
+    );
+    expect(found.devpkg).toBe(join(container.directory, "devpkg.zip", "devpkg", "__init__.py"));
+  });
+});
+
+describe("Spark on YARN with a conda archive whose files need its path", () => {
+  it("runs conda-unpack in the read-only localized archive before Python, as a container command would", async () => {
+    const uploaded = uploads.conda as UploadedEnv;
+    const config = sparkConfig(getPyenvUsageFromArchive(uploaded.packagePath), {
+      master: "yarn",
+      editable: uploaded.editable,
+      processEnv: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region },
+    });
+    const { container, pythonPath } = await executorContainer(config);
+    const unpacked = await runInContainer(container.directory, "environment/bin/conda-unpack", [], {});
+    expect(unpacked).toMatchObject({ code: 0, stderr: "" });
+    const outcome = await runInContainer(container.directory, "environment/bin/python", ["-c", whereFrom], {
+      PYTHONPATH: pythonPath,
+    });
+    expect(outcome).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(outcome.stdout).values).toEqual(["wheel", "dev"]);
+  });
+});
