@@ -3,7 +3,8 @@
 #   1. a venv with demo-utils (a wheel install) and demo-app (pip install -e, code under development)
 #   2. cluster-pack upload            → packs the venv into env.pex, uploads it with its metadata and demo_app.zip
 #   3. cluster-pack upload again      → cache hit: nothing packed or uploaded
-#   4. python env.pex                 → the archive imports both packages, as a Spark executor would
+#   4. cluster-pack config spark      → the Spark properties that ship it (YARN, cluster mode)
+#   5. python env.pex                 → the archive imports both packages, as a Spark executor would
 # DEMO_DIR (default /tmp/cluster-pack-demo) holds the venv and the store; it is recreated on every run.
 set -euo pipefail
 
@@ -61,6 +62,8 @@ zips=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1
 step "cluster-pack ls $(dirname "$archive")"
 "${cli[@]}" ls "$(dirname "$archive")"
 
+step "cluster-pack config spark --master yarn --deploy-mode cluster --format conf   (the launch configuration)"
+"${cli[@]}" config spark --python "$venv/bin/python" --master yarn --deploy-mode cluster --format conf
 step "running the uploaded archive, the editable zip on PYTHONPATH (as a Spark executor would)"
 out=$(cd "$demo" && PEX_ROOT="$demo/pex-root" PYTHONPATH="$zips" "$python" "$archive" -c \
   'import demo_app, demo_utils; print(demo_app.greeting("cluster"))')
@@ -75,8 +78,7 @@ cat <<NEXT
   - Your own venv:       node apps/cli/dist/cli.js upload   (inside an activated venv; --help for the options)
   - S3 / MinIO:          AWS_ENDPOINT_URL_S3=http://minio:9000 node apps/cli/dist/cli.js upload --package-path s3://bucket/envs/env.pex
   - HDFS (YARN):         with HADOOP_CONF_DIR set, the default store is hdfs:///user/\$USER/envs
-  - PySpark on YARN:     spark.yarn.dist.files=$archive
-                         PYSPARK_PYTHON=./$(basename "$archive")
-                         spark.submit.pyFiles=${zips//:/,}
+  - PySpark on YARN:     node apps/cli/dist/cli.js config spark --master yarn   (spark-submit flags; --format conf|python|json)
+  - YARN, TF, Dask:      node apps/cli/dist/cli.js config yarn|tf|dask --help
   - The reference:       README.md, "The cluster-pack command"
 NEXT
