@@ -63,10 +63,11 @@ const MAX_16 = 0xffff;
 const MAX_32 = 0xffffffff;
 
 /** A bound on the zip's size before writing: deflate's worst case plus headers, so the prefix is chosen up front. */
-function mayNeedZip64(files: readonly ArchiveEntry[]): boolean {
-  if (files.length + 2 >= MAX_16) return true;
+/** `entries` are all but PEX-INFO, which the writer adds last. */
+function mayNeedZip64(entries: readonly ArchiveEntry[]): boolean {
+  if (entries.length + 1 >= MAX_16) return true;
   let bound = 0;
-  for (const entry of files) {
+  for (const entry of entries) {
     const size = entry.kind === "file" ? (entry.size ?? 0) : 0;
     bound += size + Math.floor(size / 4096) + 200 + 2 * Buffer.byteLength(entry.name);
   }
@@ -150,12 +151,12 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
   });
   const [major = 3, minor = 0] = options.interpreter.version.split(".").map(Number);
   const zipimportReadsZip64 = major > 3 || minor >= 13;
-  const needsPreamble = layout === "zipapp" && !zipimportReadsZip64 && mayNeedZip64(files);
   const entries: ArchiveEntry[] = [
     { kind: "buffer", name: "__main__.py", data: Buffer.from(bootstrapMain(command)), mode: 0o755 },
     { kind: "directory", name: DEPS },
     ...files,
   ];
+  const needsPreamble = layout === "zipapp" && !zipimportReadsZip64 && mayNeedZip64(entries);
 
   const temporary = `${options.output}.${randomBytes(6).toString("hex")}.tmp`;
   try {
