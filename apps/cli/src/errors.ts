@@ -1,4 +1,6 @@
+import { isEnvUsageError } from "@cluster-pack/env-usage";
 import { isStorageError } from "@cluster-pack/fs";
+import { isPackerError, type PackerErrorCode } from "@cluster-pack/packers";
 import { isPythonEnvError } from "@cluster-pack/python-env";
 import { isClusterPackError } from "cluster-pack";
 import { CommanderError } from "commander";
@@ -27,6 +29,15 @@ const pythonHints: Record<string, string> = {
   UNREADABLE_ENVIRONMENT: "check the environment's permissions, or pass another --python",
 };
 
+const packerHints: Record<PackerErrorCode, string> = {
+  INVALID_ARGUMENT: "check --python and --packer against the environment (see cluster-pack <command> --help)",
+  MISSING_FILE:
+    "reinstall the package that file belongs to (pip install --force-reinstall), or leave it out with --ignored-packages",
+  IO: "check the free space and permissions where the archive is written (--output's directory, else TMPDIR)",
+  UNRELOCATABLE:
+    "use --packer venv without --with-python (the nodes then need the venv's Python at the same path) or --packer pex; with --dest-prefix, choose a shorter path",
+};
+
 /** What the user sees for an error, and the exit code: 2 for a usage error, 1 for everything else. */
 export function reportOf(error: unknown): ReportedError {
   if (error instanceof UsageError)
@@ -48,6 +59,14 @@ export function reportOf(error: unknown): ReportedError {
     const hint = storageHints[error.code];
     return { message: firstLine(error.message), exitCode: 1, ...(hint && { hint }) };
   }
+  if (isPackerError(error))
+    return {
+      message: firstLine(error.message),
+      hint: packerHints[error.code],
+      exitCode: error.code === "INVALID_ARGUMENT" ? 2 : 1,
+    };
+  if (isEnvUsageError(error))
+    return { message: firstLine(error.message), hint: "see cluster-pack <command> --help", exitCode: 2 };
   if (isPythonEnvError(error)) {
     const hint = pythonHints[error.code];
     return { message: firstLine(error.message), exitCode: 1, ...(hint && { hint }) };

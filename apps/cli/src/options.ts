@@ -3,6 +3,7 @@ import {
   type ArchiveFormat,
   archiveFormats,
   type EnvironmentOptions,
+  type PackageSelection,
   type Packer,
   packers,
 } from "cluster-pack";
@@ -19,17 +20,21 @@ export interface GlobalFlags {
   json?: boolean;
 }
 
-/** Flags of the commands that read an environment (`upload`, `pack`, `info`). */
-export interface EnvironmentFlags extends GlobalFlags {
+/** Flags that choose an environment and the packages it ships (`info` takes only these). */
+export interface PackageSelectionFlags extends GlobalFlags {
   python?: string;
+  additionalPackages?: string[];
+  ignoredPackages?: string[];
+  onlyPackages?: string[];
+}
+
+/** Flags of the commands that pack an environment (`upload`, `pack`, `config --upload`). */
+export interface EnvironmentFlags extends PackageSelectionFlags {
   packer?: string;
   format?: string;
   includeEditable?: boolean;
   withPython?: boolean;
   destPrefix?: string;
-  additionalPackages?: string[];
-  ignoredPackages?: string[];
-  onlyPackages?: string[];
   indexUrl?: string;
   extraIndexUrl?: string[];
   findLinks?: string[];
@@ -48,11 +53,26 @@ const collect = (value: string, previous: string[] | undefined) => [
 export const listOption = (flags: string, description: string) =>
   new Option(flags, `${description} (comma-separated or repeated)`).argParser(collect);
 
+const pythonOption = () =>
+  new Option("--python <python>", "the interpreter whose environment is shipped (default: the active venv)");
+
+const packageSelectionOptions = () => [
+  listOption("--additional-packages <name==version>", "packages to add or replace (NAME==VERSION or a .whl)"),
+  listOption("--ignored-packages <names>", "installed packages to leave out"),
+  listOption("--only-packages <names>", "ship only these installed packages"),
+];
+
+const jsonOption = () => new Option("--json", "print the result as one JSON object on stdout");
+
+/** The options of `info`: which environment, which of its packages. */
+export const inspectionOptions = () => [pythonOption(), ...packageSelectionOptions(), jsonOption()];
+
+/** The options of the commands that pack: which environment, how to pack it, where packages come from. */
 export const environmentOptions = () => [
-  new Option("--python <python>", "the interpreter whose environment is shipped (default: the active venv)"),
+  pythonOption(),
   new Option(
     "--packer <packer>",
-    "how to pack (default: from --format or the archive's extension, else pex)",
+    "how to pack (default: from the archive's format or extension, else pex)",
   ).choices([...packers]),
   new Option("--format <format>", "archive format (default: the archive's extension)").choices([
     ...archiveFormats,
@@ -63,14 +83,12 @@ export const environmentOptions = () => [
     "--dest-prefix <path>",
     "conda archives: the absolute path they will be unpacked at (no unpack step)",
   ),
-  listOption("--additional-packages <name==version>", "packages to add or replace (NAME==VERSION or a .whl)"),
-  listOption("--ignored-packages <names>", "installed packages to leave out"),
-  listOption("--only-packages <names>", "ship only these installed packages"),
+  ...packageSelectionOptions(),
   new Option("--index-url <url>", "package index for additional packages (default C_PACK_PYPI_URL)"),
   listOption("--extra-index-url <url>", "more package indexes"),
   listOption("--find-links <dir>", "local wheel directories"),
   new Option("--no-index", "never contact a package index"),
-  new Option("--json", "print the result as one JSON object on stdout"),
+  jsonOption(),
 ];
 
 const wheelName = (path: string) => basename(path).split("-")[0] ?? "";
@@ -94,13 +112,31 @@ export function parseAdditionalPackages(items: readonly string[]): Record<string
   return packages;
 }
 
-/** Flags first, then `[tool.cluster-pack]`: the façade's environment options. */
+/** A value from a fixed set, or a usage error listing the set. */
 const oneOf = (key: string, value: string | undefined, allowed: readonly string[]) => {
   if (value !== undefined && !allowed.includes(value))
     throw new UsageError(`${key} "${value}" is not supported`, `use ${allowed.join(", ")}`);
   return value;
 };
 
+/** Flags first, then `[tool.cluster-pack]`: the environment and the packages it ships. */
+export function packageSelectionOf(
+  flags: PackageSelectionFlags,
+  config: ProjectConfig,
+): PackageSelection & { python?: string } {
+  const python = flags.python ?? config.python;
+  const additional = flags.additionalPackages ?? config.additionalPackages;
+  const ignored = flags.ignoredPackages ?? config.ignoredPackages;
+  const only = flags.onlyPackages ?? config.onlyPackages;
+  return {
+    ...(python !== undefined && { python }),
+    ...(additional !== undefined && { additionalPackages: parseAdditionalPackages(additional) }),
+    ...(ignored !== undefined && { ignoredPackages: ignored }),
+    ...(only !== undefined && { onlyPackages: only }),
+  };
+}
+
+/** Flags first, then `[tool.cluster-pack]`: the façade's environment options. */
 export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectConfig): EnvironmentOptions {
   const packer = oneOf("packer", flags.packer ?? config.packer, packers) as Packer | undefined;
   const format = oneOf("format", flags.format ?? config.format, archiveFormats) as ArchiveFormat | undefined;
@@ -112,25 +148,18 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
       `--dest-prefix "${destPrefix}" is not an absolute path`,
       "write the full path the archive will be unpacked at, e.g. /opt/envs/analytics",
     );
-  const additional = flags.additionalPackages ?? config.additionalPackages;
-  const ignored = flags.ignoredPackages ?? config.ignoredPackages;
-  const only = flags.onlyPackages ?? config.onlyPackages;
-  const python = flags.python ?? config.python;
   const includeEditable = flags.includeEditable ?? config.includeEditable;
   const indexUrl = flags.indexUrl ?? config.indexUrl;
   const extraIndexUrls = flags.extraIndexUrl ?? config.extraIndexUrls;
   const findLinks = flags.findLinks ?? config.findLinks;
   const noIndex = flags.index === false ? true : config.noIndex;
   return {
-    ...(python !== undefined && { python }),
+    ...packageSelectionOf(flags, config),
     ...(packer !== undefined && { packer }),
     ...(format !== undefined && { format }),
     ...(includeEditable !== undefined && { includeEditable }),
     ...(withPython !== undefined && { withPython }),
     ...(destPrefix !== undefined && { destPrefix }),
-    ...(additional !== undefined && { additionalPackages: parseAdditionalPackages(additional) }),
-    ...(ignored !== undefined && { ignoredPackages: ignored }),
-    ...(only !== undefined && { onlyPackages: only }),
     ...(indexUrl !== undefined && { indexUrl }),
     ...(extraIndexUrls !== undefined && { extraIndexUrls }),
     ...(findLinks !== undefined && { findLinks }),

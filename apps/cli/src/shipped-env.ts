@@ -11,8 +11,8 @@ import {
 import { isStorageError } from "@cluster-pack/fs";
 import { detectInterpreter } from "@cluster-pack/python-env";
 import {
-  defaultPackagePath,
-  envNameOf,
+  type ArchiveFormat,
+  defaultPackagePathFor,
   type Packer,
   type ProgressListener,
   resolveStorage,
@@ -31,6 +31,7 @@ export interface ShippedEnv {
 export interface LocateOptions {
   packagePath?: string;
   packer?: Packer;
+  format?: ArchiveFormat;
   python?: string;
   plugins: string[];
 }
@@ -95,10 +96,13 @@ export async function uploadShippedEnv(
   };
 }
 
+/** The path `upload` chooses for the environment of `--python` (the façade's own rule, so both always agree). */
 async function defaultPathOfCurrentEnv(options: LocateOptions): Promise<string> {
   const interpreter = await detectInterpreter(options.python ? { python: options.python } : {});
-  const envName = envNameOf(interpreter.kind === "venv" ? interpreter.prefix : undefined);
-  return defaultPackagePath(envName, options.packer ?? "pex");
+  return defaultPackagePathFor(interpreter, {
+    ...(options.packer && { packer: options.packer }),
+    ...(options.format && { format: options.format }),
+  });
 }
 
 function checkArchiveName(packagePath: string) {
@@ -106,7 +110,10 @@ function checkArchiveName(packagePath: string) {
     getPyenvUsageFromArchive(packagePath);
   } catch (error) {
     if (isEnvUsageError(error))
-      throw new UsageError(error.message, "--package-path must name a .pex, .pex.zip or .tar.gz archive");
+      throw new UsageError(
+        error.message,
+        "--package-path must name a .pex, .pex.zip, .tar.gz, .tgz or .zip archive",
+      );
     throw error;
   }
 }

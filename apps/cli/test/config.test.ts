@@ -445,3 +445,57 @@ describe("cluster-pack config dask", () => {
     );
   });
 });
+
+describe("cluster-pack config with venv and conda archives", () => {
+  it("offers every archive format the library packs in --archive-format", async () => {
+    const outcome = await runCli(["config", "spark", "--help"]);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.replace(/\s+/g, " ")).toMatch(
+      /--archive-format <format> .*\(choices: "pex", "pex\.zip", "tar\.gz", "zip"\)/,
+    );
+  });
+
+  it("uploads a venv archive with --upload --packer venv --archive-format zip and unpacks it as environment", async () => {
+    const outcome = await runCli(
+      [
+        "config",
+        "spark",
+        "--upload",
+        "--python",
+        venv.python,
+        "--packer",
+        "venv",
+        "--with-python",
+        "--archive-format",
+        "zip",
+        "--package-path",
+        "s3://team/envs/spark-venv.zip",
+        "--json",
+      ],
+      { env: s3Env() },
+    );
+    expect(outcome).toMatchObject({ code: 0, stderr: "uploaded s3://team/envs/spark-venv.zip\n" });
+    expect(JSON.parse(outcome.stdout)).toMatchObject({
+      "spark.yarn.dist.archives": "s3a://team/envs/spark-venv.zip#environment",
+      "spark.pyspark.python": "environment/bin/python",
+      "spark.submit.pyFiles": "s3a://team/envs/spark-venv_editable/devpkg.zip",
+    });
+  });
+
+  it("finds a venv archive uploaded to the default path with --packer venv --format zip", async () => {
+    const env = baseEnv({ CLUSTER_PACK_STORE: join(root, "zip-store"), C_PACK_USER: "ann" });
+    const upload = await runCli(
+      ["upload", "--python", venv.python, "--packer", "venv", "--format", "zip", "--quiet"],
+      { env },
+    );
+    expect(upload).toMatchObject({ code: 0, stderr: "" });
+    expect(upload.stdout.trim()).toMatch(/\/zip-store\/user\/ann\/envs\/venv_[0-9a-f]{7}\.zip$/);
+    const properties = JSON.parse(
+      await config(
+        ["spark", "--python", venv.python, "--packer", "venv", "--archive-format", "zip", "--json"],
+        env,
+      ),
+    );
+    expect(properties["spark.yarn.dist.archives"]).toBe(`${upload.stdout.trim()}#environment`);
+  });
+});

@@ -9,6 +9,8 @@ import {
   pipInstall,
   type RunningS3rver,
   run,
+  s3ClientConfig,
+  s3Environment,
   startS3rver,
   type Venv,
 } from "@cluster-pack/testkit";
@@ -23,13 +25,7 @@ let conda: Venv;
 let s3: RunningS3rver;
 let client: S3Client;
 
-const s3Env = () =>
-  baseEnv({
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-  });
+const s3Env = () => baseEnv(s3Environment(s3));
 
 /** Downloads with a second, independent S3 client and unpacks as YARN does: into `<node>/environment`. */
 async function downloadAndUnpack(key: string, node: string): Promise<string> {
@@ -54,12 +50,7 @@ async function upload(args: readonly string[]): Promise<UploadedEnv> {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-env-archives-"));
   s3 = await startS3rver({ buckets: ["team"] });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    forcePathStyle: true,
-  });
+  client = new S3Client(s3ClientConfig(s3));
   venv = await createFixtureVenv(root);
   conda = await createCondaStylePrefix(join(root, "conda", "envs", "team"), [], undefined, {
     recordPython: true,
@@ -216,5 +207,24 @@ describe("cluster-pack pack with venv and conda settings", () => {
     expect(outcome.stderr.split("\n")[0]).toBe(
       "error: destPrefix (--dest-prefix) is for conda archives, not the venv packer",
     );
+  });
+});
+
+describe("cluster-pack config with a conda archive at the default path", () => {
+  it("finds the archive upload --packer conda put there, named after the conda environment", async () => {
+    const env = baseEnv({ CLUSTER_PACK_STORE: join(root, "default-store"), C_PACK_USER: "ann" });
+    const uploaded = await runCli(["upload", "--python", conda.python, "--packer", "conda", "--quiet"], {
+      env,
+    });
+    expect(uploaded).toMatchObject({ code: 0 });
+    const packagePath = uploaded.stdout.trim();
+    expect(packagePath).toMatch(/\/default-store\/user\/ann\/envs\/team_[0-9a-f]{7}\.tar\.gz$/);
+    const outcome = await runCli(
+      ["config", "yarn", "--python", conda.python, "--packer", "conda", "--module", "condapure", "--json"],
+      { env },
+    );
+    expect(outcome).toMatchObject({ code: 0, stderr: "" });
+    const spec = JSON.parse(outcome.stdout);
+    expect(spec.services.job.files.environment).toMatchObject({ source: packagePath, type: "archive" });
   });
 });

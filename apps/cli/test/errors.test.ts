@@ -1,7 +1,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EnvUsageError } from "@cluster-pack/env-usage";
+import { PackerError } from "@cluster-pack/packers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reportOf } from "../src/errors.js";
 import { runCli } from "./cli-process.js";
 
 let root: string;
@@ -80,5 +83,71 @@ describe("help and version", () => {
     expect(outcome.code).toBe(2);
     expect(outcome.stdout).toBe("");
     expect(outcome.stderr).toContain("Usage: cluster-pack");
+  });
+});
+
+describe("errors of the packers and the emitters", () => {
+  it.each<[string, Error, 1 | 2, RegExp]>([
+    [
+      "a bad packer option is a usage error",
+      new PackerError("INVALID_ARGUMENT", "not a virtual environment", { path: "/usr" }),
+      2,
+      /--packer/,
+    ],
+    [
+      "a file missing from an installed package",
+      new PackerError("MISSING_FILE", "listed in its distribution's RECORD but missing; reinstall it", {
+        path: "/venv/lib/python3.11/site-packages/pkg/core.py",
+      }),
+      1,
+      /--force-reinstall/,
+    ],
+    ["an archive that could not be written", new PackerError("IO", "no space left on device"), 1, /TMPDIR/],
+    [
+      "an interpreter or destination that cannot be relocated",
+      new PackerError("UNRELOCATABLE", "--with-python ships Linux (ELF) interpreters only", { path: "/py" }),
+      1,
+      /--packer venv without --with-python/,
+    ],
+    [
+      "an option an emitter refuses is a usage error",
+      new EnvUsageError('"my-pkg" is not a module name', "module"),
+      2,
+      /--help/,
+    ],
+  ])("%s: one line, a hint, exit code %s", (_, error, exitCode, hint) => {
+    const report = reportOf(error);
+    expect(report).toMatchObject({ message: error.message, exitCode });
+    expect(report.hint).toMatch(hint);
+  });
+
+  it("reports an environment the venv packer cannot pack as a usage error", async () => {
+    const outcome = await runCli(
+      ["pack", "--python", "python3", "--packer", "venv", "--output", join(root, "system.tar.gz")],
+      { cwd: root },
+    );
+    expect(outcome.code).toBe(2);
+    expectOneError(outcome.stderr, /not a virtual environment/);
+    expect(outcome.stderr).toContain("hint: check --python and --packer");
+  });
+});
+
+describe("cluster-pack info", () => {
+  it("offers only the options it uses", async () => {
+    const help = await runCli(["info", "--help"], { cwd: root });
+    expect(help.code).toBe(0);
+    for (const used of [
+      "--python",
+      "--additional-packages",
+      "--ignored-packages",
+      "--only-packages",
+      "--top",
+    ])
+      expect(help.stdout).toContain(used);
+    for (const unused of ["--packer", "--with-python", "--dest-prefix", "--include-editable", "--index-url"])
+      expect(help.stdout).not.toContain(unused);
+    const refused = await runCli(["info", "--packer", "venv"], { cwd: root });
+    expect(refused.code).toBe(2);
+    expectOneError(refused.stderr, /unknown option '--packer'/);
   });
 });

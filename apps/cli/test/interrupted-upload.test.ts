@@ -4,7 +4,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { buildWheel, pipInstall, type RunningS3rver, startS3rver, type Venv } from "@cluster-pack/testkit";
+import {
+  buildWheel,
+  pipInstall,
+  type RunningS3rver,
+  s3ClientConfig,
+  s3Environment,
+  startS3rver,
+  type Venv,
+} from "@cluster-pack/testkit";
 import type { UploadedEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, cliPath, runCli } from "./cli-process.js";
@@ -16,13 +24,7 @@ let s3: RunningS3rver;
 let client: S3Client;
 const packagePath = "s3://team/envs/crash/env.pex";
 
-const s3Env = () =>
-  baseEnv({
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-  });
+const s3Env = () => baseEnv(s3Environment(s3));
 
 async function getObject(key: string): Promise<Buffer> {
   const object = await client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
@@ -66,12 +68,7 @@ function uploadAndKillMidway(): Promise<{ killed: boolean; stderr: string }> {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-crash-"));
   [venv, s3] = await Promise.all([createFixtureVenv(root), startS3rver({ buckets: ["team"] })]);
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  client = new S3Client(s3ClientConfig(s3));
 }, 120_000);
 
 afterAll(async () => {

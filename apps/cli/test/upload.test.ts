@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   type RunningS3rver,
+  s3Environment,
   startS3rver,
   startWebHdfsServer,
   type Venv,
@@ -19,13 +20,7 @@ let root: string;
 let venv: Venv;
 let s3: RunningS3rver;
 
-const s3Env = () =>
-  baseEnv({
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-  });
+const s3Env = () => baseEnv(s3Environment(s3));
 
 /** Parses stdout, which must be exactly one JSON object. */
 function parseResult(stdout: string): UploadedEnv {

@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { embeddedStorePath } from "@cluster-pack/fs";
-import { extensionOf, type Packer } from "./packer.js";
+import type { Interpreter } from "@cluster-pack/python-env";
+import { type ArchiveFormat, choosePacking, defaultFormatOf, type Packer } from "./packer.js";
 
 /**
  * cluster-pack's `get_env_name`: `<venv basename>_<sha1(realpath)[:7]>`, so two projects that both call their
@@ -62,11 +63,45 @@ export async function defaultStore(env: NodeJS.ProcessEnv = process.env): Promis
   return embeddedStorePath(env).replace(/\/+$/, "");
 }
 
-/** cluster-pack's default: `<default store>/user/<user>/envs/<envName>.<ext>`. */
+/** `<default store>/user/<user>/envs/<envName>.<format>`: a format's name is its extension. */
+export async function archivePathInStore(
+  envName: string,
+  format: ArchiveFormat,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return `${await defaultStore(env)}/user/${currentUser(env)}/envs/${envName}.${format}`;
+}
+
+/** cluster-pack's default: `<default store>/user/<user>/envs/<envName>.<ext>`, the packer's default extension. */
 export async function defaultPackagePath(
   envName: string,
   packer: Packer,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
-  return `${await defaultStore(env)}/user/${currentUser(env)}/envs/${envName}.${extensionOf(packer)}`;
+  return archivePathInStore(envName, defaultFormatOf(packer), env);
+}
+
+/**
+ * The name `uploadEnv` gives an environment's archive: the venv's, or the conda environment's when the conda packer
+ * ships it; `default` for a system Python (and a conda environment packed as a pex, as cluster-pack names it).
+ */
+export function envNameOfInterpreter(
+  interpreter: Pick<Interpreter, "kind" | "prefix">,
+  packer: Packer,
+): string {
+  const named = interpreter.kind === "venv" || (interpreter.kind === "conda" && packer === "conda");
+  return envNameOf(named ? interpreter.prefix : undefined);
+}
+
+/**
+ * Where `uploadEnv` puts an environment's archive when no `packagePath` is given, with the packer and format chosen
+ * as `uploadEnv` chooses them (the options, else the environment's kind): `<store>/user/<user>/envs/<envName>.<ext>`,
+ * `.tar.gz` for venv and conda archives unless `format` is `zip`.
+ */
+export async function defaultPackagePathFor(
+  interpreter: Pick<Interpreter, "kind" | "prefix">,
+  options: { packer?: Packer; format?: ArchiveFormat; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const { packer, format } = choosePacking(options, interpreter.kind);
+  return archivePathInStore(envNameOfInterpreter(interpreter, packer), format, options.env);
 }

@@ -2,7 +2,13 @@ export type { PythonEnvDescription } from "@cluster-pack/env-usage";
 export { UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "@cluster-pack/env-usage";
 export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";
 export { isUpToDate, metadataPathOf, readArchiveMetadata, toolVersion } from "./archive-metadata.js";
-export { currentUser, defaultPackagePath, defaultStore, envNameOf } from "./default-package-path.js";
+export {
+  currentUser,
+  defaultPackagePath,
+  defaultPackagePathFor,
+  defaultStore,
+  envNameOf,
+} from "./default-package-path.js";
 export type { EditablePackage } from "./editable-upload.js";
 export type { ClusterPackErrorCode, ClusterPackErrorOptions } from "./errors.js";
 export { ClusterPackError, isClusterPackError } from "./errors.js";

@@ -22,8 +22,8 @@ const formatsOf: Record<Packer, readonly ArchiveFormat[]> = {
   conda: ["tar.gz", "zip"],
 };
 
-/** The file extension (without the dot) of a packer's archives by default. */
-export const extensionOf = (packer: Packer): string => formatsOf[packer][0] ?? packer;
+/** The format a packer writes unless told otherwise; a format's name is its file extension. */
+export const defaultFormatOf = (packer: Packer): ArchiveFormat => formatsOf[packer][0] as ArchiveFormat;
 
 const withoutQuery = (path: string) => path.split(/[?#]/)[0] ?? path;
 
@@ -116,5 +116,5 @@ export function choosePacking(
       `the ${packer} packer writes ${extensionsOf(packer)} archives, not .${asked}`,
     );
   if (options.path !== undefined) checkExtension(options.path, packer, asked);
-  return { packer, format: format ?? (formatsOf[packer][0] as ArchiveFormat) };
+  return { packer, format: format ?? defaultFormatOf(packer) };
 }

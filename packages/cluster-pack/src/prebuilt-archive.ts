@@ -4,8 +4,10 @@ import { rename, rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { listTar, listZip } from "@cluster-pack/archive";
 import { isStorageError, type StorageOptions } from "@cluster-pack/fs";
 import { ClusterPackError, firstLineOf } from "./errors.js";
+import { type ArchiveFormat, archiveStem } from "./packer.js";
 import { resolveStorage } from "./storage.js";
 
 const isHttp = (location: string) => /^https?:\/\//i.test(location);
@@ -68,5 +70,38 @@ export function readPexRequirements(python: string, archive: string): Promise<st
   });
 }
 
-/** The env name of an archive file: its name without the packer's extension (`my_env.pex` → `my_env`). */
-export const envNameOfArchive = (path: string) => basename(path).replace(/\.pex(\.zip)?$/, "");
+/** The env name of an archive file: its name without its format's extension (`my_env.pex` → `my_env`). */
+export const envNameOfArchive = (path: string) => archiveStem(basename(path.split(/[?#]/)[0] ?? path));
+
+/**
+ * Which packer made a prebuilt venv or conda archive, from its entries: a conda environment has `conda-meta/`.
+ * Both hold the environment's files at their root (as we, conda-pack and venv-pack write them), where the cluster
+ * runs `environment/bin/python`: an archive without `bin/python` there is refused.
+ */
+export async function packerOfEnvironmentArchive(
+  archive: string,
+  format: ArchiveFormat,
+  where: string,
+): Promise<"venv" | "conda"> {
+  let names: string[];
+  try {
+    const entries = format === "zip" ? (await listZip(archive)).entries : await listTar(archive);
+    names = entries.map((entry) => entry.name.replace(/^\.\//, ""));
+  } catch (error) {
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      `not a readable ${format} archive: ${firstLineOf(error)}`,
+      {
+        where,
+        cause: error,
+      },
+    );
+  }
+  if (!names.includes("bin/python"))
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      "not a venv or conda archive: no bin/python at its root, which the cluster runs as environment/bin/python",
+      { where },
+    );
+  return names.some((name) => name.startsWith("conda-meta/")) ? "conda" : "venv";
+}

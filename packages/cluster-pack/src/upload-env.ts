@@ -10,7 +10,12 @@ import {
   readArchiveMetadata,
   toolVersion,
 } from "./archive-metadata.js";
-import { defaultPackagePath, envNameOf } from "./default-package-path.js";
+import {
+  archivePathInStore,
+  defaultPackagePath,
+  defaultPackagePathFor,
+  envNameOfInterpreter,
+} from "./default-package-path.js";
 import {
   type EditablePackage,
   editableDirectoryOf,
@@ -31,11 +36,16 @@ import {
   archiveStem,
   checkExtension,
   choosePacking,
-  extensionOf,
+  formatOfPath,
   type Packer,
   packerOfPath,
 } from "./packer.js";
-import { downloadArchive, envNameOfArchive, readPexRequirements } from "./prebuilt-archive.js";
+import {
+  downloadArchive,
+  envNameOfArchive,
+  packerOfEnvironmentArchive,
+  readPexRequirements,
+} from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { publishArchive, sha256OfFile } from "./publish.js";
 import { nameOf, parentOf, resolveStorage } from "./storage.js";
@@ -127,17 +137,11 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
   }
 
   const model = await inspect(options);
-  const { kind, prefix } = model.interpreter;
-  const { packer, format } = choosePacking({ ...options, path: options.packagePath }, kind);
+  const { packer, format } = choosePacking({ ...options, path: options.packagePath }, model.interpreter.kind);
   checkPackerOptions(packer, options);
-  const envName = envNameOf(kind === "venv" || (kind === "conda" && packer === "conda") ? prefix : undefined);
-  // The default path has the packer's default extension (.tar.gz); a zip asked for gets its own.
+  const envName = envNameOfInterpreter(model.interpreter, packer);
   const packagePath =
-    options.packagePath ??
-    (await defaultPackagePath(envName, packer, env)).replace(
-      /\.tar\.gz$/,
-      format === "zip" ? ".zip" : ".tar.gz",
-    );
+    options.packagePath ?? (await defaultPackagePathFor(model.interpreter, { packer, format, env }));
 
   const zipped: ZippedEditables = await zipEditables(model.interpreter);
   const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
@@ -255,33 +259,38 @@ async function uploadArchiveFile(
 }
 
 /**
- * Uploads a prebuilt archive (a local file, or http(s)) with its metadata: cluster-pack's `upload_zip`. The packer
- * comes from the file's name; `packagePath` must have the same extension (default: the user's envs directory).
+ * Uploads a prebuilt archive (a local file, or http(s)) with its metadata: cluster-pack's `upload_zip`, for zipapps
+ * (`.pex`), unpack layouts (`.pex.zip`) and venv or conda archives (`.tar.gz`, `.tgz`, `.zip`; which of the two,
+ * the archive's entries say). `packagePath` must have the same format (default: the user's envs directory).
  */
 export async function uploadZip(
   file: string,
   packagePath?: string,
   options: UploadZipOptions & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<Omit<UploadedEnv, "editable">> {
-  const packer = packerOfPath(file);
-  if (!packer)
-    throw new ClusterPackError("INVALID_ARGUMENT", "unsupported archive format: must be .pex or .pex.zip", {
-      where: file,
-    });
-  const envName = envNameOfArchive(file.split(/[?#]/)[0] ?? file);
-  const target = packagePath ?? (await defaultPackagePath(envName, packer, options.env ?? process.env));
-  checkExtension(target, packer);
+  const format = formatOfPath(file);
+  if (!format)
+    throw new ClusterPackError(
+      "INVALID_ARGUMENT",
+      "unsupported archive format: must be .pex, .pex.zip, or a venv or conda archive (.tar.gz, .tgz, .zip)",
+      { where: file },
+    );
+  const envName = envNameOfArchive(file);
+  const target = packagePath ?? (await archivePathInStore(envName, format, options.env ?? process.env));
+  const zipappPacker = packerOfPath(file);
+  // venv and conda archives take the same extensions: which one the file is can wait until it is here.
+  checkExtension(target, zipappPacker ?? "venv", format);
   const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-zip-"));
   try {
     let local = file;
     if (/^https?:\/\//i.test(file)) {
-      local = join(workspace, `${envName}.${extensionOf(packer)}`);
+      local = join(workspace, `${envName}.${format}`);
       await downloadArchive(file, local);
     } else local = resolve(file);
     const result = await uploadArchiveFile(local, target, {
       forceUpload: options.forceUpload ?? false,
       fsArgs: options.fsArgs ?? {},
-      packer,
+      packer: zipappPacker ?? (await packerOfEnvironmentArchive(local, format, file)),
       ...(options.onProgress && { onProgress: options.onProgress }),
     });
     return { ...result, envName };

@@ -1,26 +1,24 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  buildWheel,
   createCondaStylePrefix,
-  createVenv,
+  createShippableVenv,
   execute,
   installCondaPackage,
-  installEditable,
-  machinePython,
   pipInstall,
   run,
   type Venv,
-  writeProject,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ArchiveMetadata,
+  defaultPackagePathFor,
   isClusterPackError,
   packEnv,
   type UploadEnvOptions,
   uploadEnv,
+  uploadZip,
 } from "../src/index.js";
 
 let root: string;
@@ -42,28 +40,9 @@ const metadataOf = async (path: string) => JSON.parse(await readFile(path, "utf8
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-facade-env-archives-"));
   store = join(root, "store");
-  wheels = join(root, "wheels");
-  await Promise.all([
-    buildWheel(
-      { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-      join(wheels, "purepkg"),
-    ),
-    buildWheel(
-      { name: "unwanted", version: "1.0", files: { "unwanted/__init__.py": "" } },
-      join(wheels, "unwanted"),
-    ),
-  ]);
-  venv = await createVenv(machinePython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg", "unwanted"], [join(wheels, "purepkg"), join(wheels, "unwanted")]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    {
-      pyproject: true,
-    },
-  );
-  await installEditable(venv, project, "pep660");
+  ({ venv, wheels } = await createShippableVenv(root, {
+    extraWheels: [{ name: "unwanted", version: "1.0", files: { "unwanted/__init__.py": "" } }],
+  }));
   conda = await createCondaStylePrefix(join(root, "conda", "envs", "analytics"), [], undefined, {
     recordPython: true,
   });
@@ -229,4 +208,81 @@ describe("options a packer cannot honour", () => {
       await expect(refused).rejects.toThrow(message);
     });
   }
+});
+
+describe("defaultPackagePathFor", () => {
+  const env: NodeJS.ProcessEnv = { C_PACK_USER: "carol", CLUSTER_PACK_STORE: "/stores/team" };
+
+  it.each<[string, Parameters<typeof defaultPackagePathFor>[1], RegExp]>([
+    ["a conda archive after the conda environment", { packer: "conda" }, /^analytics_[0-9a-f]{7}\.tar\.gz$/],
+    ["a zip after the conda environment", { packer: "conda", format: "zip" }, /^analytics_[0-9a-f]{7}\.zip$/],
+    ["a pex of a conda environment `default`, as cluster-pack does", {}, /^default\.pex$/],
+  ])("names %s", async (_, options, name) => {
+    const path = await defaultPackagePathFor({ kind: "conda", prefix: conda.prefix }, { ...options, env });
+    expect(path.startsWith("/stores/team/user/carol/envs/")).toBe(true);
+    expect(path.split("/").at(-1)).toMatch(name);
+  });
+
+  it("refuses a packer and a format that do not go together", async () => {
+    const refused = defaultPackagePathFor(
+      { kind: "venv", prefix: venv.prefix },
+      { packer: "pex", format: "zip" },
+    );
+    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+  });
+});
+
+describe("uploadZip with prebuilt venv and conda archives", () => {
+  it("uploads a venv archive with its metadata, and skips it when the store holds the same bytes", async () => {
+    const file = join(root, "prebuilt", "team-venv.tar.gz");
+    await packEnv({ python: venv.python, output: file });
+    const packagePath = join(store, "prebuilt", "team.tar.gz");
+    const result = await uploadZip(file, packagePath);
+    expect(result).toMatchObject({ packagePath, envName: "team-venv", packer: "venv", uploaded: true });
+    expect(await metadataOf(join(store, "prebuilt", "team.tar.json"))).toMatchObject({ format: "venv" });
+    expect((await uploadZip(file, packagePath)).uploaded).toBe(false);
+  }, 60_000);
+
+  it("recognizes a conda archive by its conda-meta/ and stores a zip at the default path", async () => {
+    const file = join(root, "prebuilt", "analytics.zip");
+    await packEnv({ python: conda.python, output: file });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      C_PACK_USER: "dan",
+      CLUSTER_PACK_STORE: join(root, "zips"),
+    };
+    delete env.HADOOP_CONF_DIR;
+    const result = await uploadZip(file, undefined, { env });
+    expect(result).toMatchObject({
+      packagePath: join(root, "zips", "user", "dan", "envs", "analytics.zip"),
+      packer: "conda",
+      uploaded: true,
+    });
+  }, 60_000);
+
+  it.each<[string, string, RegExp]>([
+    [
+      "an archive without bin/python at its root",
+      "docs.tar.gz",
+      /docs\.tar\.gz: not a venv or conda archive/,
+    ],
+    ["a file of another format", "env.tar.bz2", /unsupported archive format/],
+  ])("refuses %s in one line", async (_, name, message) => {
+    const directory = join(root, "not-envs", "docs");
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, "README"), "not an environment\n");
+    const file = join(root, "not-envs", name);
+    await run("tar", ["-czf", file, "-C", directory, "."]);
+    const refused = uploadZip(file, join(store, "refused", "docs.tar.gz"));
+    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+    await expect(refused).rejects.toThrow(message);
+  });
+
+  it("refuses a destination whose extension is not the archive's", async () => {
+    const refused = uploadZip(
+      join(root, "prebuilt", "team-venv.tar.gz"),
+      join(store, "prebuilt", "team.zip"),
+    );
+    await expect(refused).rejects.toThrow(/a tar\.gz archive's name must end in \.tar\.gz or \.tgz$/);
+  });
 });

@@ -6,17 +6,19 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { resolveFileSystem } from "@cluster-pack/fs";
 import {
   buildWheel,
+  createShippableVenv,
   createVenv,
   execute,
-  installEditable,
+  importBoth,
   machinePython,
   pipInstall,
   type RunningS3rver,
+  s3ClientConfig,
+  s3StorageOptions,
   startS3rver,
   startWebHdfsServer,
   type Venv,
   type WebHdfsServer,
-  writeProject,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -45,8 +47,6 @@ function runArchive(archive: string, pythonPath: string, code: string) {
   return execute(machinePython, [archive, "-c", code], { env });
 }
 
-const importBoth = "import purepkg, devpkg; print(purepkg.VALUE, devpkg.STATE)";
-
 async function expectRunsBoth(archive: string, editableZip: string) {
   const outcome = await runArchive(archive, editableZip, importBoth);
   expect(outcome.stderr).toBe("");
@@ -57,27 +57,15 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-facade-"));
   pexRoot = join(root, "pex-root");
   wheels = join(root, "wheels");
-  await Promise.all([
-    buildWheel(
-      { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-      join(wheels, "purepkg"),
-    ),
+  // extrapkg is built beside testkit's wheels but not installed: tests install it to change an environment.
+  const [shippable] = await Promise.all([
+    createShippableVenv(root),
     buildWheel(
       { name: "extrapkg", version: "2.0", files: { "extrapkg/__init__.py": "X = 2\n" } },
       join(wheels, "extrapkg"),
     ),
   ]);
-  venv = await createVenv(machinePython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg"], [join(wheels, "purepkg")]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    {
-      pyproject: true,
-    },
-  );
-  await installEditable(venv, project, "pep660");
+  venv = shippable.venv;
 }, 120_000);
 
 afterAll(async () => {
@@ -220,14 +208,13 @@ describe("packEnv", () => {
 
 describe("uploadEnv on S3 (s3rver)", () => {
   let s3: RunningS3rver;
-  let fsArgs: { s3: Record<string, unknown> };
+  let fsArgs: ReturnType<typeof s3StorageOptions>;
   let client: S3Client;
 
   beforeAll(async () => {
     s3 = await startS3rver({ buckets: ["envs"] });
-    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
-    fsArgs = { s3: { endpoint: s3.endpoint, region: s3.region, credentials } };
-    client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials, forcePathStyle: true });
+    fsArgs = s3StorageOptions(s3);
+    client = new S3Client(s3ClientConfig(s3));
   });
 
   afterAll(async () => {

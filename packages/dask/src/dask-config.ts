@@ -1,4 +1,5 @@
 import {
+  condaUnpackCommand,
   type EditableCode,
   EnvUsageError,
   type PythonEnvDescription,
@@ -31,7 +32,13 @@ export interface DaskProcess {
   environmentVariables: Record<string, string>;
   /** What to place in the working directory, by name: `archive`s unpacked into a directory of that name. */
   files: Record<string, SkeinFile>;
-  /** A bash script doing the same: the variables, then `exec` of the command. */
+  /**
+   * A shell command to run first, from the working directory, that must succeed: for a venv or conda archive, its
+   * `bin/conda-unpack` when it has one (a conda archive's), which writes the real path into the files that embed it
+   * (idempotent, safe when processes share the unpacked archive). Absent for a zipapp or the unpack layout.
+   */
+  setupCommand?: string;
+  /** A bash script doing the same: the variables, the setup command, then `exec` of the command. */
   script: string;
 }
 
@@ -65,15 +72,17 @@ export function daskConfig(env: PythonEnvDescription, options: DaskOptions = {})
     ...userEnv,
     PYTHONPATH: [...pythonPath, ...(userEnv.PYTHONPATH ? [userEnv.PYTHONPATH] : [])].join(":"),
   };
+  const setupCommand = condaUnpackCommand(env);
   const process = (command: string[]): DaskProcess => ({
     command,
     environmentVariables: { ...environmentVariables },
     files: structuredClone(files),
+    ...(setupCommand && { setupCommand }),
     // The given variables first: the script's own PYTHONPATH line keeps what is already there.
     script:
       Object.entries(userEnv)
         .map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
-        .join("") + envScript(command, { editable, env: userEnv }),
+        .join("") + envScript(env, command, { editable, env: userEnv }),
   });
 
   const schedulerFile = options.schedulerFile ? ["--scheduler-file", options.schedulerFile] : [];
@@ -96,9 +105,9 @@ export function daskConfig(env: PythonEnvDescription, options: DaskOptions = {})
   };
 }
 
-/** A process's command as one shell line, with its environment variables before it. */
+/** A process's command as one shell line, with its environment variables before it, after its setup command. */
 export const toDaskCommandLine = (process: DaskProcess) =>
-  `${[
+  `${process.setupCommand ? `${process.setupCommand} && ` : ""}${[
     ...Object.entries(process.environmentVariables).map(([name, value]) => `${name}=${shellQuote(value)}`),
     shellJoin(process.command),
   ].join(" ")}\n`;

@@ -110,6 +110,20 @@ describe("daskConfig", () => {
     );
   });
 
+  it("runs a conda archive's conda-unpack before the scheduler and the worker, in their scripts and command lines", () => {
+    const condaUnpack = "if [ -x environment/bin/conda-unpack ]; then environment/bin/conda-unpack; fi";
+    const { scheduler, worker } = daskConfig(venv, { schedulerAddress: "tcp://s:8786" });
+    for (const process of [scheduler, worker]) {
+      expect(process.setupCommand).toBe(condaUnpack);
+      expect(process.script.split("\n")[0]).toBe(`${condaUnpack} || exit`);
+    }
+    expect(toDaskCommandLine(worker)).toBe(
+      `${condaUnpack} && PEX_ROOT=./.pex PYTHONPATH=. environment/bin/python -m distributed.cli.dask_worker tcp://s:8786\n`,
+    );
+    expect(daskConfig(pex).worker).not.toHaveProperty("setupCommand");
+    expect(daskConfig(pexZip).worker).not.toHaveProperty("setupCommand");
+  });
+
   it("refuses a variable name a shell cannot export, in one line", () => {
     expect(() => daskConfig(pex, { env: { "MY-VAR": "x" } })).toThrow(
       "env.MY-VAR: not an environment variable name: use letters, digits and _",
@@ -159,6 +173,14 @@ describe("daskYarnSpec", () => {
     const workerScript = spec.services["dask.worker"]?.script ?? "";
     expect(workerScript).toContain(`exec ./analytics.pex -c '${DASK_YARN_WORKER_CODE}' --nthreads 2\n`);
     expect(DASK_YARN_WORKER_CODE).toContain('kv.wait("dask.scheduler")');
+  });
+
+  it("runs a conda archive's conda-unpack first in both services", () => {
+    const spec = daskYarnSpec(venv);
+    for (const service of Object.values(spec.services))
+      expect(service.script).toMatch(
+        /^if \[ -x environment\/bin\/conda-unpack \]; then environment\/bin\/conda-unpack; fi \|\| exit\n/,
+      );
   });
 
   it("leaves the scheduler to the launching process in local deploy mode", () => {

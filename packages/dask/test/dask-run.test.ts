@@ -14,18 +14,15 @@ import { join, normalize } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
-  buildWheel,
-  createVenv,
+  createShippableVenv,
   debianPython,
   execute,
-  installEditable,
   type LocalizedContainer,
   localizeContainer,
-  pipInstall,
   type RunningS3rver,
+  s3StorageOptions,
   startS3rver,
   type Venv,
-  writeProject,
 } from "@cluster-pack/testkit";
 import type { SkeinFile } from "@cluster-pack/yarn";
 import { type UploadedEnv, uploadEnv } from "cluster-pack";
@@ -86,18 +83,7 @@ async function stopGroup(child: ChildProcess) {
 
 /** The node's download: the files of a process, by the names the configuration gives them, from s3rver. */
 async function localize(files: Record<string, SkeinFile>) {
-  const container = await localizeContainer(
-    Object.entries(files).map(([name, file]) => ({ source: file.source, name, type: file.type })),
-    {
-      storage: {
-        s3: {
-          endpoint: s3.endpoint,
-          region: s3.region,
-          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        },
-      },
-    },
-  );
+  const container = await localizeContainer(files, { storage: s3StorageOptions(s3) });
   containers.push(container);
   return container.directory;
 }
@@ -164,33 +150,13 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-dask-run-"));
   await mkdir(join(root, "no-home"));
   s3 = await startS3rver({ buckets: ["envs"] });
-  const wheels = join(root, "wheels");
-  await buildWheel(
-    { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-    wheels,
-  );
-  venv = await createVenv(debianPython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg"], [wheels]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    { pyproject: true },
-  );
-  await installEditable(venv, project, "pep660");
-  const fsArgs = {
-    s3: {
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    },
-  };
+  ({ venv } = await createShippableVenv(root, { python: debianPython }));
   for (const packer of ["pex", "pex.zip"] as const)
     uploads[packer] = await uploadEnv({
       python: venv.python,
       packer,
       packagePath: `s3://envs/dask/team.${packer}`,
-      fsArgs,
+      fsArgs: s3StorageOptions(s3),
     });
 
   // The scheduler runs in the shipped environment too, from its own container directory.

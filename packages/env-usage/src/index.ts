@@ -1,4 +1,5 @@
 export { mergeCommaList, splitCommaList } from "./comma-list.js";
+export { condaUnpackCommand } from "./conda-unpack.js";
 export type { EditableCode, EditableZip } from "./editable-code.js";
 export { EDITABLE_PACKAGES_INDEX } from "./editable-code.js";
 export { EnvUsageError, isEnvUsageError } from "./errors.js";

@@ -1,6 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { mergeCommaList, shellJoin, shellQuote, splitCommaList, toHadoopUri } from "../src/index.js";
+import {
+  condaUnpackCommand,
+  getPyenvUsageFromArchive,
+  mergeCommaList,
+  shellJoin,
+  shellQuote,
+  splitCommaList,
+  toHadoopUri,
+} from "../src/index.js";
 
 describe("toHadoopUri", () => {
   it.each([
@@ -41,5 +49,21 @@ describe("shellQuote", () => {
     for (const word of words) expect(shellQuote(word)).toMatch(/^'/);
     const echoed = execFileSync("bash", ["-c", `printf '%s\\0' ${shellJoin(words)}`]).toString();
     expect(echoed.split("\0").slice(0, -1)).toEqual(words);
+  });
+});
+
+describe("condaUnpackCommand", () => {
+  it("runs <destPath>/bin/conda-unpack of an unpacked venv or conda archive, when there is one", () => {
+    expect(condaUnpackCommand(getPyenvUsageFromArchive("hdfs:///envs/analytics.tar.gz"))).toBe(
+      "if [ -x environment/bin/conda-unpack ]; then environment/bin/conda-unpack; fi",
+    );
+    const renamed = { pathToArchive: "/envs/a.zip", interpreterCmd: "conda/bin/python", destPath: "conda" };
+    expect(condaUnpackCommand({ ...renamed, mustUnpack: true })).toBe(
+      "if [ -x conda/bin/conda-unpack ]; then conda/bin/conda-unpack; fi",
+    );
+  });
+
+  it.each(["s3://team/envs/env.pex", "s3://team/envs/env.pex.zip"])("has none for %s", (archive) => {
+    expect(condaUnpackCommand(getPyenvUsageFromArchive(archive))).toBeUndefined();
   });
 });

@@ -5,17 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listTar, listZip } from "@cluster-pack/archive";
 import { type Interpreter, probeInterpreter } from "@cluster-pack/python-env";
-import {
-  buildWheel,
-  createVenv,
-  debianPython,
-  installEditable,
-  machinePython,
-  pipInstall,
-  run,
-  type Venv,
-  writeProject,
-} from "@cluster-pack/testkit";
+import { createShippableVenv, debianPython, run, type Venv } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPackerError, packVenv, type ShippedPython } from "../src/index.js";
 import { execute } from "./clean-env.js";
@@ -51,38 +41,18 @@ async function withVenvMoved<T>(action: () => Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-venv-archive-"));
-  const wheels = join(root, "wheels");
-  await Promise.all([
-    buildWheel(
-      {
-        name: "purepkg",
-        version: "1.0",
-        files: { "purepkg/__init__.py": 'VALUE = "wheel"\n', "purepkg/cli.py": cli },
-        consoleScripts: { purecli: "purepkg.cli:main" },
-      },
-      join(wheels, "purepkg"),
-    ),
-    buildWheel(
+  ({ venv, project } = await createShippableVenv(root, {
+    wheelFiles: { "purepkg/cli.py": cli },
+    consoleScripts: { purecli: "purepkg.cli:main" },
+    extraWheels: [
       {
         name: "cextpkg",
         version: "1.0",
         files: { "cextpkg/__init__.py": "" },
         cExtension: { package: "cextpkg", name: "_speedups" },
       },
-      join(wheels, "cextpkg"),
-    ),
-  ]);
-  venv = await createVenv(machinePython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg", "cextpkg"], [join(wheels, "purepkg"), join(wheels, "cextpkg")]);
-  project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    {
-      pyproject: true,
-    },
-  );
-  await installEditable(venv, project, "pep660");
+    ],
+  }));
   interpreter = await probeInterpreter(venv.python);
 }, 180_000);
 

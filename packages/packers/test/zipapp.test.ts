@@ -7,12 +7,11 @@ import { probeInterpreter, readDistributions } from "@cluster-pack/python-env";
 import {
   buildWheel,
   createVenv,
-  installEditable,
+  installDevProject,
   machinePython,
   pipInstall,
   run,
   type Venv,
-  writeProject,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PackZipappOptions, packZipapp } from "../src/index.js";
@@ -60,15 +59,7 @@ beforeAll(async () => {
     pipInstall(env, ["purepkg", "cextpkg", "shared==1.0"], links("purepkg-1.0", "cextpkg-1.0", "shared-1.0")),
     pipInstall(host, ["shared==2.0", "hostonly"], links("shared-2.0", "hostonly-1.0")),
   ]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    {
-      pyproject: true,
-    },
-  );
-  await installEditable(env, project, "pep660");
+  await installDevProject(env, join(root, "devpkg"));
   const interpreter = await probeInterpreter(env.python);
   const { distributions } = await readDistributions(interpreter.sitePackages);
   // Only the test's packages: pip and setuptools would triple every first run's extraction.

@@ -4,24 +4,26 @@
 import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
-import { basenameOf, getPyenvUsageFromArchive, splitCommaList } from "@cluster-pack/env-usage";
+import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
-  buildWheel,
-  createVenv,
-  execute,
-  installEditable,
+  createShippableVenv,
   type LocalizedContainer,
-  localizeContainer,
-  machinePython,
-  pipInstall,
+  parseWhereFrom,
   type RunningS3rver,
+  s3StorageOptions,
   startS3rver,
   type Venv,
-  writeProject,
+  whereFrom,
 } from "@cluster-pack/testkit";
 import { type UploadedEnv, uploadEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SparkConfig, type SparkDeployMode, sparkConfig } from "../src/index.js";
+import {
+  containerResources,
+  envWithPrefix,
+  execInContainer,
+  localizeSparkContainer,
+} from "./yarn-container.js";
 
 let root: string;
 let s3: RunningS3rver;
@@ -29,41 +31,16 @@ let venv: Venv;
 const uploads: Record<"pex" | "pex.zip", UploadedEnv | undefined> = { pex: undefined, "pex.zip": undefined };
 const containers: LocalizedContainer[] = [];
 
-// Prints where the interpreter and both packages came from: the wheel package and the editable project.
-const whereFrom = `import json, sys, purepkg, devpkg
-print(json.dumps({"executable": sys.executable, "purepkg": purepkg.__file__, "devpkg": devpkg.__file__,
-                  "values": [purepkg.VALUE, devpkg.STATE]}))`;
-
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-spark-container-"));
   s3 = await startS3rver({ buckets: ["envs"] });
-  const wheels = join(root, "wheels");
-  await buildWheel(
-    { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-    wheels,
-  );
-  venv = await createVenv(machinePython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg"], [wheels]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    { pyproject: true },
-  );
-  await installEditable(venv, project, "pep660");
-  const fsArgs = {
-    s3: {
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    },
-  };
+  ({ venv } = await createShippableVenv(root));
   for (const packer of ["pex", "pex.zip"] as const)
     uploads[packer] = await uploadEnv({
       python: venv.python,
       packer,
       packagePath: `s3://envs/spark/analytics.${packer}`,
-      fsArgs,
+      fsArgs: s3StorageOptions(s3),
     });
 }, 180_000);
 
@@ -73,72 +50,27 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The `uri#alias` entries of a comma-separated property, as YARN names them in the container. */
-const resourcesOf = (list: string | undefined, type: "file" | "archive") =>
-  splitCommaList(list).map((entry) => {
-    const [source = "", alias] = entry.split("#");
-    return { source, name: alias ?? basenameOf(source), type };
-  });
-
-/** The variables a prefix gives a container (`spark.executorEnv.`, `spark.yarn.appMasterEnv.`). */
-const envWithPrefix = (properties: Record<string, string>, prefix: string) =>
-  Object.fromEntries(
-    Object.entries(properties)
-      .filter(([key]) => key.startsWith(prefix))
-      .map(([key, value]) => [key.slice(prefix.length), value]),
-  );
-
-/** Localizes a YARN container for the configuration, reading S3 with the s3a settings it emitted. */
+/** Localizes a YARN container for the configuration, which must list only s3a URIs. */
 async function yarnContainer(config: SparkConfig) {
-  const { properties } = config;
-  const pyFiles = resourcesOf(properties["spark.submit.pyFiles"], "file");
-  const resources = [
-    ...resourcesOf(properties["spark.yarn.dist.files"], "file"),
-    ...resourcesOf(properties["spark.yarn.dist.archives"], "archive"),
-    ...pyFiles,
-  ];
-  for (const { source } of resources) expect(source).toMatch(/^s3a:\/\//);
-  const container = await localizeContainer(resources, {
-    storage: {
-      s3: {
-        endpoint: properties["spark.hadoop.fs.s3a.endpoint"],
-        forcePathStyle: properties["spark.hadoop.fs.s3a.path.style.access"] === "true",
-        region: properties["spark.hadoop.fs.s3a.endpoint.region"],
-        // What the node's credentials provider finds; the configuration carries none.
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      },
-    },
-  });
-  containers.push(container);
-  // Spark on YARN puts each pyFile at {{PWD}}/<name> on the containers' PYTHONPATH.
-  const pythonPath = pyFiles.map(({ name }) => join(container.directory, name)).join(":");
-  return { container, pythonPath };
+  for (const { source } of containerResources(config.properties).resources)
+    expect(source).toMatch(/^s3a:\/\//);
+  const localized = await localizeSparkContainer(config, s3);
+  containers.push(localized.container);
+  return localized;
 }
 
-/** Runs a Python command of the configuration in the container, with only the environment YARN would give it. */
+/** Runs `whereFrom` with a Python of the configuration in the container, in the environment YARN gives it. */
 async function runInContainer(
   directory: string,
   python: string,
   containerEnv: Record<string, string>,
   pythonPath: string,
 ) {
-  const outcome = await execute(python, ["-c", whereFrom], {
-    cwd: directory,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: join(root, "no-home"),
-      ...containerEnv,
-      PYTHONPATH: pythonPath,
-    },
-  });
+  const env = { ...containerEnv, PYTHONPATH: pythonPath };
+  const outcome = await execInContainer(directory, python, ["-c", whereFrom], env, join(root, "no-home"));
   expect(outcome.stderr).toBe("");
   expect(outcome.code).toBe(0);
-  return JSON.parse(outcome.stdout) as {
-    executable: string;
-    purepkg: string;
-    devpkg: string;
-    values: string[];
-  };
+  return parseWhereFrom(outcome.stdout);
 }
 
 describe.each([

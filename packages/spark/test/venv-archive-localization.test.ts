@@ -4,68 +4,40 @@
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { basenameOf, getPyenvUsageFromArchive, splitCommaList } from "@cluster-pack/env-usage";
+import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
-  buildWheel,
   createCondaStylePrefix,
-  createVenv,
-  execute,
-  installEditable,
+  createShippableVenv,
+  installDevProject,
   type LocalizedContainer,
-  localizeContainer,
-  machinePython,
+  parseWhereFrom,
   pipInstall,
   type RunningS3rver,
+  s3StorageOptions,
   startS3rver,
-  type Venv,
-  writeProject,
+  whereFrom,
 } from "@cluster-pack/testkit";
 import { type UploadedEnv, uploadEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SparkConfig, sparkConfig } from "../src/index.js";
+import { envWithPrefix, execInContainer, localizeSparkContainer } from "./yarn-container.js";
 
 let root: string;
 let s3: RunningS3rver;
 const uploads: Record<string, UploadedEnv> = {};
 const containers: LocalizedContainer[] = [];
 
-const whereFrom = `import json, sys, purepkg, devpkg
-print(json.dumps({"prefix": sys.prefix, "purepkg": purepkg.__file__, "devpkg": devpkg.__file__,
-                  "values": [purepkg.VALUE, devpkg.STATE]}))`;
-
-/** An environment with a wheel installed and a project in development mode, as the ones users ship. */
-async function populate(env: Venv, wheels: string, name: string) {
-  await pipInstall(env, ["purepkg"], [wheels]);
-  const project = join(root, `devpkg-${name}`);
-  await writeProject(
-    { name: "devpkg", version: "0.1", files: { "devpkg/__init__.py": 'STATE = "dev"\n' } },
-    project,
-    { pyproject: true },
-  );
-  await installEditable(env, project, "pep660");
-}
-
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-spark-env-archives-"));
   s3 = await startS3rver({ buckets: ["envs"] });
-  const wheels = join(root, "wheels");
-  await buildWheel(
-    { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-    wheels,
-  );
-  const venv = await createVenv(machinePython, join(root, "venv"));
+  // Both environments hold the wheel package and the project in development mode, as the ones users ship.
+  const { venv, wheels } = await createShippableVenv(root);
   const conda = await createCondaStylePrefix(join(root, "conda", "envs", "analytics"), [], undefined, {
     recordPython: true,
   });
-  await populate(venv, wheels, "venv");
-  await populate(conda, wheels, "conda");
-  const fsArgs = {
-    s3: {
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    },
-  };
+  await pipInstall(conda, ["purepkg"], [join(wheels, "purepkg")]);
+  await installDevProject(conda, join(root, "devpkg-conda"));
+  const fsArgs = s3StorageOptions(s3);
   uploads.venv = await uploadEnv({ python: venv.python, packagePath: "s3://envs/spark/venv.tar.gz", fsArgs });
   uploads["venv --with-python (zip)"] = await uploadEnv({
     python: venv.python,
@@ -86,50 +58,16 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const resourcesOf = (list: string | undefined, type: "file" | "archive") =>
-  splitCommaList(list).map((entry) => {
-    const [source = "", alias] = entry.split("#");
-    return { source, name: alias ?? basenameOf(source), type };
-  });
-
-const executorEnvOf = (properties: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(properties)
-      .filter(([key]) => key.startsWith("spark.executorEnv."))
-      .map(([key, value]) => [key.slice("spark.executorEnv.".length), value]),
-  );
+const executorEnvOf = (properties: Record<string, string>) => envWithPrefix(properties, "spark.executorEnv.");
 
 async function executorContainer(config: SparkConfig) {
-  const { properties } = config;
-  const pyFiles = resourcesOf(properties["spark.submit.pyFiles"], "file");
-  const container = await localizeContainer(
-    [
-      ...resourcesOf(properties["spark.yarn.dist.files"], "file"),
-      ...resourcesOf(properties["spark.yarn.dist.archives"], "archive"),
-      ...pyFiles,
-    ],
-    {
-      storage: {
-        s3: {
-          endpoint: properties["spark.hadoop.fs.s3a.endpoint"],
-          forcePathStyle: properties["spark.hadoop.fs.s3a.path.style.access"] === "true",
-          region: properties["spark.hadoop.fs.s3a.endpoint.region"],
-          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        },
-      },
-    },
-  );
-  containers.push(container);
-  const pythonPath = pyFiles.map(({ name }) => join(container.directory, name)).join(":");
-  return { container, pythonPath };
+  const localized = await localizeSparkContainer(config, s3);
+  containers.push(localized.container);
+  return localized;
 }
 
-function runInContainer(directory: string, command: string, args: string[], env: Record<string, string>) {
-  return execute(command, args, {
-    cwd: directory,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(root, "no-home"), ...env },
-  });
-}
+const runInContainer = (directory: string, command: string, args: string[], env: Record<string, string>) =>
+  execInContainer(directory, command, args, env, join(root, "no-home"));
 
 describe.each(["venv", "venv --with-python (zip)", "conda"])("Spark on YARN with a %s archive", (name) => {
   let config: SparkConfig;
@@ -161,12 +99,7 @@ describe.each(["venv", "venv --with-python (zip)", "conda"])("Spark on YARN with
       { ...executorEnvOf(config.properties), PYTHONPATH: pythonPath },
     );
     expect(outcome).toMatchObject({ code: 0, stderr: "" });
-    const found = JSON.parse(outcome.stdout) as {
-      prefix: string;
-      purepkg: string;
-      devpkg: string;
-      values: string[];
-    };
+    const found = parseWhereFrom(outcome.stdout);
     expect(found.values).toEqual(["wheel", "dev"]);
     const unpacked = await realpath(join(container.directory, "environment"));
     expect(await realpath(found.prefix)).toBe(unpacked);

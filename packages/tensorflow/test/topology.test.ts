@@ -156,6 +156,17 @@ describe("topologies as skein services", () => {
     expect(services.chief?.script).toContain("exec ./env.pex -m my_project.train\n");
   });
 
+  it("runs a conda archive's conda-unpack before each task's command", () => {
+    const archive = getPyenvUsageFromArchive("hdfs:///envs/tf-conda.tar.gz");
+    const services = tfServices(archive, psStrategyTopology({ workers: 1, ps: 1 }), { run });
+    for (const service of Object.values(services)) {
+      expect(service.files.environment).toMatchObject({ type: "archive" });
+      expect(service.script).toMatch(
+        /^if \[ -x environment\/bin\/conda-unpack \]; then environment\/bin\/conda-unpack; fi \|\| exit\n/,
+      );
+    }
+  });
+
   it("refuses an invalid topology before emitting anything", () => {
     expect(() => tfServices(env, { worker: {} }, { run })).toThrow(/^topology\.chief: exactly one chief/);
   });

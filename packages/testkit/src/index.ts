@@ -4,4 +4,6 @@ export * from "./execute.js";
 export * from "./localize.js";
 export * from "./python.js";
 export * from "./s3rver.js";
+export * from "./s3rver-access.js";
+export * from "./shippable-venv.js";
 export * from "./webhdfs-server.js";

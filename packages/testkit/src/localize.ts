@@ -18,6 +18,9 @@ export interface ContainerResource {
   type: "file" | "archive";
 }
 
+/** Resources by link name, as skein's `files` (and the emitters' `files` maps) list them. */
+export type ContainerFiles = Record<string, Omit<ContainerResource, "name">>;
+
 export interface LocalizeOptions {
   /** The container's working directory; created if missing. Default: a fresh temporary directory. */
   directory?: string;
@@ -92,12 +95,15 @@ const storedNameOf = (source: string) =>
  * Localizes resources into a container working directory as a NodeManager does: each one is downloaded (through
  * `@cluster-pack/fs`, so any stored URI works) into a cache directory of its own under its stored name, an archive
  * is unpacked there into a directory of that name (zip/jar, tar.gz/tgz, tar), modes are set as YARN sets them,
- * and `<directory>/<name>` becomes a symlink to the result.
+ * and `<directory>/<name>` becomes a symlink to the result. `files` is a list of resources or a `files` map.
  */
 export async function localizeContainer(
-  resources: readonly ContainerResource[],
+  files: readonly ContainerResource[] | ContainerFiles,
   options: LocalizeOptions = {},
 ): Promise<LocalizedContainer> {
+  const resources = Array.isArray(files)
+    ? files
+    : Object.entries(files).map(([name, { source, type }]) => ({ source, name, type }));
   const root = await mkdtemp(join(tmpdir(), "cp-container-"));
   const directory = options.directory ?? join(root, "container");
   const cleanup = async () => {

@@ -112,6 +112,19 @@ describe("localizeContainer", () => {
     }
   });
 
+  it("takes a skein-style files map, each entry linked under its key", async () => {
+    const container = await localizeContainer({
+      "env.pex": { source: zipapp, type: "file" },
+      environment: { source: tarArchive, type: "archive" },
+    });
+    try {
+      expect((await execute("./env.pex", [], { cwd: container.directory })).stdout).toBe("zipapp ran\n");
+      expect(await readlink(join(container.directory, "environment", "bin", "python"))).toBe("python3.11");
+    } finally {
+      await container.cleanup();
+    }
+  });
+
   it("uses the given directory and removes it with the cache on cleanup", async () => {
     const directory = join(root, "given-container");
     const container = await localizeContainer([{ source: zipapp, name: "env.pex", type: "file" }], {

@@ -1,4 +1,9 @@
-import { type EditableZip, shellJoin } from "@cluster-pack/env-usage";
+import {
+  condaUnpackCommand,
+  type EditableZip,
+  type PythonEnvDescription,
+  shellJoin,
+} from "@cluster-pack/env-usage";
 import { editableDirectoryName } from "./env-files.js";
 import { TICKET_CACHE_NAME } from "./kerberos.js";
 
@@ -12,17 +17,25 @@ export interface EnvScriptOptions {
 }
 
 /**
- * The bash script that runs a command in the shipped environment, from the container's working directory:
- * `PEX_ROOT` inside it (the container user often has no writable home), the working directory and the editable
- * code on `PYTHONPATH` (before whatever the service's env puts there), the shipped ticket cache, then the command
- * (`exec`, so that YARN's signals reach Python).
+ * The bash script that runs a command in the shipped environment, from the container's working directory: a conda
+ * archive's `bin/conda-unpack` first, when the environment is one (a failure stops the container with its status,
+ * rather than run the job on files still holding placeholders), then `PEX_ROOT` inside the working directory
+ * (the container user often has no writable home), the working directory and the editable code on `PYTHONPATH`
+ * (before whatever the service's env puts there), the shipped ticket cache, then the command (`exec`, so that
+ * YARN's signals reach Python).
  */
-export function envScript(command: readonly string[], options: EnvScriptOptions = {}): string {
+export function envScript(
+  env: PythonEnvDescription,
+  command: readonly string[],
+  options: EnvScriptOptions = {},
+): string {
+  const condaUnpack = condaUnpackCommand(env);
   const pythonPath = [
     ".",
     ...(options.editable ?? []).map((editable) => editableDirectoryName(editable.name)),
   ];
   const lines = [
+    ...(condaUnpack ? [`${condaUnpack} || exit`] : []),
     ...(options.env?.PEX_ROOT === undefined ? ["export PEX_ROOT=./.pex"] : []),
     `export PYTHONPATH="${pythonPath.join(":")}\${PYTHONPATH:+:$PYTHONPATH}"`,
     ...(options.ticketCache ? [`export KRB5CCNAME="FILE:$PWD/${TICKET_CACHE_NAME}"`] : []),

@@ -73,7 +73,7 @@ export function pythonService(env: PythonEnvDescription, options: PythonServiceO
     resources: { ...(options.resources ?? DEFAULT_RESOURCES) },
     files,
     env: containerEnv,
-    script: envScript(command, {
+    script: envScript(env, command, {
       ...(options.editable && { editable: options.editable }),
       env: containerEnv,
       ticketCache: ticketCache !== undefined,

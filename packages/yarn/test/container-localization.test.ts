@@ -1,21 +1,18 @@
 // The skein spec, played as YARN would: the façade uploads a real venv to s3rver, each service's files are
 // localized into a container directory (archives unpacked under their key), and the service script runs there
 // with bash, as skein's `bash .skein.sh`.
-import { mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  buildWheel,
-  createVenv,
+  createCondaStylePrefix,
+  createShippableVenv,
   execute,
-  installEditable,
   localizeContainer,
-  machinePython,
-  pipInstall,
   type RunningS3rver,
+  s3StorageOptions,
   startS3rver,
   type Venv,
-  writeProject,
 } from "@cluster-pack/testkit";
 import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,42 +21,20 @@ import { type PythonEntryPoint, pythonService } from "../src/index.js";
 let root: string;
 let venv: Venv;
 let s3: RunningS3rver;
-let storage: { s3: Record<string, unknown> };
+let storage: ReturnType<typeof s3StorageOptions>;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-yarn-container-"));
-  const wheels = join(root, "wheels");
-  await buildWheel(
-    { name: "purepkg", version: "1.0", files: { "purepkg/__init__.py": 'VALUE = "wheel"\n' } },
-    wheels,
-  );
-  venv = await createVenv(machinePython, join(root, "venv"));
-  await pipInstall(venv, ["purepkg"], [wheels]);
-  const project = join(root, "devpkg");
-  await writeProject(
-    {
-      name: "devpkg",
-      version: "0.1",
-      files: {
-        "devpkg/__init__.py": 'STATE = "dev"\n',
-        "devpkg/__main__.py":
-          "import sys, purepkg, devpkg\nprint('module', devpkg.STATE, purepkg.VALUE, *sys.argv[1:])\n",
-        // Read beside the code, as projects often do: it only works when the zip is unpacked.
-        "devpkg/settings.json": '{"lr": 0.1}\n',
-      },
+  ({ venv } = await createShippableVenv(root, {
+    projectFiles: {
+      "devpkg/__main__.py":
+        "import sys, purepkg, devpkg\nprint('module', devpkg.STATE, purepkg.VALUE, *sys.argv[1:])\n",
+      // Read beside the code, as projects often do: it only works when the zip is unpacked.
+      "devpkg/settings.json": '{"lr": 0.1}\n',
     },
-    project,
-    { pyproject: true },
-  );
-  await installEditable(venv, project, "pep660");
+  }));
   s3 = await startS3rver({ buckets: ["envs"] });
-  storage = {
-    s3: {
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    },
-  };
+  storage = s3StorageOptions(s3);
 }, 180_000);
 
 afterAll(async () => {
@@ -76,10 +51,7 @@ async function runInContainer(uploaded: UploadedEnv, run: PythonEntryPoint, krb5
     ...(krb5ccname && { krb5ccname }),
     env: { JOB: "nightly" },
   });
-  const container = await localizeContainer(
-    Object.entries(service.files).map(([name, file]) => ({ name, source: file.source, type: file.type })),
-    { storage },
-  );
+  const container = await localizeContainer(service.files, { storage });
   try {
     await writeFile(join(container.directory, ".skein.sh"), service.script);
     const outcome = await execute("bash", [".skein.sh"], {
@@ -179,6 +151,37 @@ describe.each([
         await realpath(join(directory, "krb5cc")),
       );
       expect(content).toBe("not a real ticket");
+    } finally {
+      await cleanup();
+    }
+  }, 120_000);
+});
+
+describe("a skein service with a conda archive (env.tar.gz), localized as YARN would", () => {
+  let uploaded: UploadedEnv;
+  beforeAll(async () => {
+    const conda = await createCondaStylePrefix(join(root, "conda", "envs", "analytics"), [], undefined, {
+      recordPython: true,
+    });
+    // A file naming the environment's path, as configuration often does: the archive holds conda's placeholder
+    // there until conda-unpack writes the path the container unpacked it at.
+    await mkdir(join(conda.prefix, "etc"), { recursive: true });
+    await writeFile(join(conda.prefix, "etc", "job.conf"), `data=${conda.prefix}/share/job\n`);
+    uploaded = await uploadEnv({
+      python: conda.python,
+      packagePath: "s3://envs/team/conda.tar.gz",
+      fsArgs: storage,
+    });
+  }, 180_000);
+
+  it("runs conda-unpack in the read-only localized archive before the job, which sees its real path", async () => {
+    const { code, stdout, stderr, directory, cleanup } = await runInContainer(uploaded, {
+      code: "import os, sys; print(open(os.path.join(sys.prefix, 'etc', 'job.conf')).read(), end='')",
+    });
+    try {
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+      expect(stdout).toBe(`data=${await realpath(join(directory, "environment"))}/share/job\n`);
     } finally {
       await cleanup();
     }

@@ -1,6 +1,9 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pythonService, type SkeinFile, ticketCacheFile } from "../src/index.js";
 
 const editable = [
@@ -9,8 +12,11 @@ const editable = [
 ];
 const editableIndex = "s3://team/envs/env_editable/editable_packages_index";
 
+const condaUnpackLine =
+  "if [ -x environment/bin/conda-unpack ]; then environment/bin/conda-unpack; fi || exit\n";
+
 describe("pythonService: the environment's files, for each layout", () => {
-  it.each<[string, string, Record<string, SkeinFile>, string]>([
+  it.each<[string, string, Record<string, SkeinFile>, string, string?]>([
     [
       "a zipapp on S3 is a file (never unpacked), read through s3a",
       "s3://team/envs/env.pex",
@@ -36,16 +42,17 @@ describe("pythonService: the environment's files, for each layout", () => {
       "exec pyenv/__main__.py -m my_project.train\n",
     ],
     [
-      "a venv archive is an archive unpacked as environment",
+      "a venv or conda archive is an archive unpacked as environment, which runs its conda-unpack if it has one",
       "/nfs/envs/venv.tar.gz",
       { environment: { source: "/nfs/envs/venv.tar.gz", type: "archive", visibility: "application" } },
       "exec environment/bin/python -m my_project.train\n",
+      condaUnpackLine,
     ],
-  ])("%s", (_, archive, files, lastLine) => {
+  ])("%s", (_, archive, files, lastLine, firstLine = "") => {
     const service = pythonService(getPyenvUsageFromArchive(archive), { run: { module: "my_project.train" } });
     expect(service.files).toEqual(files);
     expect(service.script).toBe(
-      `export PEX_ROOT=./.pex\nexport PYTHONPATH=".\${PYTHONPATH:+:$PYTHONPATH}"\n${lastLine}`,
+      `${firstLine}export PEX_ROOT=./.pex\nexport PYTHONPATH=".\${PYTHONPATH:+:$PYTHONPATH}"\n${lastLine}`,
     );
   });
 
@@ -167,6 +174,47 @@ describe("pythonService: the command line", () => {
       .split("\n")
       .slice(0, -1);
     expect(words).toEqual(["-c", "import sys; print(sys.argv[1:])", "it's", "$HOME", "a b"]);
+  });
+});
+
+describe("pythonService: a conda archive's unpack step, run by bash", () => {
+  let container: string;
+  beforeAll(() => {
+    container = mkdtempSync(join(tmpdir(), "cp-yarn-unpack-step-"));
+  });
+  afterAll(() => rmSync(container, { recursive: true, force: true }));
+
+  /** A container directory whose `environment/bin` holds these scripts; runs the service's script there. */
+  function runScript(scripts: Record<string, string>) {
+    const bin = join(container, "environment", "bin");
+    rmSync(join(container, "environment"), { recursive: true, force: true });
+    mkdirSync(bin, { recursive: true });
+    for (const [name, body] of Object.entries(scripts))
+      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const service = pythonService(getPyenvUsageFromArchive("hdfs:///envs/analytics.tar.gz"), {
+      run: { module: "job" },
+    });
+    return spawnSync("bash", ["-c", service.script], { cwd: container, encoding: "utf8" });
+  }
+
+  it("runs conda-unpack before the job", () => {
+    const outcome = runScript({
+      "conda-unpack": "echo unpacked",
+      python: 'echo "job $*"',
+    });
+    expect(outcome).toMatchObject({ status: 0, stdout: "unpacked\njob -m job\n" });
+  });
+
+  it("runs the job of a venv archive, which has no conda-unpack", () => {
+    expect(runScript({ python: 'echo "job $*"' })).toMatchObject({ status: 0, stdout: "job -m job\n" });
+  });
+
+  it("stops with conda-unpack's exit code when it fails, without starting the job", () => {
+    const outcome = runScript({
+      "conda-unpack": "echo 'conda-unpack: path too long' >&2; exit 3",
+      python: 'echo "job $*"',
+    });
+    expect(outcome).toMatchObject({ status: 3, stdout: "", stderr: "conda-unpack: path too long\n" });
   });
 });
 

@@ -2,10 +2,10 @@ import type { Distribution, EnvironmentModel } from "@cluster-pack/python-env";
 import { formatRequirements, inspectEnvironment } from "@cluster-pack/python-env";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type EnvironmentFlags, environmentOptions, environmentOptionsOf } from "../options.js";
+import { inspectionOptions, type PackageSelectionFlags, packageSelectionOf } from "../options.js";
 import { createOutput, formatBytes, style, table } from "../render.js";
 
-interface InfoFlags extends EnvironmentFlags {
+interface InfoFlags extends PackageSelectionFlags {
   top?: string;
 }
 
@@ -79,19 +79,13 @@ export function infoCommand(config: ProjectConfig): Command {
   const command = new Command("info").description(
     "describe the environment: interpreter, platform, packages, editables, sizes",
   );
-  for (const option of environmentOptions()) if (option.long !== "--format") command.addOption(option);
+  for (const option of inspectionOptions()) command.addOption(option);
   command.addOption(new Option("--top <n>", "how many of the largest packages to show").default("10"));
   return command.action(async (_flags: InfoFlags, self: Command) => {
     const flags = self.optsWithGlobals<InfoFlags>();
     const output = createOutput(flags);
-    const options = environmentOptionsOf(flags, config);
     const top = Number.parseInt(flags.top ?? "10", 10);
-    const model = await inspectEnvironment({
-      ...(options.python !== undefined && { python: options.python }),
-      ...(options.additionalPackages !== undefined && { additionalPackages: options.additionalPackages }),
-      ...(options.ignoredPackages !== undefined && { ignoredPackages: options.ignoredPackages }),
-      ...(options.onlyPackages !== undefined && { onlyPackages: options.onlyPackages }),
-    });
+    const model = await inspectEnvironment(packageSelectionOf(flags, config));
     const summary = summarize(model, Number.isFinite(top) && top >= 0 ? top : 10);
     output.result(summary, () => describe(summary), summary.interpreter.executable);
   });

@@ -9,6 +9,7 @@ import {
   type Resources,
   ticketCacheFile,
 } from "@cluster-pack/yarn";
+import { archiveFormats } from "cluster-pack";
 import { InvalidArgumentError, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import {
@@ -92,7 +93,10 @@ export function shippingOptions(engine: keyof typeof renderers): Option[] {
       "upload the environment first (nothing is sent when the stored archive is current)",
     ),
     new Option("--force", "with --upload: pack and upload even when the stored archive is current"),
-    new Option("--archive-format <format>", "with --upload: the archive format").choices(["pex", "pex.zip"]),
+    new Option(
+      "--archive-format <format>",
+      "the archive's format (default: the archive's extension, else the packer's)",
+    ).choices([...archiveFormats]),
     ...environmentOptions().filter((option) => option.long !== "--format" && option.long !== "--json"),
   ];
 }
@@ -165,6 +169,7 @@ export async function shippedEnvOf(
     return locateShippedEnv({
       ...(packagePath !== undefined && { packagePath }),
       ...(environment.packer && { packer: environment.packer }),
+      ...(environment.format && { format: environment.format }),
       ...(environment.python && { python: environment.python }),
       plugins,
     });
