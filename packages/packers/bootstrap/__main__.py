@@ -77,6 +77,53 @@ def _check_link(archive, info, target):
 
 
 _LOCAL_HEADER = 30  # APPNOTE 4.3.7: fixed part of a local file header, then the name and the extra field
+# Members up to this size are read, inflated and checked in one piece (fastest for site-packages' many small files);
+# larger ones stream through bounded buffers, so a 3 GB model file neither exhausts a container's memory limit nor
+# meets Linux's 2 GiB cap on a single read.
+_WHOLE_MEMBER = 8 << 20
+_CHUNK = 1 << 20
+
+
+def _write_all(output, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(output, view):]
+
+
+def _copy_whole(descriptor, output, info, start):
+    import zlib
+
+    raw = os.pread(descriptor, info.compress_size, start) if info.compress_size else b""
+    data = zlib.decompress(raw, -15) if info.compress_type == 8 else raw
+    _write_all(output, data)
+    return len(data), zlib.crc32(data)
+
+
+def _copy_streamed(descriptor, output, info, start):
+    import zlib
+
+    inflater = zlib.decompressobj(-15) if info.compress_type == 8 else None
+    size = crc = 0
+    offset, left = start, info.compress_size
+    while left:
+        chunk = os.pread(descriptor, min(left, _CHUNK), offset)
+        if not chunk:
+            break  # truncated archive: the size check below reports it
+        offset += len(chunk)
+        left -= len(chunk)
+        while chunk:
+            # max_length bounds what one highly compressed chunk can expand to.
+            data = inflater.decompress(chunk, 4 * _CHUNK) if inflater else chunk
+            chunk = inflater.unconsumed_tail if inflater else b""
+            _write_all(output, data)
+            size += len(data)
+            crc = zlib.crc32(data, crc)
+    if inflater:
+        data = inflater.flush()
+        _write_all(output, data)
+        size += len(data)
+        crc = zlib.crc32(data, crc)
+    return size, crc
 
 
 def _write_members(archive, work, members):
@@ -91,23 +138,20 @@ def _write_members(archive, work, members):
             header = os.pread(descriptor, _LOCAL_HEADER, info.header_offset)
             if len(header) != _LOCAL_HEADER or header[:4] != b"PK\x03\x04":
                 raise ValueError("bad local header for %r" % info.filename)
+            if info.compress_type not in (0, 8):
+                raise ValueError("unsupported compression %d for %r" % (info.compress_type, info.filename))
             name_length, extra_length = struct.unpack("<HH", header[26:30])
             start = info.header_offset + _LOCAL_HEADER + name_length + extra_length
-            raw = os.pread(descriptor, info.compress_size, start) if info.compress_size else b""
-            if info.compress_type == 8:
-                data = zlib.decompress(raw, -15)
-            elif info.compress_type == 0:
-                data = raw
-            else:
-                raise ValueError("unsupported compression %d for %r" % (info.compress_type, info.filename))
-            if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-                raise ValueError("bad CRC-32 or size for %r (archive damaged in transfer?)" % info.filename)
             destination = os.path.join(work, info.filename[len(_DEPS):])
             output = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(output, view):]
+                copy = _copy_whole if info.file_size <= _WHOLE_MEMBER else _copy_streamed
+                try:
+                    size, crc = copy(descriptor, output, info, start)
+                except zlib.error as error:
+                    raise ValueError("cannot inflate %r (%s; archive damaged in transfer?)" % (info.filename, error))
+                if size != info.file_size or crc != info.CRC:
+                    raise ValueError("bad CRC-32 or size for %r (archive damaged in transfer?)" % info.filename)
                 os.fchmod(output, (info.external_attr >> 16) & 0o777 or 0o644)  # the archive's mode, not the umask's
             finally:
                 os.close(output)

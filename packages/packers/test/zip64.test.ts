@@ -63,4 +63,34 @@ describe("an environment beyond zipimport's limits (> 65,535 entries)", () => {
     );
     expect(outcome).toMatchObject({ code: 0, stdout: "65999 ['-c', 'x']\n" });
   }, 120_000);
+
+  it("extracts a member larger than 2 GiB, which one read() cannot return on Linux", async () => {
+    // A 2,100 MiB stored member (torch's CUDA libraries are this size), extracted by the bootstrap's own _extract.
+    const archive = join(root, "huge-member.zip");
+    const target = join(root, "huge-extracted");
+    const check = [
+      "import importlib.util, os, sys, zipfile",
+      "archive, bootstrap, target = sys.argv[1:4]",
+      "block = bytes(range(256)) * 4096",
+      "with zipfile.ZipFile(archive, 'w') as z:",
+      "    with z.open('.deps/huge.bin', 'w', force_zip64=True) as f:",
+      "        for _ in range(2100): f.write(block)",
+      "spec = importlib.util.spec_from_file_location('bootstrap', bootstrap)",
+      "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)",
+      "module._extract(archive, target)",
+      "os.unlink(archive)",
+      "path = os.path.join(target, 'huge.bin')",
+      "with open(path, 'rb') as f: f.seek(2099 << 20); tail = f.read()",
+      "print(os.path.getsize(path) == 2100 << 20, tail == block)",
+    ].join("\n");
+    const outcome = await execute(machinePython, [
+      "-c",
+      check,
+      archive,
+      join(import.meta.dirname, "..", "bootstrap", "__main__.py"),
+      target,
+    ]);
+    expect(outcome).toMatchObject({ code: 0, stdout: "True True\n" });
+    await rm(target, { recursive: true, force: true });
+  }, 120_000);
 });

@@ -319,6 +319,52 @@ describe("the zipapp", () => {
     expect(await readdir(join(damagedRoot, "deps"))).toEqual(["damaged.lock"]);
   });
 
+  it("streams members larger than memory should hold, checks them, and refuses a damaged one", async () => {
+    const archive = join(root, "large-members.pex");
+    // 40 MiB of zeros deflated to a few KiB (one read expands a lot) and 20 MiB stored; then a copy with one byte
+    // flipped in the middle of the stored member.
+    await run(machinePython, [
+      "-c",
+      [
+        "import os, shutil, sys, zipfile",
+        "with zipfile.ZipFile(sys.argv[1], 'w') as z:",
+        "    z.writestr('__main__.py', open(sys.argv[2]).read())",
+        "    z.writestr('PEX-INFO', '{\"pex_hash\": \"large\"}')",
+        "    z.writestr('.deps/zeros.bin', bytes(40 << 20), compress_type=zipfile.ZIP_DEFLATED)",
+        "    z.writestr('.deps/random.bin', os.urandom(20 << 20))",
+        "    info = z.getinfo('.deps/random.bin')",
+        "damaged = sys.argv[1] + '.damaged'",
+        "shutil.copy(sys.argv[1], damaged)",
+        "with open(damaged, 'r+b') as f:",
+        "    f.seek(info.header_offset + 30 + len(info.filename) + (10 << 20))",
+        "    byte = f.read(1)",
+        "    f.seek(-1, 1)",
+        "    f.write(bytes([byte[0] ^ 0xFF]))",
+      ].join("\n"),
+      archive,
+      join(import.meta.dirname, "..", "bootstrap", "__main__.py"),
+    ]);
+    const largeRoot = join(root, "large-root");
+    const compare = [
+      "import hashlib, os, zipfile",
+      "z = zipfile.ZipFile(os.environ['PEX'])",
+      "for name in ('zeros.bin', 'random.bin'):",
+      "    extracted = open(os.path.join(os.environ['PEX_ROOT'], 'deps', 'large', name), 'rb').read()",
+      "    print(name, hashlib.sha256(extracted).digest() == hashlib.sha256(z.read('.deps/' + name)).digest())",
+    ].join("\n");
+    const outcome = await execute(machinePython, [archive, "-c", compare], { env: { PEX_ROOT: largeRoot } });
+    expect(outcome).toMatchObject({ code: 0, stdout: "zeros.bin True\nrandom.bin True\n" });
+
+    const damaged = `${archive}.damaged`;
+    const damagedRoot = join(root, "large-damaged-root");
+    const refused = await execute(machinePython, [damaged, "-c", "pass"], { env: { PEX_ROOT: damagedRoot } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      `${damaged}: cannot extract: bad CRC-32 or size for '.deps/random.bin' (archive damaged in transfer?)`,
+    ]);
+    expect((await readdir(join(damagedRoot, "deps"))).filter((name) => !name.endsWith(".lock"))).toEqual([]);
+  });
+
   it("keys pex_hash on file content: a same-size edit RECORD does not know about changes it", async () => {
     const module = join(env.sitePackages, "purepkg", "__init__.py");
     const original = await readFile(module, "utf8");
