@@ -12,7 +12,9 @@ import { isStorageError } from "@cluster-pack/fs";
 import { detectInterpreter } from "@cluster-pack/python-env";
 import {
   type ArchiveFormat,
+  archiveStem,
   defaultPackagePathFor,
+  editableDirectoryOf,
   type Packer,
   type ProgressListener,
   resolveStorage,
@@ -36,9 +38,6 @@ export interface LocateOptions {
   plugins: string[];
 }
 
-// `upload` keeps the editable zips of `<dir>/<stem>.<ext>` in `<dir>/<stem>_editable/`.
-const ARCHIVE_EXTENSION = /\.(pex\.zip|pex|tar\.gz|tgz|zip)$/;
-
 /**
  * `--package-path`, else the path `upload` would choose for the current environment. The archive must exist; the
  * editable zips listed in the `editable_packages_index` beside it come along.
@@ -58,9 +57,9 @@ export async function locateShippedEnv(options: LocateOptions): Promise<ShippedE
         );
       throw error;
     }
+    // Where `upload` put the editable zips: the façade's own rule, so that both always agree.
     const slash = path.lastIndexOf("/");
-    const name = path.slice(slash + 1);
-    const editableDirectory = `${path.slice(0, slash)}/${name.replace(ARCHIVE_EXTENSION, "")}_editable`;
+    const editableDirectory = editableDirectoryOf(path.slice(0, slash), archiveStem(path.slice(slash + 1)));
     const indexPath = `${editableDirectory}/${EDITABLE_PACKAGES_INDEX}`;
     let index: string;
     try {

@@ -6,7 +6,7 @@ export const cliPath = fileURLToPath(new URL("../dist/cli.js", import.meta.url))
 
 export type CliOutcome = Outcome;
 
-/** A clean environment: no venv, no Hadoop configuration, no S3 endpoint unless the test gives one. */
+/** A clean environment: no venv, no Hadoop configuration, no S3 endpoint, no Kerberos ticket unless the test gives one. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
   for (const name of [
@@ -19,6 +19,7 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_S3",
     "AWS_PROFILE",
+    "KRB5CCNAME",
   ])
     delete env[name];
   return { ...env, ...extra };

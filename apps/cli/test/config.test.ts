@@ -1,6 +1,6 @@
 // `cluster-pack config …` run as a user does, against environments uploaded by `cluster-pack upload` to a local
 // store and to s3rver.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningS3rver, startS3rver, type Venv } from "@cluster-pack/testkit";
@@ -183,24 +183,50 @@ describe("cluster-pack config yarn", () => {
     expect(Object.values(spec.services.job.files as Service["files"])[0]?.source).toBe(upload.stdout.trim());
   });
 
-  it("ships the Kerberos ticket cache KRB5CCNAME names, and warns when it is not a file", async () => {
+  it("ships the Kerberos ticket cache only with --ship-ticket-cache, and says so on stderr otherwise", async () => {
     const ticketCache = join(root, "krb5cc_test");
     await writeFile(ticketCache, "ticket", { mode: 0o600 });
-    const args = ["yarn", "--package-path", packagePath, "--module", "devpkg"];
-    const spec = parse(await config(args, baseEnv({ KRB5CCNAME: `FILE:${ticketCache}` })));
-    expect(spec.services.job.files.krb5cc).toEqual({
-      source: ticketCache,
-      type: "file",
-      visibility: "application",
-    });
-    expect(spec.services.job.script).toContain('export KRB5CCNAME="FILE:$PWD/krb5cc"');
+    const krb5 = baseEnv({ KRB5CCNAME: `FILE:${ticketCache}` });
+    const yarn = ["yarn", "--package-path", packagePath, "--module", "devpkg"];
+    const tf = ["tf", "--package-path", packagePath, "--module", "devpkg"];
+    const dask = ["dask", "--package-path", packagePath];
+    for (const args of [yarn, tf, dask]) {
+      const kept = await runCli(["config", ...args, "--json"], { env: krb5 });
+      expect(kept).toMatchObject({
+        code: 0,
+        stderr: "KRB5CCNAME is set: the Kerberos ticket cache is not shipped (--ship-ticket-cache does)\n",
+      });
+      expect(kept.stdout).not.toContain("krb5cc");
+      expect(kept.stdout).not.toContain("KRB5CCNAME");
+      const spec = JSON.parse(await config([...args, "--json", "--ship-ticket-cache"], krb5));
+      for (const service of Object.values(spec.services as Record<string, Service>)) {
+        expect(service.files?.krb5cc).toEqual({
+          source: ticketCache,
+          type: "file",
+          visibility: "application",
+        });
+        expect(service.script).toContain('export KRB5CCNAME="FILE:$PWD/krb5cc"');
+      }
+    }
+  });
 
-    const missing = await runCli(["config", ...args], {
-      env: baseEnv({ KRB5CCNAME: join(root, "missing") }),
-    });
-    expect(missing.code).toBe(0);
-    expect(missing.stderr).toMatch(/^warning: KRB5CCNAME names .*missing, which is not a file here/);
-    expect(parse(missing.stdout).services.job.files).not.toHaveProperty("krb5cc");
+  it.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ["KRB5CCNAME is not set", {}, /^error: --ship-ticket-cache: KRB5CCNAME is not set$/],
+    [
+      "KRB5CCNAME names no file here",
+      { KRB5CCNAME: "/nonexistent/krb5cc_test" },
+      /^error: --ship-ticket-cache: KRB5CCNAME names \/nonexistent\/krb5cc_test, which is not a file here$/,
+    ],
+    [
+      "the cache is not a file",
+      { KRB5CCNAME: "KEYRING:persistent:1000" },
+      /^error: --ship-ticket-cache: KRB5CCNAME=KEYRING:persistent:1000 is not a file cache/,
+    ],
+  ])("refuses --ship-ticket-cache when %s, before uploading anything", async (_, extra, message) => {
+    const target = join(root, "never-uploaded", "env.pex");
+    const args = ["yarn", "--upload", "--python", venv.python, "--package-path", target, "--module", "a"];
+    expect(await refused([...args, "--ship-ticket-cache"], 2, baseEnv(extra))).toMatch(message);
+    await expect(stat(target)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it.each<[string, string[], number, RegExp]>([
@@ -386,6 +412,21 @@ describe("cluster-pack config spark", () => {
     expect(JSON.parse(withSecrets.stdout)["spark.hadoop.fs.s3a.secret.key"]).toBe(s3.secretAccessKey);
   });
 
+  it("keeps the S3A settings given with --conf, whatever AWS_ENDPOINT_URL_S3 says", async () => {
+    const given = {
+      "spark.hadoop.fs.s3a.endpoint": "https://mine.example",
+      "spark.hadoop.fs.s3a.path.style.access": "false",
+    };
+    const args = ["spark", "--upload", "--python", venv.python, "--package-path", "s3://team/envs/spark.pex"];
+    const conf = Object.entries(given).flatMap(([key, value]) => ["--conf", `${key}=${value}`]);
+    const outcome = await runCli(["config", ...args, ...conf, "--json", "--quiet"], { env: s3Env() });
+    expect(outcome).toMatchObject({ code: 0, stderr: "" });
+    const properties = JSON.parse(outcome.stdout);
+    expect(properties).toMatchObject(given);
+    expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.connection.ssl.enabled");
+    expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.aws.credentials.provider");
+  });
+
   it("refuses a master it cannot configure, with exit code 2", async () => {
     expect(await refused(["spark", "--package-path", packagePath, "--master", "mesos://x"], 2)).toMatch(
       /^error: master "mesos:\/\/x": unsupported Spark master/,
@@ -442,6 +483,31 @@ describe("cluster-pack config dask", () => {
     expect(lines[2]).toBe("# worker");
     expect(lines[3]).toMatch(
       /PYTHONPATH=.*devpkg\.zip.* \.\/team\.pex -m distributed\.cli\.dask_worker tcp:\/\/10\.0\.0\.5:8786$/,
+    );
+  });
+});
+
+describe("cluster-pack config dask refuses flags its format does not use", () => {
+  it.each([
+    ["--workers", "3"],
+    ["--name", "nightly"],
+    ["--queue", "ml"],
+    ["--worker-memory", "4 GiB"],
+    ["--visibility", "private"],
+    ["--ship-ticket-cache"],
+  ])("refuses %s with --format commands, with exit code 2", async (...flag) => {
+    const args = ["dask", "--package-path", packagePath, "--format", "commands", ...flag];
+    expect(await refused(args, 2)).toBe(
+      `error: ${flag[0]} only applies to the dask-yarn spec (--format yaml or json), not to --format commands`,
+    );
+  });
+
+  it.each([
+    ["--scheduler-address", "tcp://10.0.0.5:8786"],
+    ["--scheduler-file", "/shared/scheduler.json"],
+  ])("refuses %s in the spec, with exit code 2", async (...flag) => {
+    expect(await refused(["dask", "--package-path", packagePath, "--json", ...flag], 2)).toBe(
+      `error: ${flag[0]} only applies to --format commands`,
     );
   });
 });

@@ -10,12 +10,13 @@ export {
   envNameOf,
 } from "./default-package-path.js";
 export type { EditablePackage } from "./editable-upload.js";
+export { editableDirectoryOf } from "./editable-upload.js";
 export type { ClusterPackErrorCode, ClusterPackErrorOptions } from "./errors.js";
 export { ClusterPackError, isClusterPackError } from "./errors.js";
 export type { EnvironmentOptions, PackageSelection, PackEnvOptions, PackedEnv } from "./pack-env.js";
 export { packEnv } from "./pack-env.js";
 export type { ArchiveFormat, Packer } from "./packer.js";
-export { archiveFormats, formatOfPath, packerOfPath, packers } from "./packer.js";
+export { archiveFormats, archiveStem, formatOfPath, packerOfPath, packers } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
 export { getPyenvUsageFromArchive } from "./pyenv-usage.js";
 export { resolveStorage } from "./storage.js";

@@ -11,9 +11,7 @@ export function getPyenvUsageFromArchive(pathToArchive: string): PythonEnvDescri
     return describeArchive(pathToArchive);
   } catch (error) {
     if (isEnvUsageError(error))
-      throw new ClusterPackError("INVALID_ARGUMENT", error.message.slice(`${pathToArchive}: `.length), {
-        where: pathToArchive,
-      });
+      throw new ClusterPackError("INVALID_ARGUMENT", error.detail, { where: pathToArchive });
     throw error;
   }
 }

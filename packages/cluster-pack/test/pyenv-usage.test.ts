@@ -20,5 +20,9 @@ describe("getPyenvUsageFromArchive (façade)", () => {
     expect((error as Error).message).toBe(
       "/envs/env.whl: unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
     );
+    expect(error).toMatchObject({
+      where: "/envs/env.whl",
+      detail: "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
+    });
   });
 });

@@ -16,6 +16,8 @@ describe("toHadoopUri", () => {
     ["S3://bucket/env.pex", "s3a://bucket/env.pex"],
     ["s3n://bucket/env.pex", "s3a://bucket/env.pex"],
     ["s3a://bucket/env.pex", "s3a://bucket/env.pex"],
+    ["S3A://bucket/env.pex", "s3a://bucket/env.pex"],
+    ["S3N://bucket/env.pex", "s3a://bucket/env.pex"],
     ["hdfs:///user/me/env.pex", "hdfs:///user/me/env.pex"],
     ["viewfs://cluster/env.pex", "viewfs://cluster/env.pex"],
     ["/nfs/envs/env.pex", "/nfs/envs/env.pex"],

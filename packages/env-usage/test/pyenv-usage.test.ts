@@ -29,7 +29,7 @@ describe("getPyenvUsageFromArchive", () => {
       });
   });
 
-  it("refuses an archive it cannot describe, in one line naming it", () => {
+  it("refuses an archive it cannot describe, in one line naming it, with what is wrong apart from where", () => {
     let error: unknown;
     try {
       getPyenvUsageFromArchive("/envs/env.whl");
@@ -39,5 +39,9 @@ describe("getPyenvUsageFromArchive", () => {
     expect(isEnvUsageError(error)).toBe(true);
     expect((error as Error).message).toMatch(/^\/envs\/env\.whl: unsupported archive format/);
     expect((error as Error).message).not.toContain("\n");
+    expect(error).toMatchObject({
+      where: "/envs/env.whl",
+      detail: "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
+    });
   });
 });

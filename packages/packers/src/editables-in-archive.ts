@@ -5,6 +5,7 @@ import { findEditableInstalls } from "@cluster-pack/editable";
 import { type Distribution, normalizeName } from "@cluster-pack/python-env";
 import { isBytecode } from "./env-archive.js";
 import { PackerError } from "./errors.js";
+import { DEPS, editableFiles } from "./packed-files.js";
 
 /** An editable install found in the environment, and whether its code went into the archive. */
 export interface EditableInArchive {
@@ -30,16 +31,6 @@ export interface EditablePlan {
   /** New entries, named relative to the environment. */
   added: ArchiveEntry[];
 }
-
-const skippedDirectories = new Set([
-  ".git",
-  ".hg",
-  ".svn",
-  ".mypy_cache",
-  ".pytest_cache",
-  ".tox",
-  "__pycache__",
-]);
 
 export async function planEditables(
   prefix: string,
@@ -118,25 +109,12 @@ async function bakedTopLevels(editable: readonly Distribution[]): Promise<Map<st
   const { editables, problems } = await findEditableInstalls(sites);
   const [problem] = problems;
   if (problem) throw new PackerError("INVALID_ARGUMENT", problem.message, { cause: problem });
-  const code = new Map<string, ArchiveEntry[]>();
-  for (const install of editables) {
-    const entries: ArchiveEntry[] = [];
-    for (const topLevel of install.topLevels) {
-      if (topLevel.kind === "module") {
-        entries.push({ kind: "file", name: basename(topLevel.path), path: topLevel.path });
-        continue;
-      }
-      entries.push(
-        ...collectTree(topLevel.path, {
-          prefix: topLevel.name,
-          filter: (name, kind) =>
-            !isBytecode(name, kind) && !(kind === "directory" && skippedDirectories.has(basename(name))),
-        }),
-      );
-    }
-    code.set(install.name, entries);
-  }
-  return code;
+  return new Map(
+    editables.map((install) => [
+      install.name,
+      editableFiles(install).map((entry) => ({ ...entry, name: entry.name.slice(DEPS.length + 1) })),
+    ]),
+  );
 }
 
 /** RECORD of a baked-in editable: its kept metadata lines as they were, the copied code without hashes. */

@@ -47,6 +47,12 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
       "a venv or conda archive must be named .tar.gz, .tgz or .zip (or given a format)",
       { path: options.output },
     );
+  if (options.format === "zip" && options.output.endsWith(".pex.zip"))
+    throw new PackerError(
+      "INVALID_ARGUMENT",
+      "a name ending in .pex.zip is the unpack layout's: give the zip archive another name, or use the pex.zip packer",
+      { path: options.output },
+    );
   if (options.format && envArchiveFormatOf(options.output) !== options.format)
     throw new PackerError(
       "INVALID_ARGUMENT",
@@ -101,19 +107,46 @@ export function environmentTree(
 }
 
 /**
- * Zip consumers (Hadoop's `FileUtil.unZip`, Python's `zipfile`) do not restore symlinks: in a zip each link to a
- * file becomes a copy of it, a link to a directory inside the environment (venv's `lib64 → lib`) is dropped as
- * an alias, and a link to a directory outside is copied whole. Dangling links are dropped with a warning.
+ * Zip consumers (Hadoop's `FileUtil.unZip`, Python's `zipfile`) do not restore symlinks, so a zip holds what each
+ * link points at under the link's name. A target inside the archive is resolved against the archive's own entries
+ * (following chains), not the disk: with `withPython`, `bin/python → python3.11` must copy the patched binary, and
+ * Debian's `lib/python3/dist-packages → ../python3.11/site-packages` exists only as an entry. A link to a directory
+ * of the archive gets a copy of its entries, except venv's `lib64 → lib`: site searches `lib/` too, so a copy would
+ * only double the zip. A link leaving the archive is copied from disk, whole; dangling links are dropped with a warning.
  */
 function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, warnings: string[]) {
   const root = realpathSync(prefix);
-  const names = new Set(entries.map((entry) => entry.name));
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const copiedDirectories = new Set<string>();
-  const materialized: ArchiveEntry[] = [];
-  const visit = (entry: ArchiveEntry, location: string) => {
-    if (entry.kind !== "symlink") {
-      materialized.push(entry);
-      return;
+  const renamed = (entry: ArchiveEntry, from: string, to: string) => ({
+    ...entry,
+    name: `${to}${entry.name.slice(from.length)}`,
+  });
+  // What `entry` is once no link remains, named under `entry.name`; `location` is where it is on disk.
+  const contentOf = (entry: ArchiveEntry, location: string, trail: readonly string[]): ArchiveEntry[] => {
+    if (entry.kind !== "symlink") return [entry];
+    const name = isAbsolute(entry.target)
+      ? ""
+      : posix.normalize(posix.join(posix.dirname(entry.name), entry.target));
+    if (name && name !== ".." && !name.startsWith("../")) {
+      if (trail.includes(entry.name) || name === "." || entry.name.startsWith(`${name}/`)) {
+        warnings.push(`${entry.name}: a symlink to ${entry.target}, which loops; left out of the zip`);
+        return [];
+      }
+      const linked = byName.get(name);
+      if (linked && linked.kind !== "directory")
+        return contentOf(linked, join(prefix, name), [...trail, entry.name]).map((inner) =>
+          renamed(inner, name, entry.name),
+        );
+      const inside = entries.filter((inner) => inner.name.startsWith(`${name}/`));
+      if (linked || inside.length > 0) {
+        if (entry.name === "lib64" && name === "lib") return [];
+        return inside.flatMap((inner) =>
+          contentOf(inner, join(prefix, inner.name), [...trail, entry.name]).map((copy) =>
+            renamed(copy, name, entry.name),
+          ),
+        );
+      }
     }
     const source = resolve(dirname(location), entry.target);
     let stats: ReturnType<typeof statSync>;
@@ -121,32 +154,27 @@ function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, w
       stats = statSync(source);
     } catch {
       warnings.push(`${entry.name}: a symlink to ${entry.target}, which does not exist; left out of the zip`);
-      return;
+      return [];
     }
-    if (stats.isFile()) {
-      materialized.push({
-        kind: "file",
-        name: entry.name,
-        path: source,
-        size: stats.size,
-        mode: stats.mode & 0o777,
-      });
-      return;
-    }
+    if (stats.isFile())
+      return [{ kind: "file", name: entry.name, path: source, size: stats.size, mode: stats.mode & 0o777 }];
+    // A directory of the environment the archive leaves out stays out.
     const real = realpathSync(source);
-    if (real === root || real.startsWith(`${root}/`) || copiedDirectories.has(real)) return;
+    if (real === root || real.startsWith(`${root}/`) || copiedDirectories.has(real)) return [];
     copiedDirectories.add(real);
-    for (const inner of collectTree(real, {
+    return collectTree(real, {
       prefix: entry.name,
-      filter: (name, kind) => !isBytecode(name, kind),
-    })) {
-      if (names.has(inner.name)) continue;
-      names.add(inner.name);
-      visit(inner, join(real, inner.name.slice(entry.name.length + 1)));
-    }
+      filter: (inner, kind) => !isBytecode(inner, kind),
+    }).flatMap((inner) => contentOf(inner, join(real, inner.name.slice(entry.name.length + 1)), trail));
   };
-  for (const entry of entries) visit(entry, join(prefix, entry.name));
-  return materialized;
+  // The environment's own entries win over copies made for links.
+  const materialized = new Map<string, ArchiveEntry>();
+  for (const entry of entries) if (entry.kind !== "symlink") materialized.set(entry.name, entry);
+  for (const entry of entries)
+    if (entry.kind === "symlink")
+      for (const copy of contentOf(entry, join(prefix, entry.name), []))
+        if (!materialized.has(copy.name)) materialized.set(copy.name, copy);
+  return [...materialized.values()];
 }
 
 async function sha256File(path: string): Promise<string> {

@@ -14,7 +14,7 @@ import {
 } from "./env-archive.js";
 import { PackerError } from "./errors.js";
 import { isNoRoom, looksLikeText, replaceInBinary, replaceInText } from "./prefix-replacement.js";
-import { relocatePthFile } from "./pth-file.js";
+import { packedPthFile } from "./pth-file.js";
 import { relocatableShebang, relocateScript, relocationFile } from "./relocatable-scripts.js";
 
 export interface PackCondaOptions extends EnvArchiveOptions {
@@ -200,15 +200,12 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
   const recordsByFile = new Map(records.map((record) => [record.recordFile, record]));
 
   const present = new Set<string>();
-  const entries: ArchiveEntry[] = environmentTree(prefix, (name) => {
-    const path = join(prefix, name);
-    return (
-      notEnvironment.has(name) ||
-      (activationLeftovers.has(name) && !ownerOf.has(name)) ||
-      shippedByUs.has(name) ||
-      editables.isLeftOut(path)
-    );
-  }).map((entry): ArchiveEntry => {
+  const isLeftOut = (name: string) =>
+    notEnvironment.has(name) ||
+    (activationLeftovers.has(name) && !ownerOf.has(name)) ||
+    shippedByUs.has(name) ||
+    editables.isLeftOut(join(prefix, name));
+  const entries: ArchiveEntry[] = environmentTree(prefix, isLeftOut).map((entry): ArchiveEntry => {
     present.add(entry.name);
     if (entry.kind !== "file") return entry;
     const path = join(prefix, entry.name);
@@ -226,12 +223,7 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
     if (!managed && ownedByConda && inBin && !startsWithShebang(path)) return entry;
     if (!managed && !inBin && (ownedByConda || inSitePackages(path))) {
       if (entry.name.endsWith(".pth") && siteDirectories.has(posix.dirname(path))) {
-        const pth = relocatePthFile(readFileSync(path, "utf8"), posix.dirname(path), prefixes);
-        for (const outside of pth.outside)
-          warnings.push(
-            `${entry.name} puts ${outside} on sys.path, which will not exist where the archive is unpacked`,
-          );
-        return buffer(Buffer.from(pth.text));
+        return buffer(packedPthFile(entry.name, path, prefixes, warnings));
       }
       return entry;
     }
@@ -259,10 +251,13 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
     return buffer(relocate(entry.name, data, { placeholder: TEXT_PLACEHOLDER, mode: "text" }));
   });
 
+  // Files this packer leaves out itself (conda's bin/activate, replaced by ours) are not gone.
+  const isLeftOutWithin = (name: string) => {
+    for (let path = name; path !== "."; path = posix.dirname(path)) if (isLeftOut(path)) return true;
+    return false;
+  };
   const missing = [...ownerOf]
-    .filter(
-      ([path]) => !present.has(path) && !/\.py[co]$/.test(path) && !editables.isLeftOut(join(prefix, path)),
-    )
+    .filter(([path]) => !present.has(path) && !/\.py[co]$/.test(path) && !isLeftOutWithin(path))
     .map(([path, condaPackage]) => ({ path, condaPackage }));
   for (const file of clobbered)
     warnings.push(

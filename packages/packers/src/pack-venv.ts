@@ -11,7 +11,7 @@ import {
   writeEnvArchive,
 } from "./env-archive.js";
 import { PackerError } from "./errors.js";
-import { relocatePthFile } from "./pth-file.js";
+import { packedPthFile } from "./pth-file.js";
 import { relocateScript, relocationFile } from "./relocatable-scripts.js";
 import { type ShippedPython, shippedPython } from "./shipped-python.js";
 
@@ -119,12 +119,8 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
       return script ? { kind: "buffer", name: entry.name, data: script, mode } : entry;
     }
     if (entry.name.endsWith(".pth") && siteDirectories.has(posix.dirname(path))) {
-      const pth = relocatePthFile(readFileSync(path, "utf8"), posix.dirname(path), prefixes);
-      for (const outside of pth.outside)
-        warnings.push(
-          `${entry.name} puts ${outside} on sys.path, which will not exist where the archive is unpacked`,
-        );
-      return { kind: "buffer", name: entry.name, data: Buffer.from(pth.text), mode };
+      const data = packedPthFile(entry.name, path, prefixes, warnings);
+      return { kind: "buffer", name: entry.name, data, mode };
     }
     return entry;
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isAbsolute, posix } from "node:path";
 
 const within = (path: string, prefixes: readonly string[]) =>
@@ -26,4 +27,17 @@ export function relocatePthFile(
     return posix.relative(siteDirectory.slice(siteRoot.length) || "/", path.slice(root.length) || "/") || ".";
   });
   return { text: lines.join("\n"), outside };
+}
+
+/** The bytes to pack for a site directory's `.pth` file (`name` in the archive), with a warning per outside line. */
+export function packedPthFile(
+  name: string,
+  path: string,
+  prefixes: readonly string[],
+  warnings: string[],
+): Buffer {
+  const pth = relocatePthFile(readFileSync(path, "utf8"), posix.dirname(path), prefixes);
+  for (const outside of pth.outside)
+    warnings.push(`${name} puts ${outside} on sys.path, which will not exist where the archive is unpacked`);
+  return Buffer.from(pth.text);
 }

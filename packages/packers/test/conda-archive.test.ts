@@ -111,6 +111,13 @@ beforeAll(async () => {
     build: "py_0",
     files: { "lib/python3.11/site-packages/clobbered/__init__.py": { content: 'ORIGIN = "conda"\n' } },
   });
+  // conda's own activate, which the archive replaces with its relocatable one: left out, not "gone".
+  await installCondaPackage(env.prefix, {
+    name: "conda",
+    version: "23.1.0",
+    build: "py311_0",
+    files: { "bin/activate": { content: "#!/bin/sh\n_CONDA_ROOT=/somewhere\n" } },
+  });
   await installCondaPackage(env.prefix, {
     name: "gone",
     version: "1.0",
@@ -205,6 +212,20 @@ describe("a conda archive", () => {
     expect(outcome.stdout).toBe(`${environment}\n${environment}/bin/python\nnone\n`);
   });
 
+  it("leaves an outer conda environment's hooks alone and restores its variables on deactivate", async () => {
+    const environment = join(root, "e");
+    const outer = join(root, "outer-conda");
+    const marker = join(root, "outer-deactivated");
+    await mkdir(join(outer, "etc", "conda", "deactivate.d"), { recursive: true });
+    await writeFile(join(outer, "etc", "conda", "deactivate.d", "mark.sh"), `touch ${marker}\n`);
+    const outcome = await execute("bash", [
+      "-c",
+      `export CONDA_PREFIX=${outer} CONDA_DEFAULT_ENV=outer && source ${environment}/bin/activate && echo "$CONDA_PREFIX $CONDA_DEFAULT_ENV" && deactivate && echo "$CONDA_PREFIX $CONDA_DEFAULT_ENV"`,
+    ]);
+    expect(outcome.stdout).toBe(`${environment} e\n${outer} outer\n`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("runs its Python and pip's console scripts without the unpack step, as a Spark executor would", async () => {
     const environment = await unpack(join(root, "no-unpack", "environment"));
     const python = await execute(join(environment, "bin", "python"), [
@@ -254,13 +275,55 @@ describe("a conda archive", () => {
     expect(existsSync(join(environment, "share", "cluster-pack", "unpacked-prefix"))).toBe(false);
   });
 
+  /**
+   * Runs conda-unpack unable to write a file over 1 KiB (EFBIG, not a signal): it stops at the first binary. No
+   * bytecode: Python would leave .pyc files cut at that size.
+   */
+  const unpackWithoutRoom = (environment: string) =>
+    execute("bash", [
+      "-c",
+      'trap "" XFSZ; ulimit -f 1; PYTHONDONTWRITEBYTECODE=1 exec "$0"',
+      join(environment, "bin", "conda-unpack"),
+    ]);
+
+  it("leaves no temporary file in the environment when it cannot write one, and the next run finishes", async () => {
+    const environment = await unpack(join(root, "no-space", "environment"));
+    const stopped = await unpackWithoutRoom(environment);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("File too large");
+    expect(await filesContaining(environment, "")).not.toContainEqual(expect.stringMatching(/conda-unpack-/));
+    expect(await execute(join(environment, "bin", "conda-unpack"), [])).toMatchObject({
+      code: 0,
+      stderr: "",
+    });
+    await expectRunsAt(environment);
+  });
+
+  it("finishes a run stopped midway without rewriting twice, where the old path is a prefix of the new", async () => {
+    const first = await unpack(join(root, "stopped", "env"));
+    expect((await execute(join(first, "bin", "conda-unpack"), [])).code).toBe(0);
+    const moved = `${first}2`;
+    await rename(first, moved);
+    // A crash midway: the last recorded file cannot be opened, after the binary and etc/demo.conf were rewritten.
+    const userConfig = join(moved, "etc", "user.cfg");
+    const saved = await readFile(userConfig);
+    await rm(userConfig);
+    await mkdir(userConfig);
+    expect((await execute(join(moved, "bin", "conda-unpack"), [])).code).toBe(1);
+    await rm(userConfig, { recursive: true });
+    await writeFile(userConfig, saved);
+    expect(await execute(join(moved, "bin", "conda-unpack"), [])).toMatchObject({ code: 0, stderr: "" });
+    expect(await filesContaining(moved, `${moved}2`)).toEqual([]);
+    await expectRunsAt(moved);
+  });
+
   it("packs the same environment into byte-identical archives", async () => {
     const again = await packConda({ interpreter, output: join(root, "again.tar.gz") });
     const once = await packConda({ interpreter, output: join(root, "once.tar.gz") });
     expect(again.sha256).toBe(once.sha256);
   });
 
-  it("reports files pip clobbered over conda's and conda files that are gone", async () => {
+  it("reports files pip clobbered over conda's and conda files that are gone, not those it replaces", async () => {
     const packed = await packConda({ interpreter, output: join(root, "report.tar.gz") });
     expect(packed.clobbered).toEqual([
       {

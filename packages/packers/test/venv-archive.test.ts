@@ -252,6 +252,43 @@ describe("a venv archive that ships its interpreter (withPython)", () => {
   });
 });
 
+describe("a zip that ships its interpreter (withPython)", () => {
+  it("copies the patched binary to bin/python and bin/python3, which run with the build interpreter hidden", async () => {
+    const archive = join(root, "with-python.zip");
+    await packVenv({ interpreter, output: archive, withPython: true });
+    const environment = await unpack(archive, join(root, "bare-node-zip", "environment"));
+    for (const name of ["python", "python3", "python3.11"])
+      expect(await run("readelf", ["-d", join(environment, "bin", name)])).toMatch(
+        /\(RUNPATH\)\s+Library runpath: \[\$ORIGIN\/\.\.\/lib\]/,
+      );
+    const code =
+      "import purepkg, cextpkg._speedups as s; print(s.answer()); print(open('/proc/self/maps').read())";
+    const outcome = canHideDirectories
+      ? await runWithoutBuildPython(join(environment, "bin", "python"), ["-c", code])
+      : await execute(join(environment, "bin", "python"), ["-c", code]);
+    expect(outcome).toMatchObject({ code: 0, stdout: expect.stringMatching(/^42\n/) });
+    const mapped = outcome.stdout.split("\n").map((line) => line.split(/\s+/)[5] ?? "");
+    expect(mapped.filter((path) => path.startsWith(`${buildInterpreterHome()}/`))).toEqual([]);
+    expect(mapped).toContain(join(environment, "lib", "libpython3.11.so.1.0"));
+  }, 120_000);
+
+  it("imports site-packages through Debian's dist-packages, which the zip holds as a copy", async () => {
+    const { venv: debianVenv } = await createShippableVenv(join(root, "debian"), { python: debianPython });
+    const archive = join(root, "debian-with-python.zip");
+    await packVenv({
+      interpreter: await probeInterpreter(debianVenv.python),
+      output: archive,
+      withPython: true,
+    });
+    const environment = await unpack(archive, join(root, "debian-node", "environment"));
+    const outcome = await execute(join(environment, "bin", "python3"), [
+      "-c",
+      "import sys, purepkg; print(purepkg.VALUE, sys.prefix, purepkg.__file__.startswith(sys.prefix + '/'))",
+    ]);
+    expect(outcome).toMatchObject({ code: 0, stdout: `wheel ${environment} True\n` });
+  }, 180_000);
+});
+
 describe("bad input", () => {
   it("refuses a Python that is not a venv, naming it and what to do", async () => {
     const system = await probeInterpreter(debianPython);
@@ -263,6 +300,16 @@ describe("bad input", () => {
       "/usr: not a virtual environment: the venv packer ships a venv made with python -m venv (or use the pex packer)",
     );
     expect(existsSync(join(root, "system.tar.gz"))).toBe(false);
+  });
+
+  it("refuses a zip named .pex.zip, the unpack layout's name, saying what to do", async () => {
+    const output = join(root, "env.pex.zip");
+    const error = await packVenv({ interpreter, output, format: "zip" }).catch((e) => e);
+    expect(isPackerError(error, "INVALID_ARGUMENT")).toBe(true);
+    expect(error.message).toBe(
+      `${output}: a name ending in .pex.zip is the unpack layout's: give the zip archive another name, or use the pex.zip packer`,
+    );
+    expect(existsSync(output)).toBe(false);
   });
 
   it("refuses an output that is neither .tar.gz nor .zip before writing anything", async () => {

@@ -83,7 +83,9 @@ describe("an environment beyond zipimport's limits (> 65,535 entries)", () => {
       "with open(path, 'rb') as f: f.seek(2099 << 20); tail = f.read()",
       "print(os.path.getsize(path) == 2100 << 20, tail == block)",
     ].join("\n");
+    // -B: loading the bootstrap as a module must not leave bytecode in the package's bootstrap/ directory.
     const outcome = await execute(machinePython, [
+      "-B",
       "-c",
       check,
       archive,

@@ -10,7 +10,10 @@ export interface SparkS3Options {
   forcePathStyle?: boolean;
   /** Keys written into the properties only with `includeSecrets`. Default: `AWS_ACCESS_KEY_ID`, … */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** `fs.s3a.aws.credentials.provider`: the classes that find credentials on each node. */
+  /**
+   * `fs.s3a.aws.credentials.provider`: the classes that find credentials on each node. Default: none, so that
+   * the cluster's own setting, else Hadoop's default chain, applies.
+   */
   credentialsProvider?: string;
   /**
    * Write the access key and secret into the properties (`fs.s3a.access.key`, …). They then appear wherever the
@@ -22,15 +25,9 @@ export interface SparkS3Options {
 export type ProcessEnv = Readonly<Record<string, string | undefined>>;
 
 const S3A = "spark.hadoop.fs.s3a";
-export const CREDENTIALS_PROVIDER_KEY = `${S3A}.aws.credentials.provider`;
-
-/**
- * Credentials found on each node without any secret in the job's configuration: the JVM's environment
- * (`AWS_ACCESS_KEY_ID`, … set by the cluster or a secret store), then the instance or container role. The SDK v1
- * class name is the one Hadoop 3.3 loads and Hadoop 3.4 maps to its SDK v2 equivalent.
- */
-export const DEFAULT_CREDENTIALS_PROVIDER =
-  "com.amazonaws.auth.EnvironmentVariableCredentialsProvider,org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider";
+const ENDPOINT_KEY = `${S3A}.endpoint`;
+const ACCESS_KEY_KEY = `${S3A}.access.key`;
+const SECRET_KEY_KEY = `${S3A}.secret.key`;
 
 const SIMPLE_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider";
 const TEMPORARY_PROVIDER = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider";
@@ -57,40 +54,48 @@ function secretCredentials(options: SparkS3Options, env: ProcessEnv) {
 }
 
 /**
- * The `spark.hadoop.fs.s3a.*` properties that let Spark's Hadoop read `s3a://` URIs: the S3A file system, the
- * endpoint with path-style addressing for S3-compatible stores, the region, and a credentials provider; the keys
- * themselves only when `includeSecrets` asks for them. `userProvider` is a provider the user already configured,
- * kept in place of the default.
+ * The `spark.hadoop.fs.s3a.*` properties that let Spark's Hadoop read `s3a://` URIs and that `given` (the job's
+ * own properties) does not already set: the job's settings always win, even over `options`.
+ *
+ * - The S3A file system, the endpoint (with path-style addressing and, for `http://`, SSL off), the region.
+ * - No credentials provider unless one is asked for: Hadoop's default chain (the `fs.s3a.access.key` of
+ *   `core-site.xml` or a JCEKS file, the environment, the instance role) or the cluster's own choice applies.
+ * - The keys only with `includeSecrets`, with the provider that reads them.
  */
 export function s3aProperties(
   options: SparkS3Options,
   env: ProcessEnv,
-  userProvider: string | undefined,
+  given: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const properties: Record<string, string> = {
-    [`${S3A}.impl`]: "org.apache.hadoop.fs.s3a.S3AFileSystem",
+  const properties: Record<string, string> = {};
+  const set = (key: string, value: string) => {
+    if (given[key] === undefined) properties[key] = value;
   };
-  const endpoint = configuredEndpoint(options, env);
+  set(`${S3A}.impl`, "org.apache.hadoop.fs.s3a.S3AFileSystem");
+  // Path style and SSL follow from the endpoint we write; the job's own endpoint comes with its own settings.
+  const endpoint = given[ENDPOINT_KEY] === undefined ? configuredEndpoint(options, env) : undefined;
   if (endpoint) {
-    properties[`${S3A}.endpoint`] = endpoint;
+    set(ENDPOINT_KEY, endpoint);
     // Read by Hadoop releases that take a host without a scheme as the endpoint.
-    if (endpoint.startsWith("http://")) properties[`${S3A}.connection.ssl.enabled`] = "false";
+    if (endpoint.startsWith("http://")) set(`${S3A}.connection.ssl.enabled`, "false");
   }
   const pathStyle = options.forcePathStyle ?? (endpoint ? true : undefined);
-  if (pathStyle !== undefined) properties[`${S3A}.path.style.access`] = String(pathStyle);
+  if (pathStyle !== undefined) set(`${S3A}.path.style.access`, String(pathStyle));
   const region = options.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION);
-  if (region) properties[`${S3A}.endpoint.region`] = region;
+  if (region) set(`${S3A}.endpoint.region`, region);
 
-  if (options.includeSecrets) {
+  // Keys the job already has are kept as a pair: never its access key with our secret.
+  const givenKeys = given[ACCESS_KEY_KEY] !== undefined || given[SECRET_KEY_KEY] !== undefined;
+  if (options.includeSecrets && !givenKeys) {
     const credentials = secretCredentials(options, env);
-    properties[`${S3A}.access.key`] = credentials.accessKeyId;
-    properties[`${S3A}.secret.key`] = credentials.secretAccessKey;
-    if (credentials.sessionToken) properties[`${S3A}.session.token`] = credentials.sessionToken;
-    properties[CREDENTIALS_PROVIDER_KEY] =
-      options.credentialsProvider ?? (credentials.sessionToken ? TEMPORARY_PROVIDER : SIMPLE_PROVIDER);
-  } else {
-    properties[CREDENTIALS_PROVIDER_KEY] =
-      options.credentialsProvider ?? userProvider ?? DEFAULT_CREDENTIALS_PROVIDER;
-  }
+    set(ACCESS_KEY_KEY, credentials.accessKeyId);
+    set(SECRET_KEY_KEY, credentials.secretAccessKey);
+    if (credentials.sessionToken) set(`${S3A}.session.token`, credentials.sessionToken);
+    // Explicit, so that a cluster-wide provider that ignores fs.s3a.access.key cannot skip the keys asked for.
+    set(
+      `${S3A}.aws.credentials.provider`,
+      options.credentialsProvider ?? (credentials.sessionToken ? TEMPORARY_PROVIDER : SIMPLE_PROVIDER),
+    );
+  } else if (options.credentialsProvider) set(`${S3A}.aws.credentials.provider`, options.credentialsProvider);
   return properties;
 }

@@ -12,12 +12,7 @@ import {
   type SparkClusterManager,
   type SparkDeployMode,
 } from "./cluster-manager.js";
-import {
-  CREDENTIALS_PROVIDER_KEY,
-  type ProcessEnv,
-  type SparkS3Options,
-  s3aProperties,
-} from "./s3a-properties.js";
+import { type ProcessEnv, type SparkS3Options, s3aProperties } from "./s3a-properties.js";
 
 export interface SparkOptions {
   /** As `spark-submit --master`: `yarn`, `k8s://https://…`, `spark://host:7077`, `local[*]`. Default: the
@@ -105,7 +100,7 @@ export function sparkConfig(env: PythonEnvDescription, options: SparkOptions = {
   const shipped =
     env.mustUnpack || basenameOf(archive) !== env.destPath ? `${archive}#${env.destPath}` : archive;
   const editableZips = (options.editable ?? []).map((editable) => toHadoopUri(editable.uri));
-  checkLinkNames([shipped, ...editableZips]);
+  checkLinkNames(shipped, editableZips);
 
   if (env.mustUnpack) appendTo(onYarn ? "spark.yarn.dist.archives" : "spark.archives", [shipped]);
   else appendTo(onYarn ? "spark.yarn.dist.files" : "spark.files", [shipped]);
@@ -124,25 +119,26 @@ export function sparkConfig(env: PythonEnvDescription, options: SparkOptions = {
     }
   }
 
+  // toHadoopUri writes every S3 scheme, whatever its case, as a lower-case s3a://.
   if ([archive, ...editableZips].some((uri) => uri.startsWith("s3a://")))
-    Object.assign(
-      properties,
-      s3aProperties(options.s3 ?? {}, options.processEnv ?? process.env, given[CREDENTIALS_PROVIDER_KEY]),
-    );
+    Object.assign(properties, s3aProperties(options.s3 ?? {}, options.processEnv ?? process.env, given));
 
   return { master, clusterManager, deployMode, properties, environmentVariables: { PYSPARK_PYTHON: python } };
 }
 
-/** Two resources localized under one name would overwrite each other in the container. */
-function checkLinkNames(uris: readonly string[]) {
-  const byName = new Map<string, string>();
-  for (const uri of uris) {
+/**
+ * Two resources localized under one name would overwrite each other in the container. The error says which
+ * arguments clash: `env` when the environment archive is one of the two, else `editable`.
+ */
+function checkLinkNames(shipped: string, editableZips: readonly string[]) {
+  const byName = new Map<string, string>([[linkNameOf(shipped), shipped]]);
+  for (const uri of editableZips) {
     const name = linkNameOf(uri);
     const other = byName.get(name);
     if (other !== undefined)
       throw new EnvUsageError(
         `${other} and ${uri} would both be localized as "${name}" in the container; rename one`,
-        "editable",
+        other === shipped ? "env" : "editable",
       );
     byName.set(name, uri);
   }

@@ -1,6 +1,6 @@
 import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CREDENTIALS_PROVIDER, type SparkOptions, sparkConfig } from "../src/index.js";
+import { type SparkOptions, sparkConfig } from "../src/index.js";
 
 const pex = getPyenvUsageFromArchive("hdfs:///user/alice/envs/analytics.pex");
 const pexZip = getPyenvUsageFromArchive("hdfs:///user/alice/envs/analytics.pex.zip");
@@ -225,7 +225,7 @@ describe("sparkConfig on S3", () => {
     AWS_REGION: "eu-west-1",
   };
 
-  it("reads s3:// as s3a:// with the endpoint, path-style access and a credentials provider, but no secret", () => {
+  it("reads s3:// as s3a:// with the endpoint and path-style access, but no secret and no credentials provider", () => {
     const config = sparkConfig(onS3, { editable: s3Editable, processEnv: awsEnv });
     expect(config.properties).toEqual({
       "spark.master": "yarn",
@@ -240,7 +240,6 @@ describe("sparkConfig on S3", () => {
       "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
       "spark.hadoop.fs.s3a.path.style.access": "true",
       "spark.hadoop.fs.s3a.endpoint.region": "eu-west-1",
-      "spark.hadoop.fs.s3a.aws.credentials.provider": DEFAULT_CREDENTIALS_PROVIDER,
     });
     const everything = JSON.stringify(config);
     expect(everything).not.toContain(awsEnv.AWS_SECRET_ACCESS_KEY);
@@ -283,17 +282,80 @@ describe("sparkConfig on S3", () => {
     expect(config.properties).not.toHaveProperty("spark.hadoop.fs.s3a.connection.ssl.enabled");
   });
 
-  it("keeps a credentials provider the user configured, and lets options override it", () => {
+  it("sets a credentials provider only when asked, and never in place of the job's own", () => {
+    const chosen = sparkConfig(onS3, { s3: { credentialsProvider: "com.example.Other" }, processEnv: {} });
+    expect(chosen.properties["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.Other");
     const given = { "spark.hadoop.fs.s3a.aws.credentials.provider": "com.example.VaultProvider" };
-    const kept = sparkConfig(onS3, { properties: given, processEnv: {} }).properties;
-    expect(kept["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.VaultProvider");
-    const chosen = sparkConfig(onS3, {
-      properties: given,
-      s3: { credentialsProvider: "com.example.Other" },
-      processEnv: {},
-    }).properties;
-    expect(chosen["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.Other");
+    for (const s3 of [{}, { credentialsProvider: "com.example.Other" }, { includeSecrets: true }]) {
+      const { properties } = sparkConfig(onS3, { properties: given, s3, processEnv: awsEnv });
+      expect(properties["spark.hadoop.fs.s3a.aws.credentials.provider"]).toBe("com.example.VaultProvider");
+    }
   });
+
+  it("keeps the endpoint and path style the job gave, whatever AWS_ENDPOINT_URL_S3 says", () => {
+    const given = {
+      "spark.hadoop.fs.s3a.endpoint": "https://mine.example",
+      "spark.hadoop.fs.s3a.path.style.access": "false",
+    };
+    const { properties } = sparkConfig(onS3, {
+      properties: given,
+      processEnv: { AWS_ENDPOINT_URL_S3: "http://other:9000" },
+    });
+    expect(properties).toMatchObject(given);
+    // Nothing derived from the endpoint it did not use.
+    expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.connection.ssl.enabled");
+  });
+
+  it("never replaces an S3A property the job gave, not even with options or secrets", () => {
+    const given = {
+      "spark.hadoop.fs.s3a.impl": "com.example.PatchedS3AFileSystem",
+      "spark.hadoop.fs.s3a.endpoint": "http://mine.example:9000",
+      "spark.hadoop.fs.s3a.connection.ssl.enabled": "true",
+      "spark.hadoop.fs.s3a.path.style.access": "false",
+      "spark.hadoop.fs.s3a.endpoint.region": "us-east-2",
+      "spark.hadoop.fs.s3a.access.key": "AKIAJOBKEY",
+      "spark.hadoop.fs.s3a.secret.key": "job-secret",
+      "spark.hadoop.fs.s3a.session.token": "job-token",
+      "spark.hadoop.fs.s3a.aws.credentials.provider": "com.example.VaultProvider",
+    };
+    const { properties } = sparkConfig(onS3, {
+      properties: given,
+      s3: {
+        endpoint: "http://options.example",
+        region: "eu-west-1",
+        forcePathStyle: true,
+        includeSecrets: true,
+        credentialsProvider: "com.example.Other",
+      },
+      processEnv: awsEnv,
+    });
+    const s3a = Object.fromEntries(Object.entries(properties).filter(([key]) => key.includes(".s3a.")));
+    expect(s3a).toEqual(given);
+  });
+
+  it("keeps the job's access key and secret as a pair, without asking for credentials of its own", () => {
+    const given = { "spark.hadoop.fs.s3a.access.key": "AKIAJOBKEY" };
+    const { properties } = sparkConfig(onS3, {
+      properties: given,
+      s3: { includeSecrets: true },
+      processEnv: {},
+    });
+    expect(properties["spark.hadoop.fs.s3a.access.key"]).toBe("AKIAJOBKEY");
+    expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.secret.key");
+    expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.aws.credentials.provider");
+  });
+
+  it.each(["S3A://team/envs/analytics.pex", "S3://team/envs/analytics.pex", "S3N://team/envs/analytics.pex"])(
+    "reads %s, whatever the scheme's case, as s3a:// with the S3A settings",
+    (uri) => {
+      const { properties } = sparkConfig(getPyenvUsageFromArchive(uri), { processEnv: awsEnv });
+      expect(properties["spark.yarn.dist.files"]).toBe("s3a://team/envs/analytics.pex");
+      expect(properties).toMatchObject({
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint": "http://minio.internal:9000",
+      });
+    },
+  );
 
   it("uses virtual-host addressing on AWS itself and path style when asked", () => {
     const aws = sparkConfig(onS3, { processEnv: {} }).properties;
@@ -353,6 +415,14 @@ describe("sparkConfig refuses what Spark would not run", () => {
     ];
     expect(() => sparkConfig(pex, { editable: clash, processEnv: {} })).toThrow(
       'editable: hdfs:///a/my_project.zip and hdfs:///b/my_project.zip would both be localized as "my_project.zip" in the container; rename one',
+    );
+  });
+
+  it("names the environment when an editable zip would be localized under its name", () => {
+    const zipapp = getPyenvUsageFromArchive("hdfs:///envs/my_project.pex");
+    const clash = [{ name: "my_project", uri: "hdfs:///code/my_project.pex" }];
+    expect(() => sparkConfig(zipapp, { editable: clash, processEnv: {} })).toThrow(
+      'env: hdfs:///envs/my_project.pex and hdfs:///code/my_project.pex would both be localized as "my_project.pex" in the container; rename one',
     );
   });
 });

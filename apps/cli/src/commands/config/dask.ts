@@ -1,10 +1,11 @@
 import { type DaskYarnDeployMode, daskConfig, daskYarnSpec, toDaskCommandLine } from "@cluster-pack/dask";
 import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
-import { type FileVisibility, type Resources, toJson, toYaml } from "@cluster-pack/yarn";
+import type { FileVisibility, Resources } from "@cluster-pack/yarn";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { listOption } from "../../options.js";
 import { createOutput } from "../../render.js";
+import { UsageError } from "../../usage-error.js";
 import {
   asUsage,
   type ConfigFlags,
@@ -15,10 +16,13 @@ import {
   repeated,
   shippedEnvOf,
   shippingOptions,
+  shipTicketCacheOption,
+  type TicketCacheFlags,
   ticketCacheToShip,
+  writeSpec,
 } from "./shared.js";
 
-interface DaskFlags extends ConfigFlags {
+interface DaskFlags extends ConfigFlags, TicketCacheFlags {
   name?: string;
   queue?: string;
   user?: string;
@@ -45,63 +49,76 @@ const daskResources = (
     ? undefined
     : { memory: memory ?? "2 GiB", vcores: vcores ?? 1 };
 
+/** The options of the dask-yarn spec, which `--format commands` refuses. */
+const specOptions = () => [
+  new Option("--name <name>", "the application's name (default dask)"),
+  new Option("--queue <queue>", "the YARN queue (default: default)"),
+  new Option("--user <user>", "submit as this user (needs proxy-user rights)"),
+  listOption("--tag <tag>", "application tags"),
+  new Option("--deploy-mode <mode>", "where the scheduler runs: remote (a container) or local").choices([
+    "remote",
+    "local",
+  ]),
+  new Option("--workers <n>", "workers started with the application (default 0)").argParser(integer(0)),
+  new Option("--worker-memory <size>", "per worker (default 2 GiB)").argParser(memory),
+  new Option("--worker-vcores <n>", "per worker (default 1)").argParser(integer(1)),
+  new Option("--scheduler-memory <size>", "the scheduler's (default 2 GiB)").argParser(memory),
+  new Option("--scheduler-vcores <n>", "the scheduler's (default 1)").argParser(integer(1)),
+  new Option("--worker-restarts <n>", "restarts of failed workers; -1 always (default -1)").argParser(
+    integer(-1),
+  ),
+  new Option("--visibility <visibility>", "who shares the localized environment on a node").choices([
+    "application",
+    "private",
+    "public",
+  ]),
+  shipTicketCacheOption(),
+];
+
+/** The options of `--format commands`, which the spec refuses. */
+const commandsOptions = () => [
+  new Option("--scheduler-address <uri>", "with --format commands: where workers connect"),
+  new Option("--scheduler-file <path>", "with --format commands: the scheduler file both sides see"),
+];
+
 export function daskCommand(config: ProjectConfig): Command {
+  const forSpec = specOptions();
+  const forCommands = commandsOptions();
   const command = new Command("dask")
     .description(
       "a dask-yarn ApplicationSpec (scheduler and workers in the environment), or the commands to run",
     )
     .argument("[worker-args...]", "more dask-worker flags (after --)")
-    .addOption(new Option("--name <name>", "the application's name (default dask)"))
-    .addOption(new Option("--queue <queue>", "the YARN queue (default: default)"))
-    .addOption(new Option("--user <user>", "submit as this user (needs proxy-user rights)"))
-    .addOption(listOption("--tag <tag>", "application tags"))
-    .addOption(
-      new Option("--deploy-mode <mode>", "where the scheduler runs: remote (a container) or local").choices([
-        "remote",
-        "local",
-      ]),
-    )
-    .addOption(
-      new Option("--workers <n>", "workers started with the application (default 0)").argParser(integer(0)),
-    )
-    .addOption(new Option("--worker-memory <size>", "per worker (default 2 GiB)").argParser(memory))
-    .addOption(new Option("--worker-vcores <n>", "per worker (default 1)").argParser(integer(1)))
-    .addOption(new Option("--scheduler-memory <size>", "the scheduler's (default 2 GiB)").argParser(memory))
-    .addOption(new Option("--scheduler-vcores <n>", "the scheduler's (default 1)").argParser(integer(1)))
-    .addOption(
-      new Option("--worker-restarts <n>", "restarts of failed workers; -1 always (default -1)").argParser(
-        integer(-1),
-      ),
-    )
     .addOption(
       new Option("--env <KEY=VALUE>", "an environment variable of the workers (repeatable)").argParser(
         repeated,
       ),
-    )
-    .addOption(
-      new Option("--visibility <visibility>", "who shares the localized environment on a node").choices([
-        "application",
-        "private",
-        "public",
-      ]),
-    )
-    .addOption(new Option("--scheduler-address <uri>", "with --format commands: where workers connect"))
-    .addOption(
-      new Option("--scheduler-file <path>", "with --format commands: the scheduler file both sides see"),
     );
-  for (const option of shippingOptions("dask")) command.addOption(option);
+  for (const option of [...forSpec, ...forCommands, ...shippingOptions("dask")]) command.addOption(option);
   return command.action(async (workerArgs: string[], _flags: DaskFlags, self: Command) => {
     const flags = self.optsWithGlobals<DaskFlags>();
     const output = createOutput({ ...flags, json: false });
     const format = formatOf(flags, "dask");
+    const hint = "see cluster-pack config dask --help";
+    // Refused rather than ignored, before anything is uploaded: the user expects the flag to change the output.
+    const misplaced = (format === "commands" ? forSpec : forCommands).find(
+      (option) => flags[option.attributeName() as keyof DaskFlags] !== undefined,
+    );
+    if (misplaced)
+      throw new UsageError(
+        format === "commands"
+          ? `${misplaced.long} only applies to the dask-yarn spec (--format yaml or json), not to --format commands`
+          : `${misplaced.long} only applies to --format commands`,
+        hint,
+      );
     const env = keyValues(flags.env, "--env");
+    const krb5ccname = format === "commands" ? undefined : await ticketCacheToShip(flags, output);
     const shipped = await shippedEnvOf(flags, config, output);
     const pyenv = getPyenvUsageFromArchive(shipped.packagePath);
     const code = {
       editable: shipped.editable,
       ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
     };
-    const hint = "see cluster-pack config dask --help";
     if (format === "commands") {
       const dask = asUsage(
         () =>
@@ -119,7 +136,6 @@ export function daskCommand(config: ProjectConfig): Command {
       );
       return;
     }
-    const krb5ccname = await ticketCacheToShip(output);
     const workerResources = daskResources(flags.workerMemory, flags.workerVcores);
     const schedulerResources = daskResources(flags.schedulerMemory, flags.schedulerVcores);
     const spec = asUsage(
@@ -142,6 +158,6 @@ export function daskCommand(config: ProjectConfig): Command {
         }),
       hint,
     );
-    process.stdout.write(format === "json" ? toJson(spec) : toYaml(spec));
+    writeSpec(spec, format);
   });
 }

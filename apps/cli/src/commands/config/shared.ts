@@ -2,12 +2,15 @@
 
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import { isEnvUsageError } from "@cluster-pack/env-usage";
+import { getPyenvUsageFromArchive, isEnvUsageError } from "@cluster-pack/env-usage";
 import {
+  type ApplicationSpec,
   type FileVisibility,
   type PythonEntryPoint,
   type Resources,
   ticketCacheFile,
+  toJson,
+  toYaml,
 } from "@cluster-pack/yarn";
 import { archiveFormats } from "cluster-pack";
 import { InvalidArgumentError, Option } from "commander";
@@ -31,7 +34,12 @@ export interface ConfigFlags extends EnvironmentFlags {
   archiveFormat?: string;
 }
 
-export interface JobFlags extends ConfigFlags {
+/** Flags of the engines whose spec runs in YARN containers (`yarn`, `tf`, `dask`). */
+export interface TicketCacheFlags {
+  shipTicketCache?: boolean;
+}
+
+export interface JobFlags extends ConfigFlags, TicketCacheFlags {
   module?: string;
   script?: string;
   code?: string;
@@ -101,8 +109,15 @@ export function shippingOptions(engine: keyof typeof renderers): Option[] {
   ];
 }
 
-/** The options of a YARN job (skein services): what to run, where, with which resources. */
-export function jobOptions(): Option[] {
+/** The opt-in to ship the user's Kerberos ticket (a credential) to the containers. */
+export const shipTicketCacheOption = () =>
+  new Option(
+    "--ship-ticket-cache",
+    "ship the Kerberos ticket cache KRB5CCNAME names to every container (your ticket: the job can use it)",
+  );
+
+/** The options of a YARN job (skein services): what to run, where, with which resources; then the shipping ones. */
+export function jobOptions(engine: "yarn" | "tf"): Option[] {
   return [
     new Option("--module <name>", "run this module (python -m)"),
     new Option("--script <path>", "ship this script and run it"),
@@ -131,6 +146,8 @@ export function jobOptions(): Option[] {
       "private",
       "public",
     ]),
+    shipTicketCacheOption(),
+    ...shippingOptions(engine),
   ];
 }
 
@@ -226,38 +243,69 @@ export function resourcesOf(flags: JobFlags): Resources | undefined {
   };
 }
 
-/** `KRB5CCNAME` when it names a ticket cache file that exists here: only then can it be shipped. */
-export async function ticketCacheToShip(output: Output): Promise<string | undefined> {
+/**
+ * `KRB5CCNAME`, to ship, with `--ship-ticket-cache` only: a ticket-granting ticket is a credential, and DESIGN
+ * keeps credentials out of printed configs unless asked. Without the flag, a note says the ticket stays here.
+ */
+export async function ticketCacheToShip(
+  flags: TicketCacheFlags,
+  output: Output,
+): Promise<string | undefined> {
   const krb5ccname = process.env.KRB5CCNAME;
   const file = ticketCacheFile(krb5ccname);
-  if (!file) return undefined;
+  if (!flags.shipTicketCache) {
+    if (file)
+      output.note("KRB5CCNAME is set: the Kerberos ticket cache is not shipped (--ship-ticket-cache does)");
+    return undefined;
+  }
+  const hint = "run kinit with a file cache (KRB5CCNAME=FILE:/tmp/krb5cc_$UID), or drop --ship-ticket-cache";
+  if (!file)
+    throw new UsageError(
+      krb5ccname
+        ? `--ship-ticket-cache: KRB5CCNAME=${krb5ccname} is not a file cache; only a file can be shipped`
+        : "--ship-ticket-cache: KRB5CCNAME is not set",
+      hint,
+    );
   const exists = await stat(file).then(
     (info) => info.isFile(),
     () => false,
   );
-  if (!exists) {
-    output.warn(`KRB5CCNAME names ${file}, which is not a file here: no Kerberos ticket cache is shipped`);
-    return undefined;
-  }
+  if (!exists)
+    throw new UsageError(`--ship-ticket-cache: KRB5CCNAME names ${file}, which is not a file here`, hint);
   output.verbose(`shipping the Kerberos ticket cache ${file}`);
   return krb5ccname;
 }
 
-/** What every skein service of a job shares. */
-export async function serviceOptionsOf(flags: JobFlags, shipped: ShippedEnv, output: Output) {
+/**
+ * What a YARN job's spec is made of: what to run, the environment (uploaded first with `--upload`), what every
+ * service shares and the application's settings. Flags are checked before anything is uploaded.
+ */
+export async function jobOf(flags: JobFlags, args: readonly string[], config: ProjectConfig, output: Output) {
+  const run = entryPointOf(flags, args);
+  const env = keyValues(flags.env, "--env");
+  const krb5ccname = await ticketCacheToShip(flags, output);
+  const shipped = await shippedEnvOf(flags, config, output);
   const resources = resourcesOf(flags);
-  const krb5ccname = await ticketCacheToShip(output);
   return {
-    editable: shipped.editable,
-    ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
-    env: keyValues(flags.env, "--env"),
-    ...(resources && { resources }),
-    ...(flags.visibility && { visibility: flags.visibility }),
-    ...(krb5ccname && { krb5ccname }),
+    pyenv: getPyenvUsageFromArchive(shipped.packagePath),
+    serviceOptions: {
+      run,
+      editable: shipped.editable,
+      ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
+      env,
+      ...(resources && { resources }),
+      ...(flags.visibility && { visibility: flags.visibility }),
+      ...(krb5ccname && { krb5ccname }),
+    },
+    applicationOptions: applicationOptionsOf(flags),
   };
 }
 
-export function applicationOptionsOf(flags: JobFlags) {
+/** A skein spec on stdout, in the format asked for. */
+export const writeSpec = (spec: ApplicationSpec, format: string) =>
+  process.stdout.write(format === "json" ? toJson(spec) : toYaml(spec));
+
+function applicationOptionsOf(flags: JobFlags) {
   return {
     ...(flags.name && { name: flags.name }),
     ...(flags.queue && { queue: flags.queue }),

@@ -1,4 +1,3 @@
-import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
   type Strategy,
   TASK_TYPES,
@@ -8,24 +7,20 @@ import {
   tfApplicationSpec,
   tfConfigs,
 } from "@cluster-pack/tensorflow";
-import { toJson, toYaml } from "@cluster-pack/yarn";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
-  applicationOptionsOf,
   asUsage,
-  entryPointOf,
   formatOf,
   integer,
   type JobFlags,
+  jobOf,
   jobOptions,
   repeated,
   resourcesOf,
-  serviceOptionsOf,
-  shippedEnvOf,
-  shippingOptions,
+  writeSpec,
 } from "./shared.js";
 
 interface TfFlags extends JobFlags {
@@ -108,7 +103,7 @@ export function tfCommand(config: ProjectConfig): Command {
       ]),
     )
     .addOption(new Option("--rpc-layer <layer>", "TF_CONFIG's rpc_layer, e.g. grpc"));
-  for (const option of [...jobOptions(), ...shippingOptions("tf")]) command.addOption(option);
+  for (const option of jobOptions("tf")) command.addOption(option);
   return command.action(async (args: string[], _flags: TfFlags, self: Command) => {
     const flags = self.optsWithGlobals<TfFlags>();
     const output = createOutput({ ...flags, json: false });
@@ -132,24 +127,21 @@ export function tfCommand(config: ProjectConfig): Command {
       return;
     }
     if (flags.taskAddress) throw new UsageError("--task-address only applies to --format tf-config", hint);
-    const run = entryPointOf(flags, args);
-    const shipped = await shippedEnvOf(flags, config, output);
-    const serviceOptions = await serviceOptionsOf(flags, shipped, output);
+    const job = await jobOf(flags, args, config, output);
     const spec = asUsage(
       () =>
         tfApplicationSpec(
-          getPyenvUsageFromArchive(shipped.packagePath),
+          job.pyenv,
           topology,
           {
-            ...serviceOptions,
-            run,
+            ...job.serviceOptions,
             ...(flags.strategy && { strategy: flags.strategy }),
             ...(flags.tensorboardLogdir && { tensorboardLogdir: flags.tensorboardLogdir }),
           },
-          applicationOptionsOf(flags),
+          job.applicationOptions,
         ),
       hint,
     );
-    process.stdout.write(format === "json" ? toJson(spec) : toYaml(spec));
+    writeSpec(spec, format);
   });
 }

@@ -1,22 +1,10 @@
 // `cluster-pack config yarn`: a skein ApplicationSpec running Python in the environment.
 
-import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
-import { applicationSpec, pythonService, toJson, toYaml } from "@cluster-pack/yarn";
+import { applicationSpec, pythonService } from "@cluster-pack/yarn";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
-import {
-  applicationOptionsOf,
-  asUsage,
-  entryPointOf,
-  formatOf,
-  integer,
-  type JobFlags,
-  jobOptions,
-  serviceOptionsOf,
-  shippedEnvOf,
-  shippingOptions,
-} from "./shared.js";
+import { asUsage, formatOf, integer, type JobFlags, jobOf, jobOptions, writeSpec } from "./shared.js";
 
 interface YarnFlags extends JobFlags {
   instances?: number;
@@ -29,22 +17,19 @@ export function yarnCommand(config: ProjectConfig): Command {
     .argument("[args...]", "arguments of the module, script or code (after --)")
     .addOption(new Option("--service-name <name>", "the skein service's name").default("job"))
     .addOption(new Option("--instances <n>", "containers to start (default 1)").argParser(integer(0)));
-  for (const option of [...jobOptions(), ...shippingOptions("yarn")]) command.addOption(option);
+  for (const option of jobOptions("yarn")) command.addOption(option);
   return command.action(async (args: string[], _flags: YarnFlags, self: Command) => {
     const flags = self.optsWithGlobals<YarnFlags>();
     const output = createOutput({ ...flags, json: false });
     const format = formatOf(flags, "yarn");
-    const run = entryPointOf(flags, args);
-    const shipped = await shippedEnvOf(flags, config, output);
-    const serviceOptions = await serviceOptionsOf(flags, shipped, output);
+    const job = await jobOf(flags, args, config, output);
     const spec = asUsage(
       () =>
         applicationSpec({
-          ...applicationOptionsOf(flags),
+          ...job.applicationOptions,
           services: {
-            [flags.serviceName]: pythonService(getPyenvUsageFromArchive(shipped.packagePath), {
-              ...serviceOptions,
-              run,
+            [flags.serviceName]: pythonService(job.pyenv, {
+              ...job.serviceOptions,
               ...(flags.instances !== undefined && { instances: flags.instances }),
               ...(flags.maxRestarts !== undefined && { maxRestarts: flags.maxRestarts }),
             }),
@@ -52,6 +37,6 @@ export function yarnCommand(config: ProjectConfig): Command {
         }),
       "see cluster-pack config yarn --help",
     );
-    process.stdout.write(format === "json" ? toJson(spec) : toYaml(spec));
+    writeSpec(spec, format);
   });
 }
