@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, realpathSync, statSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
 import { PackerError } from "./errors.js";
+import { publishArchive } from "./published-archive.js";
 
 /**
  * The file formats of venv and conda archives, from the output's name: `.tar.gz`/`.tgz` (what Spark and conda-pack
@@ -177,12 +176,6 @@ function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, w
   return [...materialized.values()];
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 /**
  * Writes the entries as a tar.gz or zip beside the output and renames it into place: the archive appears complete
  * or not at all. Entries are sorted and stamped with one time by the writers, so equal inputs give equal bytes.
@@ -199,28 +192,21 @@ export async function writeEnvArchive(
       `compressionLevel must be an integer from 1 to 9, not ${level}`,
     );
   const epoch = options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch };
-  const temporary = `${options.output}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    const summary =
-      format === "zip"
-        ? await writeZip(materializeSymlinks(entries, options.prefix, options.warnings), temporary, {
-            level,
-            label: options.output,
-            ...epoch,
-          })
-        : await writeTar(entries, temporary, { gzip: true, level, label: options.output, ...epoch });
-    const sha256 = await sha256File(temporary);
-    await rename(temporary, options.output);
-    return {
-      output: options.output,
-      format,
-      sha256,
-      bytes: summary.bytes,
-      entries: summary.entries,
-      warnings: options.warnings,
-    };
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  const { written: summary, sha256 } = await publishArchive(options.output, (temporary) =>
+    format === "zip"
+      ? writeZip(materializeSymlinks(entries, options.prefix, options.warnings), temporary, {
+          level,
+          label: options.output,
+          ...epoch,
+        })
+      : writeTar(entries, temporary, { gzip: true, level, label: options.output, ...epoch }),
+  );
+  return {
+    output: options.output,
+    format,
+    sha256,
+    bytes: summary.bytes,
+    entries: summary.entries,
+    warnings: options.warnings,
+  };
 }

@@ -1,6 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
 import { type ArchiveEntry, writeZip } from "@cluster-pack/archive";
 import { findEditableInstalls } from "@cluster-pack/editable";
 import {
@@ -13,6 +10,7 @@ import { bootstrapMain, pythonCommand, shellPreamble, toolVersion } from "./boot
 import { PackerError } from "./errors.js";
 import { DEPS, distributionFiles, editableFiles, hashOf } from "./packed-files.js";
 import { formatPexInfo, type InheritPath, type PexInfo } from "./pex-info.js";
+import { publishArchive } from "./published-archive.js";
 
 /**
  * - `zipapp` (`env.pex`): a shebang (or, for ZIP64 on Python < 3.13, a `/bin/sh` preamble) + zip, executable;
@@ -90,12 +88,6 @@ async function selectDistributions(options: PackZipappOptions): Promise<Distribu
   return distributions.filter((distribution) => !distribution.editable);
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 /**
  * Packs an installed environment into a PEX-style zipapp (or the unpack layout) straight from its site-packages:
  * the RECORD files of each distribution, no resolution, no wheel rebuilding. Deterministic: the same
@@ -158,8 +150,7 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
   ];
   const needsPreamble = layout === "zipapp" && !zipimportReadsZip64 && mayNeedZip64(entries);
 
-  const temporary = `${options.output}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
+  const { written, sha256 } = await publishArchive(options.output, async (temporary) => {
     const summary = await writeZip(entries, temporary, {
       level: options.compressionLevel ?? 1,
       ...(layout === "zipapp" && {
@@ -174,19 +165,16 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
       },
     });
     if (!pexInfo) throw new Error("the zip writer did not ask for PEX-INFO");
-    const sha256 = await sha256File(temporary);
-    await rename(temporary, options.output);
-    return {
-      output: options.output,
-      layout,
-      pexInfo,
-      sha256,
-      bytes: summary.bytes,
-      entries: summary.entries,
-      zip64: summary.zip64,
-    };
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+    return { summary, pexInfo };
+  });
+  const { summary } = written;
+  return {
+    output: options.output,
+    layout,
+    pexInfo: written.pexInfo,
+    sha256,
+    bytes: summary.bytes,
+    entries: summary.entries,
+    zip64: summary.zip64,
+  };
 }
