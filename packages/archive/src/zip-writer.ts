@@ -44,8 +44,6 @@ export interface ZipOptions {
   fileMode?: number;
   /** How the archive is named in error messages; default the destination path, or "zip archive". */
   label?: string;
-  /** Computes the sha256 of every entry's content while it is read for the archive; see `ZipSummary.sha256`. */
-  sha256?: boolean;
   /**
    * Entries written after all the others, made from the sha256 (hex) of every entry before them, by name
    * (directories excluded, symlinks by their target): an index such as `PEX-INFO` or a wheel's `RECORD`, without
@@ -63,8 +61,6 @@ export interface ZipSummary {
   contentBytes: number;
   /** Whether the archive needed (or was forced to use) ZIP64 end records. */
   zip64: boolean;
-  /** With `sha256: true`: the hex sha256 of every entry's content, by name (directories excluded). */
-  sha256?: ReadonlyMap<string, string>;
 }
 
 /** Files up to this size are read and compressed whole by a worker in batches; larger ones are streamed (or, when
@@ -112,7 +108,7 @@ export async function writeZip(
   const label = options.label ?? (typeof destination === "string" ? destination : "zip archive");
   const stamp = dosDateTime(resolveEpochSeconds(options.sourceDateEpoch));
   const forceZip64 = options.forceZip64 ?? false;
-  const digests = options.sha256 || options.closingEntries ? new Map<string, string>() : undefined;
+  const digests = options.closingEntries ? new Map<string, string>() : undefined;
   const resolved = resolveEntries(entries, label);
   const steps = planSteps(resolved, level);
   const batches = steps.filter((step): step is Batch => step.kind === "batch");
@@ -228,13 +224,7 @@ export async function writeZip(
     }
     const zip64 = await writer.finish();
     await sink.close();
-    return {
-      entries: writer.records.length,
-      bytes: sink.position,
-      contentBytes: writer.contentBytes,
-      zip64,
-      ...(options.sha256 && digests ? { sha256: digests } : {}),
-    };
+    return { entries: writer.records.length, bytes: sink.position, contentBytes: writer.contentBytes, zip64 };
   } catch (error) {
     // Workers first: one may be writing into the file in place, and its descriptor must outlive that write.
     await pool?.close();
