@@ -9,7 +9,10 @@ import { configCommand } from "./commands/config.js";
 import { infoCommand } from "./commands/info.js";
 import { lsCommand } from "./commands/ls.js";
 import { packCommand } from "./commands/pack.js";
+import { pruneCommand } from "./commands/prune.js";
+import { rmCommand } from "./commands/rm.js";
 import { uploadCommand } from "./commands/upload.js";
+import { uploadZipCommand } from "./commands/upload-zip.js";
 import { applyToEnvironment, loadProjectConfig, type ProjectConfig } from "./config.js";
 import { reportOf } from "./errors.js";
 import { listOption } from "./options.js";
@@ -30,9 +33,12 @@ function program(config: ProjectConfig): Command {
     .configureOutput({ outputError: () => undefined });
   for (const command of [
     uploadCommand(config),
+    uploadZipCommand(config),
     packCommand(config),
     infoCommand(config),
     lsCommand(config),
+    rmCommand(config),
+    pruneCommand(config),
     configCommand(config),
   ]) {
     command.exitOverride().configureOutput({ outputError: () => undefined });

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { hasScheme } from "cluster-pack";
 import { parse as parseToml } from "smol-toml";
 import { UsageError } from "./usage-error.js";
 
@@ -54,8 +55,6 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   user: ["user", "string"],
   "env-fallback-path": ["envFallbackPath", "string"],
 };
-
-const hasScheme = (value: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 
 /** The nearest pyproject.toml from `start` upwards, or undefined. */
 export async function findPyproject(start: string): Promise<{ file: string; text: string } | undefined> {

@@ -1,10 +1,14 @@
-import { isEnvUsageError } from "@cluster-pack/env-usage";
-import { isStorageError } from "@cluster-pack/fs";
-import { isPackerError, type PackerErrorCode } from "@cluster-pack/packers";
-import { isPythonEnvError } from "@cluster-pack/python-env";
-import { isClusterPackError } from "cluster-pack";
+import {
+  type ArchiveErrorCode,
+  type EditableErrorCode,
+  firstLine,
+  isClusterPackError,
+  type PackerErrorCode,
+  type PythonEnvErrorCode,
+  type ShippingErrorCode,
+  type StorageErrorCode,
+} from "cluster-pack";
 import { CommanderError } from "commander";
-import { UsageError } from "./usage-error.js";
 
 export interface ReportedError {
   message: string;
@@ -12,21 +16,46 @@ export interface ReportedError {
   exitCode: 1 | 2;
 }
 
-const firstLine = (text: string) => text.split("\n")[0]?.trim() || "failed";
+const help = "see cluster-pack <command> --help";
 
-const storageHints: Record<string, string> = {
+// What to do about each error a user can meet, in the command's own words (flags, variables). Every family's every
+// code has one: a new code does not compile until it says what the user should do.
+const storageHints: Record<StorageErrorCode, string> = {
   NOT_FOUND: "check that the bucket or directory exists (and the URI's spelling)",
+  ALREADY_EXISTS: "remove the existing file or choose another path",
   PERMISSION_DENIED: "check the credentials (AWS_*, HADOOP_USER_NAME…) and the store's permissions",
   TRANSIENT: "the store did not answer; check the endpoint (AWS_ENDPOINT_URL_S3, HADOOP_CONF_DIR) and retry",
-  ALREADY_EXISTS: "remove the existing file or choose another path",
+  INVALID_ARGUMENT:
+    "check the URI: a path, file://, s3://bucket/key, hdfs://namenode/path or webhdfs://host:port/path",
+  ABORTED: "the transfer was cancelled; run the command again",
+  UNKNOWN: "run again with --debug to see the store's own error",
 };
 
-const pythonHints: Record<string, string> = {
+const archiveHints: Record<ArchiveErrorCode, string> = {
+  INVALID_ARGUMENT: "check the files being packed (names, duplicates) and the options",
+  CORRUPT: "the archive is damaged or not of the format its name says: pack or download it again",
+  IO: "check the free space and permissions where the archive is read or written (TMPDIR, --output's directory)",
+  UNSUPPORTED: "repack the archive without that feature (encryption, multi-disk, unusual compression)",
+};
+
+const pythonHints: Record<PythonEnvErrorCode, string> = {
   NOT_A_PYTHON: "pass --python with a Python interpreter, e.g. --python .venv/bin/python",
+  UNREADABLE_ENVIRONMENT: "check the environment's permissions, or pass another --python",
+  BROKEN_DISTRIBUTION: "reinstall the package named above",
+  INVALID_ARGUMENT: "check --additional-packages and the files named above",
   MISSING_TOOL: "install the tool named above, or pass --find-links/--no-index to stay offline",
   RESOLUTION_FAILED: "check --additional-packages and the index (--index-url, C_PACK_PYPI_URL)",
-  BROKEN_DISTRIBUTION: "reinstall the package named above",
-  UNREADABLE_ENVIRONMENT: "check the environment's permissions, or pass another --python",
+};
+
+const editableHints: Record<EditableErrorCode, string> = {
+  MISSING_PROJECT: "reinstall the project (pip install -e <project>) or uninstall it",
+  MISSING_SOURCE: "reinstall the project with pip install -e <project>",
+  UNSUPPORTED_LAYOUT:
+    "reinstall the project with pip install -e <project> --config-settings editable_mode=compat",
+  UNPARSABLE_FINDER: "reinstall the project with pip install -e <project>",
+  BROKEN_EGG_LINK: "reinstall the project with pip install -e <project>, or delete the .egg-link file",
+  UNREADABLE: "check the permissions of the environment's site-packages",
+  INVALID_ARGUMENT: "check SOURCE_DATE_EPOCH (seconds since 1970-01-01)",
 };
 
 const packerHints: Record<PackerErrorCode, string> = {
@@ -38,39 +67,50 @@ const packerHints: Record<PackerErrorCode, string> = {
     "use --packer venv without --with-python (the nodes then need the venv's Python at the same path) or --packer pex; with --dest-prefix, choose a shorter path",
 };
 
+const shippingHints: Record<ShippingErrorCode, string> = {
+  INVALID_ARGUMENT: help,
+  NOT_FOUND: "upload it first (cluster-pack upload), pass --upload, or check --package-path",
+  EDITABLE_PROBLEM: "reinstall the editable project named above (pip install -e <project>) or uninstall it",
+  VERIFICATION_FAILED: "the store changed the bytes sent: run the upload again (--force) and check the store",
+  UPLOAD_FAILED: "check the store and run the upload again; nothing half-written was published",
+  REMOVE_FAILED: "check the store's permissions and run the command again",
+  DOWNLOAD_FAILED: "check the URL or URI and that it can be read from here",
+};
+
+const hintsByFamily: Record<string, Record<string, string>> = {
+  StorageError: storageHints,
+  ArchiveError: archiveHints,
+  PythonEnvError: pythonHints,
+  EditableError: editableHints,
+  PackerError: packerHints,
+  ShippingError: shippingHints,
+  EnvUsageError: { INVALID_ARGUMENT: help },
+  UsageError: { INVALID_ARGUMENT: help },
+};
+
+/** The error's own hint, else the command's for its family and code, else the hint of what caused it. */
+function hintOf(error: unknown): string | undefined {
+  if (!isClusterPackError(error)) return undefined;
+  if (error.hint) return error.hint;
+  // A step that wraps a storage error (an upload) is best explained by the store's problem.
+  return hintOf(error.cause) ?? hintsByFamily[error.name]?.[error.code];
+}
+
 /** What the user sees for an error, and the exit code: 2 for a usage error, 1 for everything else. */
 export function reportOf(error: unknown): ReportedError {
-  if (error instanceof UsageError)
-    return { message: firstLine(error.message), exitCode: 2, ...(error.hint && { hint: error.hint }) };
   if (error instanceof CommanderError)
     return {
-      message: firstLine(error.message.replace(/^error: /, "")),
+      message: firstLine(error.message.replace(/^error: /, "")) || "failed",
       hint: "run cluster-pack --help (or cluster-pack <command> --help)",
       exitCode: 2,
     };
   if (isClusterPackError(error)) {
-    if (error.code === "INVALID_ARGUMENT")
-      return { message: firstLine(error.message), hint: "see cluster-pack <command> --help", exitCode: 2 };
-    const cause = error.cause;
-    const hint = isStorageError(cause) ? storageHints[cause.code] : undefined;
-    return { message: firstLine(error.message), exitCode: 1, ...(hint && { hint }) };
-  }
-  if (isStorageError(error)) {
-    const hint = storageHints[error.code];
-    return { message: firstLine(error.message), exitCode: 1, ...(hint && { hint }) };
-  }
-  if (isPackerError(error))
+    const hint = hintOf(error);
     return {
-      message: firstLine(error.message),
-      hint: packerHints[error.code],
+      message: error.message,
       exitCode: error.code === "INVALID_ARGUMENT" ? 2 : 1,
+      ...(hint && { hint }),
     };
-  if (isEnvUsageError(error))
-    return { message: firstLine(error.message), hint: "see cluster-pack <command> --help", exitCode: 2 };
-  if (isPythonEnvError(error)) {
-    const hint = pythonHints[error.code];
-    return { message: firstLine(error.message), exitCode: 1, ...(hint && { hint }) };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return { message: firstLine(message), exitCode: 1 };
+  return { message: firstLine(error) || "failed", exitCode: 1 };
 }

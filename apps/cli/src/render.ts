@@ -36,6 +36,21 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/**
+ * A value read from a store (metadata anyone may have written) as one printable cell: a string as is, anything
+ * else as JSON, and control characters (terminal escapes, newlines) shown as `\uXXXX` rather than obeyed.
+ */
+export function text(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  const raw = typeof value === "string" ? value : JSON.stringify(value);
+  return [...raw]
+    .map((char) => {
+      const code = char.codePointAt(0) ?? 0;
+      return code < 0x20 || (code >= 0x7f && code < 0xa0) ? `\\u${code.toString(16).padStart(4, "0")}` : char;
+    })
+    .join("");
+}
+
 /** Rows of cells, each column padded to its widest cell. */
 export function table(rows: readonly (readonly string[])[], header?: readonly string[]): string {
   const all = header ? [header, ...rows] : rows;

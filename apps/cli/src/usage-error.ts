@@ -1,10 +1,10 @@
+import { ClusterPackError } from "cluster-pack";
+
 /** A mistake in how the command was called (flags, arguments, configuration): exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends ClusterPackError<"INVALID_ARGUMENT"> {
   override readonly name = "UsageError";
-  readonly hint: string | undefined;
 
   constructor(message: string, hint?: string) {
-    super(message);
-    this.hint = hint;
+    super("INVALID_ARGUMENT", message, { hint });
   }
 }

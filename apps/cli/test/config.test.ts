@@ -3,7 +3,14 @@
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningS3rver, startS3rver, type Venv } from "@cluster-pack/testkit";
+import {
+  plainValue,
+  type RunningS3rver,
+  readSpecAsSkein,
+  skeinSpecProblems,
+  startS3rver,
+  type Venv,
+} from "@cluster-pack/testkit";
 import type { Service } from "@cluster-pack/yarn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -137,8 +144,17 @@ describe("cluster-pack config yarn", () => {
       "--service-name",
       "trainer",
     ];
-    const spec = JSON.parse(await config([...args, "--json"]));
-    expect(parse(await config(args))).toEqual(spec);
+    const json = await config([...args, "--json"]);
+    const yaml = await config(args);
+    // Both files as skein reads them (json.loads, PyYAML): within its rules, and the same spec.
+    const [fromJson, fromYaml] = await Promise.all([
+      readSpecAsSkein(json, "json"),
+      readSpecAsSkein(yaml, "yaml"),
+    ]);
+    expect(skeinSpecProblems(fromJson)).toEqual([]);
+    expect(skeinSpecProblems(fromYaml)).toEqual([]);
+    expect(plainValue(fromYaml)).toEqual(plainValue(fromJson));
+    const spec = JSON.parse(json);
     expect(spec).toMatchObject({
       name: "nightly",
       queue: "ml",
@@ -256,10 +272,19 @@ describe("cluster-pack config yarn", () => {
   });
 
   it("fails when no archive is stored at the path, saying how to get one there", async () => {
-    const line = await refused(["yarn", "--package-path", join(store, "none.pex"), "--module", "a"], 1);
-    expect(line).toMatch(
-      /none\.pex: no archive there; upload it first \(cluster-pack upload\), or add --upload$/,
-    );
+    const outcome = await runCli([
+      "config",
+      "yarn",
+      "--package-path",
+      join(store, "none.pex"),
+      "--module",
+      "a",
+    ]);
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^error: .*none\.pex: no archive there$/),
+      "hint: upload it first (cluster-pack upload), pass --upload, or check --package-path",
+    ]);
   });
 });
 

@@ -158,8 +158,8 @@ describe("cluster-pack upload --packer venv|conda to S3 (s3rver)", () => {
       },
     );
     expect(outcome.code).toBe(0);
-    expect(outcome.stdout).toContain("spark.yarn.dist.archives=s3://team/envs/venv.tar.gz#environment\n");
-    expect(outcome.stdout).toContain("PYSPARK_PYTHON=./environment/bin/python\n");
+    expect(outcome.stdout).toContain("spark.yarn.dist.archives=s3a://team/envs/venv.tar.gz#environment\n");
+    expect(outcome.stdout).toContain("PYSPARK_PYTHON=environment/bin/python\n");
   });
 });
 
@@ -205,7 +205,7 @@ describe("cluster-pack pack with venv and conda settings", () => {
     ]);
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.split("\n")[0]).toBe(
-      "error: destPrefix (--dest-prefix) is for conda archives, not the venv packer",
+      "error: destPrefix is for conda archives, not the venv packer",
     );
   });
 });

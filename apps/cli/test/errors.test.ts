@@ -1,8 +1,15 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnvUsageError } from "@cluster-pack/env-usage";
-import { PackerError } from "@cluster-pack/packers";
+import {
+  ArchiveError,
+  EditableError,
+  EnvUsageError,
+  PackerError,
+  PythonEnvError,
+  ShippingError,
+  StorageError,
+} from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportOf } from "../src/errors.js";
 import { runCli } from "./cli-process.js";
@@ -86,39 +93,102 @@ describe("help and version", () => {
   });
 });
 
-describe("errors of the packers and the emitters", () => {
-  it.each<[string, Error, 1 | 2, RegExp]>([
+// Every code of every family a user can meet, as the packages define them: each reaches the user as one line with
+// a hint, exit code 2 when the call was wrong, 1 otherwise.
+const families: [string, (code: string) => Error, readonly string[]][] = [
+  [
+    "StorageError",
+    (code) => new StorageError(code as never, "refused", { uri: "s3://team/envs/env.pex" }),
     [
-      "a bad packer option is a usage error",
-      new PackerError("INVALID_ARGUMENT", "not a virtual environment", { path: "/usr" }),
-      2,
-      /--packer/,
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "TRANSIENT",
+      "INVALID_ARGUMENT",
+      "ABORTED",
+      "UNKNOWN",
     ],
+  ],
+  [
+    "ArchiveError",
+    (code) => new ArchiveError(code as never, "bad entry", { archive: "/tmp/env.zip", entry: "a.py" }),
+    ["INVALID_ARGUMENT", "CORRUPT", "IO", "UNSUPPORTED"],
+  ],
+  [
+    "PythonEnvError",
+    (code) => new PythonEnvError(code as never, "cannot be used", { location: "/venv/bin/python" }),
     [
-      "a file missing from an installed package",
-      new PackerError("MISSING_FILE", "listed in its distribution's RECORD but missing; reinstall it", {
-        path: "/venv/lib/python3.11/site-packages/pkg/core.py",
-      }),
-      1,
-      /--force-reinstall/,
+      "NOT_A_PYTHON",
+      "UNREADABLE_ENVIRONMENT",
+      "BROKEN_DISTRIBUTION",
+      "INVALID_ARGUMENT",
+      "MISSING_TOOL",
+      "RESOLUTION_FAILED",
     ],
-    ["an archive that could not be written", new PackerError("IO", "no space left on device"), 1, /TMPDIR/],
+  ],
+  [
+    "EditableError",
+    (code) =>
+      new EditableError(code as never, "devpkg 0.1 (editable) is broken", { location: "/src/devpkg" }),
     [
-      "an interpreter or destination that cannot be relocated",
-      new PackerError("UNRELOCATABLE", "--with-python ships Linux (ELF) interpreters only", { path: "/py" }),
-      1,
-      /--packer venv without --with-python/,
+      "MISSING_PROJECT",
+      "MISSING_SOURCE",
+      "UNSUPPORTED_LAYOUT",
+      "UNPARSABLE_FINDER",
+      "BROKEN_EGG_LINK",
+      "UNREADABLE",
+      "INVALID_ARGUMENT",
     ],
+  ],
+  [
+    "PackerError",
+    (code) => new PackerError(code as never, "cannot pack", { location: "/venv" }),
+    ["INVALID_ARGUMENT", "MISSING_FILE", "IO", "UNRELOCATABLE"],
+  ],
+  ["EnvUsageError", () => new EnvUsageError('"my-pkg" is not a module name', "module"), ["INVALID_ARGUMENT"]],
+  [
+    "ShippingError",
+    (code) => new ShippingError(code as never, "failed", { location: "s3://team/envs/env.pex" }),
     [
-      "an option an emitter refuses is a usage error",
-      new EnvUsageError('"my-pkg" is not a module name', "module"),
-      2,
-      /--help/,
+      "INVALID_ARGUMENT",
+      "NOT_FOUND",
+      "EDITABLE_PROBLEM",
+      "VERIFICATION_FAILED",
+      "UPLOAD_FAILED",
+      "REMOVE_FAILED",
+      "DOWNLOAD_FAILED",
     ],
-  ])("%s: one line, a hint, exit code %s", (_, error, exitCode, hint) => {
+  ],
+];
+
+describe.each(families)("every %s reaches the user as one line with a hint", (_, make, codes) => {
+  it.each(codes)("%s", (code) => {
+    const error = make(code);
     const report = reportOf(error);
-    expect(report).toMatchObject({ message: error.message, exitCode });
-    expect(report.hint).toMatch(hint);
+    expect(report.message).toBe(error.message);
+    expect(report.message).not.toContain("\n");
+    expect(report.hint).toMatch(/\S/);
+    expect(report.exitCode).toBe(code === "INVALID_ARGUMENT" ? 2 : 1);
+  });
+});
+
+describe("errors of the packers and the emitters", () => {
+  it("explains a failed upload by the store's problem", () => {
+    const cause = new StorageError("PERMISSION_DENIED", "access denied", { uri: "s3://team/envs/env.pex" });
+    const error = new ShippingError("UPLOAD_FAILED", "uploading the archive failed: access denied", {
+      location: "s3://team/envs/env.pex",
+      cause,
+    });
+    expect(reportOf(error)).toEqual({
+      message: "s3://team/envs/env.pex: uploading the archive failed: access denied",
+      hint: "check the credentials (AWS_*, HADOOP_USER_NAME…) and the store's permissions",
+      exitCode: 1,
+    });
+  });
+
+  it("prefers the library's own hint", () => {
+    const error = new StorageError("INVALID_ARGUMENT", "no adapter", { hint: "install @cluster-pack/fs-s3" });
+    expect(reportOf(error).hint).toBe("install @cluster-pack/fs-s3");
   });
 
   it("reports an environment the venv packer cannot pack as a usage error", async () => {

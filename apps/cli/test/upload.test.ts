@@ -172,12 +172,12 @@ describe("cluster-pack upload to S3 (s3rver)", () => {
     const listing = await runCli(["ls", "s3://team/envs/cli", "--json"], { env: s3Env() });
     expect(listing.code).toBe(0);
     const parsed = JSON.parse(listing.stdout) as {
-      archives: { name: string; uri: string; metadata?: { format?: string } }[];
+      envs: { packagePath: string; format: string; metadata?: { format?: string } }[];
     };
-    expect(parsed.archives).toEqual([
+    expect(parsed.envs).toEqual([
       expect.objectContaining({
-        name: "env.pex",
-        uri: packagePath,
+        packagePath,
+        format: "pex",
         metadata: expect.objectContaining({ format: "pex" }),
       }),
     ]);

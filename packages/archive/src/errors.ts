@@ -1,3 +1,5 @@
+import { ClusterPackError } from "@cluster-pack/errors";
+
 /** Stable codes: callers branch on these, never on messages. */
 export type ArchiveErrorCode =
   /** The caller asked for something impossible: a bad entry name, a duplicate, a level out of range. */
@@ -20,25 +22,17 @@ export interface ArchiveErrorOptions {
 
 /**
  * The one error type of this package. The message is one line a user can act on:
- * `env.pex: entry "numpy/__init__.py": CRC-32 mismatch (expected 0x1c291ca3, got 0x8f3a2e10)`.
+ * `env.pex: entry "numpy/__init__.py": CRC-32 mismatch (expected 0x1c291ca3, got 0x8f3a2e10)`; its `location` is
+ * the archive (or source file), followed by the entry when there is one.
  */
-export class ArchiveError extends Error {
+export class ArchiveError extends ClusterPackError<ArchiveErrorCode> {
   override readonly name = "ArchiveError";
-  readonly code: ArchiveErrorCode;
-  readonly archive: string | undefined;
   readonly entry: string | undefined;
-  /** The reason without the archive and entry prefix. */
-  readonly detail: string;
 
   constructor(code: ArchiveErrorCode, detail: string, options: ArchiveErrorOptions = {}) {
-    const where = [options.archive, options.entry === undefined ? undefined : `entry "${options.entry}"`]
-      .filter((part) => part !== undefined)
-      .join(": ");
-    super(oneLine(where ? `${where}: ${detail}` : detail), { cause: options.cause });
-    this.code = code;
-    this.archive = options.archive;
+    const entry = options.entry === undefined ? undefined : `entry "${options.entry}"`;
+    super(code, entry ? `${entry}: ${detail}` : detail, { location: options.archive, cause: options.cause });
     this.entry = options.entry;
-    this.detail = detail;
   }
 }
 
@@ -51,8 +45,4 @@ export function toArchiveError(error: unknown, options: ArchiveErrorOptions): Ar
   if (error instanceof ArchiveError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ArchiveError("IO", message, { ...options, cause: error });
-}
-
-function oneLine(text: string): string {
-  return text.split("\n")[0]?.trim() ?? "";
 }

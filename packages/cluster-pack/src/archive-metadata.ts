@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
+import { metadataPathOf, type Packer } from "@cluster-pack/env-usage";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
-import type { Packer } from "./packer.js";
 
 /**
  * The JSON file beside each archive. cluster-pack's three keys (so its own `_is_archive_up_to_date` reads our
@@ -50,16 +50,6 @@ export interface ShippedInterpreter {
 
 const ownPackage = createRequire(import.meta.url)("../package.json") as { name: string; version: string };
 export const toolVersion = `${ownPackage.name}@${ownPackage.version}`;
-
-/**
- * `<archive without extension>.json`, as cluster-pack's `pathlib.Path(path).with_suffix(".json")`: only the last
- * suffix goes, so `env.pex` → `env.json` and `env.pex.zip` → `env.pex.json`.
- */
-export function metadataPathOf(archivePath: string): string {
-  const slash = archivePath.lastIndexOf("/");
-  const dot = archivePath.lastIndexOf(".");
-  return dot > slash + 1 ? `${archivePath.slice(0, dot)}.json` : `${archivePath}.json`;
-}
 
 /** The stored metadata, or undefined when there is none or it is unreadable (then the archive is not trusted). */
 export async function readArchiveMetadata(

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { realpathSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { basename, join, resolve } from "node:path";
-import { embeddedStorePath } from "@cluster-pack/fs";
+import { basename, resolve } from "node:path";
+import { type ArchiveFormat, defaultFormatOf, type Packer } from "@cluster-pack/env-usage";
+import { defaultFileSystemOf, embeddedStorePath, readHadoopConfiguration } from "@cluster-pack/fs";
 import type { Interpreter } from "@cluster-pack/python-env";
-import { type ArchiveFormat, choosePacking, defaultFormatOf, type Packer } from "./packer.js";
+import { choosePacking } from "./packer.js";
 
 /**
  * cluster-pack's `get_env_name`: `<venv basename>_<sha1(realpath)[:7]>`, so two projects that both call their
@@ -33,23 +33,10 @@ export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** `fs.defaultFS` of `$HADOOP_CONF_DIR/core-site.xml`, when there is one. */
+/** `fs.defaultFS` of `$HADOOP_CONF_DIR`, when there is one. */
 async function hadoopDefaultFs(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const confDir = env.HADOOP_CONF_DIR;
-  if (!confDir) return undefined;
-  let xml: string;
-  try {
-    xml = await readFile(join(confDir, "core-site.xml"), "utf8");
-  } catch {
-    return undefined;
-  }
-  for (const property of xml.matchAll(/<property>([\s\S]*?)<\/property>/g)) {
-    const body = property[1] ?? "";
-    const name = /<name>\s*([^<]*?)\s*<\/name>/.exec(body)?.[1];
-    const value = /<value>\s*([^<]*?)\s*<\/value>/.exec(body)?.[1];
-    if ((name === "fs.defaultFS" || name === "fs.default.name") && value) return value;
-  }
-  return undefined;
+  return confDir ? defaultFileSystemOf(await readHadoopConfiguration(confDir)) : undefined;
 }
 
 /**

@@ -2,15 +2,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { type EditableInstall, findEditableInstalls, writeTopLevelZip } from "@cluster-pack/editable";
 import {
   EDITABLE_PACKAGES_INDEX,
-  findEditableInstalls,
+  editableDirectoryOf,
   formatEditablePackagesIndex,
-  writeTopLevelZip,
-} from "@cluster-pack/editable";
+} from "@cluster-pack/env-usage";
+import { firstLine } from "@cluster-pack/errors";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
-import type { Interpreter } from "@cluster-pack/python-env";
-import { ClusterPackError, firstLineOf } from "./errors.js";
+import type { EnvironmentModel } from "@cluster-pack/python-env";
+import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
 import { sha256OfFile } from "./publish.js";
 
@@ -32,14 +33,31 @@ export interface ZippedEditables {
 }
 
 /**
- * Zips every importable top-level of the environment's editable installs (pyfiles shape: `mypkg/__init__.py` at the
- * root, so the zip goes on `sys.path` as is). A broken editable install stops the upload: shipping without it
- * would fail on the cluster with an ImportError far from its cause.
+ * The environment's editable installs, each with its importable top-levels. A broken editable install stops the
+ * upload: shipping without it would fail on the cluster with an ImportError far from its cause. python-env
+ * reports the installs it could not read at all (an egg-link to nowhere) among its problems.
  */
-export async function zipEditables(interpreter: Pick<Interpreter, "sitePackages">): Promise<ZippedEditables> {
-  const { editables, problems } = await findEditableInstalls(interpreter.sitePackages);
+export async function editablesToShip(
+  environment: Pick<EnvironmentModel, "distributions" | "problems">,
+): Promise<EditableInstall[]> {
+  const unreadable = environment.problems.find((problem) => problem.editable);
+  if (unreadable)
+    throw new ShippingError("EDITABLE_PROBLEM", unreadable.detail, { location: unreadable.path });
+  const { editables, problems } = await findEditableInstalls(environment.distributions);
   const [problem] = problems;
-  if (problem) throw new ClusterPackError("EDITABLE_PROBLEM", problem.message, { cause: problem });
+  if (problem)
+    throw new ShippingError("EDITABLE_PROBLEM", problem.detail, {
+      location: problem.location,
+      cause: problem,
+    });
+  return editables;
+}
+
+/**
+ * Zips every importable top-level of the editable installs (pyfiles shape: `mypkg/__init__.py` at the root, so
+ * the zip goes on `sys.path` as is).
+ */
+export async function zipEditables(editables: readonly EditableInstall[]): Promise<ZippedEditables> {
   const directory = await mkdtemp(join(tmpdir(), "cluster-pack-editable-"));
   const cleanup = () => rm(directory, { recursive: true, force: true });
   try {
@@ -64,31 +82,26 @@ export async function zipEditables(interpreter: Pick<Interpreter, "sitePackages"
 }
 
 /**
- * `<dir>/<archive name>_editable` (`envs/env.pex` → `envs/env_editable/`): the editable zips of an env live beside
- * its archive, one directory per archive, so two envs in one directory never overwrite each other's code.
- */
-export const editableDirectoryOf = (archiveDirectory: string, archiveName: string) =>
-  `${archiveDirectory}/${archiveName}_editable`;
-
-/**
  * Uploads the zips and the `editable_packages_index` (cluster-pack's file naming the top-level packages, one a
- * line) on every call: they are small, and a code change must never wait for the environment archive.
+ * line) into the archive's editable directory, on every call: they are small, and a code change must never wait
+ * for the environment archive.
  */
 export async function uploadEditables(
   fs: FileSystem,
-  directory: string,
+  archivePath: string,
   zipped: ZippedEditables,
   onProgress?: ProgressListener,
-): Promise<EditablePackage[]> {
-  if (zipped.zips.length === 0) return [];
+): Promise<{ editable: EditablePackage[]; editableIndex?: string }> {
+  if (zipped.zips.length === 0) return { editable: [] };
+  const directory = editableDirectoryOf(archivePath);
   const guard = async <T>(where: string, action: () => Promise<T>) => {
     try {
       return await action();
     } catch (error) {
-      throw new ClusterPackError(
+      throw new ShippingError(
         "UPLOAD_FAILED",
-        `uploading editable code failed: ${isStorageError(error) ? error.detail : firstLineOf(error)}`,
-        { where, cause: error },
+        `uploading editable code failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
+        { location: where, cause: error },
       );
     }
   };
@@ -119,5 +132,5 @@ export async function uploadEditables(
       size: Buffer.byteLength(index),
     }),
   );
-  return uploaded;
+  return { editable: uploaded, editableIndex: fs.toUri(indexPath) };
 }

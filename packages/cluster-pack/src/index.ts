@@ -1,24 +1,49 @@
-export type { PythonEnvDescription } from "@cluster-pack/env-usage";
-export { UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "@cluster-pack/env-usage";
-export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";
-export { isUpToDate, metadataPathOf, readArchiveMetadata, toolVersion } from "./archive-metadata.js";
+// The library façade: everything a program (the CLI, the Python door) needs, from one import.
+
+export type { ArchiveErrorCode } from "@cluster-pack/archive";
+export { ArchiveError } from "@cluster-pack/archive";
+export type { EditableErrorCode } from "@cluster-pack/editable";
+export { EditableError } from "@cluster-pack/editable";
+export type {
+  ArchiveFormat,
+  EditableCode,
+  EditableZip,
+  Packer,
+  PythonEnvDescription,
+} from "@cluster-pack/env-usage";
 export {
-  currentUser,
-  defaultPackagePath,
-  defaultPackagePathFor,
-  defaultStore,
-  envNameOf,
-} from "./default-package-path.js";
+  archiveFormats,
+  EnvUsageError,
+  getPyenvUsageFromArchive,
+  packers,
+  UNPACKED_ENV_NAME,
+  UNPACKED_VENV_NAME,
+} from "@cluster-pack/env-usage";
+export type { ClusterPackErrorOptions } from "@cluster-pack/errors";
+export { ClusterPackError, firstLine, isClusterPackError } from "@cluster-pack/errors";
+export type { StorageErrorCode, StorageOptions } from "@cluster-pack/fs";
+export { hasScheme, StorageError } from "@cluster-pack/fs";
+export type { PackerErrorCode } from "@cluster-pack/packers";
+export { PackerError } from "@cluster-pack/packers";
+export type { Distribution, EnvironmentModel, PythonEnvErrorCode } from "@cluster-pack/python-env";
+export { formatRequirements, inspectEnvironment, PythonEnvError } from "@cluster-pack/python-env";
+export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";
+export { defaultPackagePathFor, defaultStore } from "./default-package-path.js";
 export type { EditablePackage } from "./editable-upload.js";
-export { editableDirectoryOf } from "./editable-upload.js";
-export type { ClusterPackErrorCode, ClusterPackErrorOptions } from "./errors.js";
-export { ClusterPackError, isClusterPackError } from "./errors.js";
+export type {
+  EnvListing,
+  LocateEnvOptions,
+  PruneOptions,
+  PruneResult,
+  RemovedEnv,
+  StoredEnv,
+  StoreOptions,
+} from "./env-store.js";
+export { listEnvs, locateEnv, pruneEnvs, removeEnv } from "./env-store.js";
+export type { ShippingErrorCode, ShippingErrorOptions } from "./errors.js";
+export { isShippingError, ShippingError } from "./errors.js";
 export type { EnvironmentOptions, PackageSelection, PackEnvOptions, PackedEnv } from "./pack-env.js";
 export { packEnv } from "./pack-env.js";
-export type { ArchiveFormat, Packer } from "./packer.js";
-export { archiveFormats, archiveStem, formatOfPath, packerOfPath, packers } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
-export { getPyenvUsageFromArchive } from "./pyenv-usage.js";
-export { resolveStorage } from "./storage.js";
 export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
 export { uploadEnv, uploadZip } from "./upload-env.js";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
 import { packConda, packVenv, packZipapp } from "@cluster-pack/packers";
 import {
   type EnvironmentModel,
@@ -17,8 +18,8 @@ import {
   resolveEnvironment,
 } from "@cluster-pack/python-env";
 import type { CacheKey, ShippedInterpreter } from "./archive-metadata.js";
-import { ClusterPackError } from "./errors.js";
-import { type ArchiveFormat, choosePacking, type Packer } from "./packer.js";
+import { ShippingError } from "./errors.js";
+import { choosePacking } from "./packer.js";
 import type { ProgressListener } from "./progress.js";
 
 /** Which packages to ship: cluster-pack's `additional_packages`, `ignored_packages`, `only_packages`. */
@@ -144,17 +145,14 @@ const selects = (options: PackageSelection) =>
 /** Options that only some packers take, refused where they would silently do nothing. */
 export function checkPackerOptions(packer: Packer, options: EnvironmentOptions): void {
   if (options.withPython && packer !== "venv" && packer !== "conda")
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
-      `withPython (--with-python) ships the interpreter inside venv archives; the ${packer} packer runs with the nodes' Python: use --packer venv`,
+      `withPython ships the interpreter inside venv archives; the ${packer} packer runs with the nodes' Python: use the venv packer`,
     );
   if (options.destPrefix !== undefined && packer !== "conda")
-    throw new ClusterPackError(
-      "INVALID_ARGUMENT",
-      `destPrefix (--dest-prefix) is for conda archives, not the ${packer} packer`,
-    );
+    throw new ShippingError("INVALID_ARGUMENT", `destPrefix is for conda archives, not the ${packer} packer`);
   if (packer === "conda" && selects(options))
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       "a conda archive ships the conda environment as installed: additional, ignored and only packages apply to the pex and venv packers; install or remove the packages in the environment instead",
     );

@@ -1,58 +1,17 @@
-import { ClusterPackError } from "./errors.js";
+import {
+  type ArchiveFormat,
+  archiveFormats,
+  defaultFormatOf,
+  describeExtensions,
+  formatOfPath,
+  formatsOfPacker,
+  type Packer,
+  packerOfFormat,
+  packers,
+} from "@cluster-pack/env-usage";
+import { ShippingError } from "./errors.js";
 
-/**
- * How the environment is packed: the self-executing zipapp (`env.pex`), the unpack layout (`env.pex.zip`,
- * cluster-pack's `allow_large_pex`), a relocatable venv archive, or a conda-pack-style archive of a conda
- * environment (both unpacked by the cluster as `environment`, run as `environment/bin/python`).
- */
-export type Packer = "pex" | "pex.zip" | "venv" | "conda";
-
-export const packers: readonly Packer[] = ["pex", "pex.zip", "venv", "conda"];
-
-/** The archive's file format, named after its extension (`.tgz` is `tar.gz`). */
-export type ArchiveFormat = "pex" | "pex.zip" | "tar.gz" | "zip";
-
-export const archiveFormats: readonly ArchiveFormat[] = ["pex", "pex.zip", "tar.gz", "zip"];
-
-/** The formats each packer writes, its default first. */
-const formatsOf: Record<Packer, readonly ArchiveFormat[]> = {
-  pex: ["pex"],
-  "pex.zip": ["pex.zip"],
-  venv: ["tar.gz", "zip"],
-  conda: ["tar.gz", "zip"],
-};
-
-/** The format a packer writes unless told otherwise; a format's name is its file extension. */
-export const defaultFormatOf = (packer: Packer): ArchiveFormat => formatsOf[packer][0] as ArchiveFormat;
-
-const withoutQuery = (path: string) => path.split(/[?#]/)[0] ?? path;
-
-/** The format an archive name says, from its extension; undefined for a name we cannot ship. */
-export function formatOfPath(path: string): ArchiveFormat | undefined {
-  const name = withoutQuery(path);
-  if (name.endsWith(".pex.zip")) return "pex.zip";
-  if (name.endsWith(".pex")) return "pex";
-  if (/\.(tar\.gz|tgz)$/.test(name)) return "tar.gz";
-  if (name.endsWith(".zip")) return "zip";
-  return undefined;
-}
-
-/** Which packer made an archive, when its name alone says it (`.pex`, `.pex.zip`); a `.tar.gz` may be venv or conda. */
-export function packerOfPath(path: string): Packer | undefined {
-  const format = formatOfPath(path);
-  return format === "pex" || format === "pex.zip" ? format : undefined;
-}
-
-/** An archive's name without the extension of its format: `env.pex` → `env`, `env.tar.gz` → `env`. */
-export const archiveStem = (name: string) =>
-  withoutQuery(name).replace(/\.(pex\.zip|pex|tar\.gz|tgz|zip)$/, "");
-
-/** `.pex`, or `.tar.gz, .tgz or .zip`. */
-const extensionsOf = (packer: Packer) =>
-  formatsOf[packer]
-    .flatMap((format) => (format === "tar.gz" ? [".tar.gz", ".tgz"] : [`.${format}`]))
-    .join(", ")
-    .replace(/, ([^,]+)$/, " or $1");
+const extensionsOf = (packer: Packer) => describeExtensions(formatsOfPacker(packer));
 
 /**
  * `path` with an extension of the packer's (of `format`, when one was asked for), or an INVALID_ARGUMENT error
@@ -60,18 +19,22 @@ const extensionsOf = (packer: Packer) =>
  */
 export function checkExtension(path: string, packer: Packer, format?: ArchiveFormat): void {
   const found = formatOfPath(path);
-  if (found !== undefined && formatsOf[packer].includes(found) && (format === undefined || found === format))
+  if (
+    found !== undefined &&
+    formatsOfPacker(packer).includes(found) &&
+    (format === undefined || found === format)
+  )
     return;
   const expected =
-    format !== undefined && formatsOf[packer].length > 1
-      ? `a ${format} archive's name must end in ${format === "tar.gz" ? ".tar.gz or .tgz" : `.${format}`}`
+    format !== undefined && formatsOfPacker(packer).length > 1
+      ? `a ${format} archive's name must end in ${describeExtensions([format])}`
       : `wrong extension for the ${packer} packer: the archive name must end in ${extensionsOf(packer)}`;
-  throw new ClusterPackError("INVALID_ARGUMENT", expected, { where: path });
+  throw new ShippingError("INVALID_ARGUMENT", expected, { location: path });
 }
 
 export function checkPacker(packer: string): Packer {
   if (!(packers as readonly string[]).includes(packer))
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       `unknown packer "${packer}": use ${packers.map((p) => `"${p}"`).join(", ")}`,
     );
@@ -80,7 +43,7 @@ export function checkPacker(packer: string): Packer {
 
 export function checkFormat(format: string): ArchiveFormat {
   if (!(archiveFormats as readonly string[]).includes(format))
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       `unknown archive format "${format}": use ${archiveFormats.map((f) => `"${f}"`).join(", ")}`,
     );
@@ -103,15 +66,10 @@ export function choosePacking(
   const format = asked ?? named;
   const packer: Packer =
     requested ??
-    (format === "pex" || format === "pex.zip"
-      ? format
-      : format === undefined
-        ? "pex"
-        : environmentKind === "conda"
-          ? "conda"
-          : "venv");
-  if (asked !== undefined && !formatsOf[packer].includes(asked))
-    throw new ClusterPackError(
+    packerOfFormat(format) ??
+    (format === undefined ? "pex" : environmentKind === "conda" ? "conda" : "venv");
+  if (asked !== undefined && !formatsOfPacker(packer).includes(asked))
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       `the ${packer} packer writes ${extensionsOf(packer)} archives, not .${asked}`,
     );

@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { listTar, listZip } from "@cluster-pack/archive";
+import type { ArchiveFormat } from "@cluster-pack/env-usage";
+import { firstLine } from "@cluster-pack/errors";
 import { isStorageError, type StorageOptions } from "@cluster-pack/fs";
-import { ClusterPackError, firstLineOf } from "./errors.js";
-import { type ArchiveFormat, archiveStem } from "./packer.js";
+import { ShippingError } from "./errors.js";
 import { resolveStorage } from "./storage.js";
 
 const isHttp = (location: string) => /^https?:\/\//i.test(location);
@@ -31,8 +31,8 @@ export async function downloadArchive(
       await rename(partial, localPath);
     } catch (error) {
       await rm(partial, { force: true });
-      throw new ClusterPackError("DOWNLOAD_FAILED", `download failed: ${firstLineOf(error)}`, {
-        where: location,
+      throw new ShippingError("DOWNLOAD_FAILED", `download failed: ${firstLine(error)}`, {
+        location,
         cause: error,
       });
     }
@@ -42,10 +42,10 @@ export async function downloadArchive(
   try {
     await fs.get(path, localPath);
   } catch (error) {
-    throw new ClusterPackError(
+    throw new ShippingError(
       "DOWNLOAD_FAILED",
-      `download failed: ${isStorageError(error) ? error.detail : firstLineOf(error)}`,
-      { where: location, cause: error },
+      `download failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
+      { location, cause: error },
     );
   } finally {
     await fs.close?.();
@@ -70,9 +70,6 @@ export function readPexRequirements(python: string, archive: string): Promise<st
   });
 }
 
-/** The env name of an archive file: its name without its format's extension (`my_env.pex` → `my_env`). */
-export const envNameOfArchive = (path: string) => archiveStem(basename(path.split(/[?#]/)[0] ?? path));
-
 /**
  * Which packer made a prebuilt venv or conda archive, from its entries: a conda environment has `conda-meta/`.
  * Both hold the environment's files at their root (as we, conda-pack and venv-pack write them), where the cluster
@@ -81,27 +78,23 @@ export const envNameOfArchive = (path: string) => archiveStem(basename(path.spli
 export async function packerOfEnvironmentArchive(
   archive: string,
   format: ArchiveFormat,
-  where: string,
+  location: string,
 ): Promise<"venv" | "conda"> {
   let names: string[];
   try {
     const entries = format === "zip" ? (await listZip(archive)).entries : await listTar(archive);
     names = entries.map((entry) => entry.name.replace(/^\.\//, ""));
   } catch (error) {
-    throw new ClusterPackError(
-      "INVALID_ARGUMENT",
-      `not a readable ${format} archive: ${firstLineOf(error)}`,
-      {
-        where,
-        cause: error,
-      },
-    );
+    throw new ShippingError("INVALID_ARGUMENT", `not a readable ${format} archive: ${firstLine(error)}`, {
+      location,
+      cause: error,
+    });
   }
   if (!names.includes("bin/python"))
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       "not a venv or conda archive: no bin/python at its root, which the cluster runs as environment/bin/python",
-      { where },
+      { location },
     );
   return names.some((name) => name.startsWith("conda-meta/")) ? "conda" : "venv";
 }

@@ -2,11 +2,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { basenameOf, metadataPathOf } from "@cluster-pack/env-usage";
+import { firstLine } from "@cluster-pack/errors";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
-import { type ArchiveMetadata, metadataPathOf } from "./archive-metadata.js";
-import { ClusterPackError, firstLineOf } from "./errors.js";
+import type { ArchiveMetadata } from "./archive-metadata.js";
+import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
-import { nameOf, parentOf } from "./storage.js";
+import { parentOf } from "./storage.js";
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -47,17 +49,17 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
   const uri = fs.toUri(path);
   const size = (await stat(localArchive)).size;
   const directory = parentOf(path);
-  const temporary = `${directory}/.${nameOf(path)}.${randomBytes(6).toString("hex")}.uploading`;
-  const step = async <T>(what: string, where: string, action: () => Promise<T>): Promise<T> => {
+  const temporary = `${directory}/.${basenameOf(path)}.${randomBytes(6).toString("hex")}.uploading`;
+  const step = async <T>(what: string, location: string, action: () => Promise<T>): Promise<T> => {
     try {
       return await action();
     } catch (error) {
-      if (error instanceof ClusterPackError) throw error;
-      throw new ClusterPackError(
+      if (error instanceof ShippingError) throw error;
+      throw new ShippingError(
         "UPLOAD_FAILED",
-        `${what} failed: ${isStorageError(error) ? error.detail : firstLineOf(error)}`,
+        `${what} failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
         {
-          where,
+          location,
           cause: error,
         },
       );
@@ -81,20 +83,20 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
     );
     const uploaded = await step("checking the upload", uri, () => fs.stat(temporary));
     if (uploaded.size !== size)
-      throw new ClusterPackError(
+      throw new ShippingError(
         "VERIFICATION_FAILED",
         `the store holds ${uploaded.size} bytes where ${size} were sent`,
-        { where: uri },
+        { location: uri },
       );
     if (fs.scheme === "file") {
       // Local paths are the file system's own path space: re-reading the stored copy is cheap here.
       const stored = await sha256OfFile(temporary);
       if (stored !== options.sha256)
-        throw new ClusterPackError(
+        throw new ShippingError(
           "VERIFICATION_FAILED",
           "the stored archive's sha256 differs from the packed one",
           {
-            where: uri,
+            location: uri,
           },
         );
     }

@@ -1,4 +1,5 @@
 import {
+  builtinAdapters,
   type ResolvedPath,
   registeredSchemes,
   registerFileSystem,
@@ -7,26 +8,18 @@ import {
   schemeOf,
 } from "@cluster-pack/fs";
 
-/** The adapter packages we declare as optional peers, by scheme. */
-const adapterPackages: Readonly<Record<string, string>> = {
-  s3: "@cluster-pack/fs-s3",
-  s3a: "@cluster-pack/fs-s3",
-  hdfs: "@cluster-pack/fs-hdfs",
-  webhdfs: "@cluster-pack/fs-hdfs",
-};
-
 interface PluginModule {
   fileSystemPlugin?: { schemes: readonly string[]; factory: Parameters<typeof registerFileSystem>[1] };
 }
 
 /**
- * Resolves a storage URI. The S3 and HDFS adapters are optional peers of this package: they are imported from
+ * Resolves a storage URI. The S3 and HDFS adapters are optional dependencies of this package: they are imported from
  * here first (under pnpm's strict layout `@cluster-pack/fs` cannot see packages installed beside us), and when
  * they are not installed `@cluster-pack/fs` gives its one-line "install @cluster-pack/fs-s3" error.
  */
 export async function resolveStorage(uri: string, options: StorageOptions = {}): Promise<ResolvedPath> {
   const scheme = schemeOf(uri);
-  const adapter = adapterPackages[scheme];
+  const adapter = builtinAdapters[scheme];
   if (adapter && !registeredSchemes().includes(scheme)) {
     try {
       const module = (await import(/* @vite-ignore */ adapter)) as PluginModule;
@@ -43,5 +36,3 @@ export async function resolveStorage(uri: string, options: StorageOptions = {}):
 
 /** The directory part of a path in a file system's own path space. */
 export const parentOf = (path: string) => path.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
-/** The last component of a path. */
-export const nameOf = (path: string) => path.replace(/\/+$/, "").split("/").at(-1) ?? path;

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { archiveStem, formatOfPath, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
 import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
 import { isBuildTool, normalizeName } from "@cluster-pack/python-env";
 import {
@@ -18,12 +19,12 @@ import {
 } from "./default-package-path.js";
 import {
   type EditablePackage,
-  editableDirectoryOf,
+  editablesToShip,
   uploadEditables,
   type ZippedEditables,
   zipEditables,
 } from "./editable-upload.js";
-import { ClusterPackError } from "./errors.js";
+import { ShippingError } from "./errors.js";
 import {
   cacheKeyOf,
   checkPackerOptions,
@@ -32,23 +33,11 @@ import {
   packModel,
   shippedInterpreterOf,
 } from "./pack-env.js";
-import {
-  archiveStem,
-  checkExtension,
-  choosePacking,
-  formatOfPath,
-  type Packer,
-  packerOfPath,
-} from "./packer.js";
-import {
-  downloadArchive,
-  envNameOfArchive,
-  packerOfEnvironmentArchive,
-  readPexRequirements,
-} from "./prebuilt-archive.js";
+import { checkExtension, choosePacking } from "./packer.js";
+import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { publishArchive, sha256OfFile } from "./publish.js";
-import { nameOf, parentOf, resolveStorage } from "./storage.js";
+import { resolveStorage } from "./storage.js";
 
 export interface UploadEnvOptions extends EnvironmentOptions {
   /** Where the archive goes (any storage URI); default `<store>/user/<user>/envs/<envName>.<ext>`. */
@@ -123,8 +112,8 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
       () => false,
     ))
   ) {
-    const pexPacker = packerOfPath(runningPex) ?? requested;
-    const envName = envNameOfArchive(runningPex);
+    const pexPacker = packerOfFormat(formatOfPath(runningPex)) ?? requested;
+    const envName = archiveStem(runningPex);
     const packagePath = options.packagePath ?? (await defaultPackagePath(envName, pexPacker, env));
     checkExtension(packagePath, pexPacker);
     const result = await uploadArchiveFile(runningPex, packagePath, {
@@ -143,7 +132,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
   const packagePath =
     options.packagePath ?? (await defaultPackagePathFor(model.interpreter, { packer, format, env }));
 
-  const zipped: ZippedEditables = await zipEditables(model.interpreter);
+  const zipped: ZippedEditables = await zipEditables(await editablesToShip(model));
   const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
   try {
     // Baked-in editable code changes without the fingerprint changing: the zips' hashes join the cache key.
@@ -196,8 +185,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
         await rm(workspace, { recursive: true, force: true });
       }
     }
-    const editableDirectory = editableDirectoryOf(parentOf(path), archiveStem(nameOf(path)));
-    const editable = await uploadEditables(fs, editableDirectory, zipped, options.onProgress);
+    const { editable, editableIndex } = await uploadEditables(fs, path, zipped, options.onProgress);
     return {
       packagePath: fs.toUri(path),
       envName,
@@ -207,7 +195,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
       metadata: metadata ?? {},
       ...(warnings.length > 0 && { warnings }),
       editable,
-      ...(editable.length > 0 && { editableIndex: fs.toUri(`${editableDirectory}/editable_packages_index`) }),
+      ...(editableIndex && { editableIndex }),
     };
   } finally {
     await zipped.cleanup();
@@ -270,14 +258,14 @@ export async function uploadZip(
 ): Promise<Omit<UploadedEnv, "editable">> {
   const format = formatOfPath(file);
   if (!format)
-    throw new ClusterPackError(
+    throw new ShippingError(
       "INVALID_ARGUMENT",
       "unsupported archive format: must be .pex, .pex.zip, or a venv or conda archive (.tar.gz, .tgz, .zip)",
-      { where: file },
+      { location: file },
     );
-  const envName = envNameOfArchive(file);
+  const envName = archiveStem(file);
   const target = packagePath ?? (await archivePathInStore(envName, format, options.env ?? process.env));
-  const zipappPacker = packerOfPath(file);
+  const zipappPacker = packerOfFormat(format);
   // venv and conda archives take the same extensions: which one the file is can wait until it is here.
   checkExtension(target, zipappPacker ?? "venv", format);
   const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-zip-"));

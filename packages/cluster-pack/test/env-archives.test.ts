@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ArchiveMetadata,
   defaultPackagePathFor,
-  isClusterPackError,
+  isShippingError,
   packEnv,
   type UploadEnvOptions,
   uploadEnv,
@@ -177,7 +177,7 @@ describe("options a packer cannot honour", () => {
     [
       "withPython for a pex",
       { packer: "pex", withPython: true, packagePath: join("/tmp", "x", "env.pex") },
-      /--with-python.*use --packer venv/,
+      /withPython ships the interpreter inside venv archives.*use the venv packer/,
     ],
     [
       "destPrefix for a venv archive",
@@ -204,7 +204,7 @@ describe("options a packer cannot honour", () => {
     it(`refuses ${what} in one line, before packing`, async () => {
       const python = options.packer === "conda" ? conda.python : venv.python;
       const refused = uploadEnv({ python, packagePath: join(store, "refused.tar.gz"), ...options });
-      await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+      await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "INVALID_ARGUMENT"));
       await expect(refused).rejects.toThrow(message);
     });
   }
@@ -228,7 +228,7 @@ describe("defaultPackagePathFor", () => {
       { kind: "venv", prefix: venv.prefix },
       { packer: "pex", format: "zip" },
     );
-    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+    await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "INVALID_ARGUMENT"));
   });
 });
 
@@ -274,7 +274,7 @@ describe("uploadZip with prebuilt venv and conda archives", () => {
     const file = join(root, "not-envs", name);
     await run("tar", ["-czf", file, "-C", directory, "."]);
     const refused = uploadZip(file, join(store, "refused", "docs.tar.gz"));
-    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+    await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "INVALID_ARGUMENT"));
     await expect(refused).rejects.toThrow(message);
   });
 

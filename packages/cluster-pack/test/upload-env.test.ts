@@ -23,7 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ArchiveMetadata,
-  isClusterPackError,
+  isShippingError,
   type ProgressEvent,
   packEnv,
   type UploadedEnv,
@@ -162,7 +162,7 @@ describe("uploadEnv on the local store", () => {
 
   it("refuses a package path with the wrong extension for the packer, in one line", async () => {
     const refused = uploadEnv({ python: venv.python, packagePath: join(store, "envs", "env.tar.bz2") });
-    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "INVALID_ARGUMENT"));
+    await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "INVALID_ARGUMENT"));
     await expect(refused).rejects.toThrow(/env\.tar\.bz2: wrong extension for the pex packer: .*\.pex$/);
     await expect(
       uploadEnv({ python: venv.python, packer: "pex.zip", packagePath: join(store, "envs", "env.pex") }),
@@ -291,7 +291,7 @@ describe("uploadEnv on HDFS (WebHDFS server)", () => {
     await pipInstall(other, ["extrapkg"], [join(wheels, "extrapkg")]);
     // mallory may read bob's directory (755) but not write to it: the metadata read succeeds, the put fails.
     const refused = uploadEnv({ python: other.python, packagePath, fsArgs: { hdfs: { user: "mallory" } } });
-    await expect(refused).rejects.toSatisfy((error) => isClusterPackError(error, "UPLOAD_FAILED"));
+    await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "UPLOAD_FAILED"));
     await expect(refused).rejects.toThrow(
       /^webhdfs:\/\/.*refused\.pex: uploading the archive failed: [^\n]+$/,
     );

@@ -1,15 +1,11 @@
-/** A name or option that no emitter can use; the message is one line: `<where>: <what>`. */
-export class EnvUsageError extends Error {
-  override readonly name = "EnvUsageError";
-  readonly code = "INVALID_ARGUMENT";
-  readonly where: string | undefined;
-  /** The message without its `<where>: ` prefix, for callers that report `where` their own way. */
-  readonly detail: string;
+import { ClusterPackError } from "@cluster-pack/errors";
 
-  constructor(detail: string, where?: string) {
-    super(where ? `${where}: ${detail}` : detail);
-    this.where = where;
-    this.detail = detail;
+/** A name or option that no emitter can use; the message is one line: `<location>: <what>`. */
+export class EnvUsageError extends ClusterPackError<"INVALID_ARGUMENT"> {
+  override readonly name = "EnvUsageError";
+
+  constructor(detail: string, location?: string) {
+    super("INVALID_ARGUMENT", detail, { location });
   }
 }
 

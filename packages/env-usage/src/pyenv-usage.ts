@@ -1,3 +1,4 @@
+import { basenameOf, formatOfPath } from "./archive-formats.js";
 import { EnvUsageError } from "./errors.js";
 
 /**
@@ -20,33 +21,33 @@ export const UNPACKED_ENV_NAME = "pyenv";
 /** Where venv and conda archives are unpacked (conda-pack's convention). */
 export const UNPACKED_VENV_NAME = "environment";
 
-/** The last path segment of a path or URI, without query or fragment. */
-export const basenameOf = (path: string) => {
-  const withoutQuery = path.split(/[?#]/)[0] ?? path;
-  return withoutQuery.replace(/\/+$/, "").split("/").at(-1) ?? "";
-};
-
 /** Describes how a job runs the Python of an archive, from its name (cluster-pack's `get_pyenv_usage_from_archive`). */
 export function getPyenvUsageFromArchive(pathToArchive: string): PythonEnvDescription {
-  const name = basenameOf(pathToArchive);
-  if (name.endsWith(".pex.zip"))
-    return {
-      pathToArchive,
-      interpreterCmd: `${UNPACKED_ENV_NAME}/__main__.py`,
-      destPath: UNPACKED_ENV_NAME,
-      mustUnpack: true,
-    };
-  if (name.endsWith(".pex") && name !== ".pex")
-    return { pathToArchive, interpreterCmd: `./${name}`, destPath: name, mustUnpack: false };
-  if (/\.(tar\.gz|tgz|zip)$/.test(name))
-    return {
-      pathToArchive,
-      interpreterCmd: `${UNPACKED_VENV_NAME}/bin/python`,
-      destPath: UNPACKED_VENV_NAME,
-      mustUnpack: true,
-    };
-  throw new EnvUsageError(
-    "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
-    pathToArchive,
-  );
+  const format = formatOfPath(pathToArchive);
+  switch (format) {
+    case "pex.zip":
+      return {
+        pathToArchive,
+        interpreterCmd: `${UNPACKED_ENV_NAME}/__main__.py`,
+        destPath: UNPACKED_ENV_NAME,
+        mustUnpack: true,
+      };
+    case "pex": {
+      const name = basenameOf(pathToArchive);
+      return { pathToArchive, interpreterCmd: `./${name}`, destPath: name, mustUnpack: false };
+    }
+    case "tar.gz":
+    case "zip":
+      return {
+        pathToArchive,
+        interpreterCmd: `${UNPACKED_VENV_NAME}/bin/python`,
+        destPath: UNPACKED_VENV_NAME,
+        mustUnpack: true,
+      };
+    default:
+      throw new EnvUsageError(
+        "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .tgz, .zip)",
+        pathToArchive,
+      );
+  }
 }

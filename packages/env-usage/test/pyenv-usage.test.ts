@@ -40,8 +40,8 @@ describe("getPyenvUsageFromArchive", () => {
     expect((error as Error).message).toMatch(/^\/envs\/env\.whl: unsupported archive format/);
     expect((error as Error).message).not.toContain("\n");
     expect(error).toMatchObject({
-      where: "/envs/env.whl",
-      detail: "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .zip)",
+      location: "/envs/env.whl",
+      detail: "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .tgz, .zip)",
     });
   });
 });

@@ -1,5 +1,9 @@
-import type { Distribution, EnvironmentModel } from "@cluster-pack/python-env";
-import { formatRequirements, inspectEnvironment } from "@cluster-pack/python-env";
+import {
+  type Distribution,
+  type EnvironmentModel,
+  formatRequirements,
+  inspectEnvironment,
+} from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { inspectionOptions, type PackageSelectionFlags, packageSelectionOf } from "../options.js";

@@ -1,80 +1,39 @@
-import { type FileInfo, isStorageError } from "@cluster-pack/fs";
-import { type ArchiveMetadata, readArchiveMetadata, resolveStorage } from "cluster-pack";
+import { type EnvListing, listEnvs } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { type GlobalFlags, pluginsOf } from "../options.js";
-import { createOutput, formatBytes, style, table } from "../render.js";
+import { createOutput, formatBytes, style, table, text } from "../render.js";
 
-const archiveExtensions = [".pex", ".pex.zip", ".tar.gz"];
-const isArchive = (name: string) => archiveExtensions.some((extension) => name.endsWith(extension));
-
-export interface ListedArchive {
-  name: string;
-  uri: string;
-  size: number;
-  modifiedAt?: string;
-  /** The metadata beside the archive; absent when there is none (an archive without it is never trusted). */
-  metadata?: Partial<ArchiveMetadata>;
-}
-
-export interface Listing {
-  uri: string;
-  archives: ListedArchive[];
-}
-
-const childUri = (parent: string, name: string) => `${parent.replace(/\/+$/, "")}/${name}`;
-
-function describe(listing: Listing): string {
-  if (listing.archives.length === 0) return `no archives in ${listing.uri}`;
+function describe(listing: EnvListing): string {
+  if (listing.envs.length === 0) return `no archives in ${listing.uri}`;
   return table(
-    listing.archives.map((a) => [
-      a.name,
-      formatBytes(a.size),
-      a.metadata?.created ?? a.modifiedAt ?? "",
-      a.metadata ? `python ${a.metadata.python_version ?? "?"}` : "no metadata",
-      a.metadata?.package_installed ? `${a.metadata.package_installed.length} packages` : "",
-      a.metadata?.format ?? "",
+    listing.envs.map((env) => [
+      env.packagePath.split("/").at(-1) ?? env.packagePath,
+      env.size === undefined ? "" : formatBytes(env.size),
+      text(env.metadata?.created ?? env.modifiedAt),
+      env.metadata ? `python ${text(env.metadata.python_version) || "?"}` : "no metadata",
+      Array.isArray(env.metadata?.package_installed)
+        ? `${env.metadata.package_installed.length} packages`
+        : "",
+      text(env.metadata?.format),
+      env.editable.length > 0 ? `${env.editable.length} editable` : "",
     ]),
-    ["ARCHIVE", "SIZE", "CREATED", "PYTHON", "PACKAGES", "FORMAT"],
+    ["ARCHIVE", "SIZE", "CREATED", "PYTHON", "PACKAGES", "FORMAT", "EDITABLE"],
   ).replace(/^/, `${style.dim(listing.uri)}\n`);
 }
 
 export function lsCommand(config: ProjectConfig): Command {
   return new Command("ls")
-    .description("list the archives in a store (a directory URI) with their metadata")
+    .description("list the archives in a store (a directory URI) with their metadata and editable code")
     .argument("<uri>", "a directory or an archive: /path, s3://bucket/prefix, hdfs:///user/me/envs…")
     .addOption(new Option("--json", "print the listing as one JSON object on stdout"))
     .action(async (uri: string, _flags: GlobalFlags, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
-      const output = createOutput(flags);
-      const { fs, path } = await resolveStorage(uri, { plugins: pluginsOf(flags, config) });
-      try {
-        const info = await fs.stat(path);
-        let entries: { file: FileInfo; uri: string }[];
-        if (info.type === "file") entries = [{ file: info, uri }];
-        else
-          entries = (await fs.ls(path))
-            .filter((file) => file.type === "file" && isArchive(file.name))
-            .sort((a, b) => a.name.localeCompare(b.name))
-            .map((file) => ({ file, uri: childUri(uri, file.name) }));
-        const archives: ListedArchive[] = [];
-        for (const { file, uri: archiveUri } of entries) {
-          const metadata = await readArchiveMetadata(fs, file.path).catch((error: unknown) => {
-            if (isStorageError(error)) return undefined;
-            throw error;
-          });
-          archives.push({
-            name: file.name,
-            uri: archiveUri,
-            size: file.size,
-            ...(file.modifiedAt && { modifiedAt: file.modifiedAt.toISOString() }),
-            ...(metadata && { metadata }),
-          });
-        }
-        const listing: Listing = { uri, archives };
-        output.result(listing, () => describe(listing), archives.map((a) => a.uri).join("\n"));
-      } finally {
-        await fs.close?.();
-      }
+      const listing = await listEnvs(uri, { fsArgs: { plugins: pluginsOf(flags, config) } });
+      createOutput(flags).result(
+        listing,
+        () => describe(listing),
+        listing.envs.map((env) => env.packagePath).join("\n"),
+      );
     });
 }

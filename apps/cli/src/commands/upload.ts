@@ -1,3 +1,4 @@
+import { sparkConfig } from "@cluster-pack/spark";
 import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
@@ -20,18 +21,14 @@ function describe(result: UploadedEnv): string {
     lines.push("", style.bold("editable code (uploaded on every call):"));
     lines.push(table(result.editable.map((zip) => [`  ${zip.name}`, zip.uri])));
   }
-  const usage = getPyenvUsageFromArchive(result.packagePath);
-  lines.push(
-    "",
-    style.bold("use it from Spark:"),
-    // An archive the cluster unpacks goes to the archives, under the name its interpreter path starts with.
-    usage.mustUnpack
-      ? `  spark.yarn.dist.archives=${result.packagePath}#${usage.destPath}`
-      : `  spark.yarn.dist.files=${result.packagePath}`,
-    `  PYSPARK_PYTHON=${usage.interpreterCmd.startsWith("./") ? "" : "./"}${usage.interpreterCmd}`,
+  // What the spark emitter computes (`cluster-pack config spark` prints it all), less the settings every job has.
+  const spark = sparkConfig(getPyenvUsageFromArchive(result.packagePath), { editable: result.editable });
+  const shown = Object.entries({ ...spark.properties, ...spark.environmentVariables }).filter(
+    ([key]) =>
+      key !== "spark.master" && key !== "spark.submit.deployMode" && !key.startsWith("spark.hadoop."),
   );
-  if (result.editable.length > 0)
-    lines.push(`  spark.submit.pyFiles=${result.editable.map((zip) => zip.uri).join(",")}`);
+  lines.push("", style.bold("use it from Spark (cluster-pack config spark prints it all):"));
+  for (const [key, value] of shown) lines.push(`  ${key}=${value}`);
   return lines.join("\n");
 }
 

@@ -1,13 +1,12 @@
 import { type DaskYarnDeployMode, daskConfig, daskYarnSpec, toDaskCommandLine } from "@cluster-pack/dask";
-import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import type { FileVisibility, Resources } from "@cluster-pack/yarn";
+import { getPyenvUsageFromArchive } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { listOption } from "../../options.js";
 import { createOutput } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
-  asUsage,
   type ConfigFlags,
   formatOf,
   integer,
@@ -120,17 +119,13 @@ export function daskCommand(config: ProjectConfig): Command {
       ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
     };
     if (format === "commands") {
-      const dask = asUsage(
-        () =>
-          daskConfig(pyenv, {
-            ...code,
-            env,
-            workerArgs,
-            ...(flags.schedulerAddress && { schedulerAddress: flags.schedulerAddress }),
-            ...(flags.schedulerFile && { schedulerFile: flags.schedulerFile }),
-          }),
-        hint,
-      );
+      const dask = daskConfig(pyenv, {
+        ...code,
+        env,
+        workerArgs,
+        ...(flags.schedulerAddress && { schedulerAddress: flags.schedulerAddress }),
+        ...(flags.schedulerFile && { schedulerFile: flags.schedulerFile }),
+      });
       process.stdout.write(
         `# scheduler\n${toDaskCommandLine(dask.scheduler)}# worker\n${toDaskCommandLine(dask.worker)}`,
       );
@@ -138,26 +133,22 @@ export function daskCommand(config: ProjectConfig): Command {
     }
     const workerResources = daskResources(flags.workerMemory, flags.workerVcores);
     const schedulerResources = daskResources(flags.schedulerMemory, flags.schedulerVcores);
-    const spec = asUsage(
-      () =>
-        daskYarnSpec(pyenv, {
-          ...code,
-          workerArgs,
-          ...(Object.keys(env).length > 0 && { workerEnv: env }),
-          ...(flags.name && { name: flags.name }),
-          ...(flags.queue && { queue: flags.queue }),
-          ...(flags.user && { user: flags.user }),
-          ...(flags.tag && { tags: flags.tag }),
-          ...(flags.deployMode && { deployMode: flags.deployMode }),
-          ...(flags.workers !== undefined && { workers: flags.workers }),
-          ...(workerResources && { workerResources }),
-          ...(schedulerResources && { schedulerResources }),
-          ...(flags.workerRestarts !== undefined && { workerRestarts: flags.workerRestarts }),
-          ...(flags.visibility && { visibility: flags.visibility }),
-          ...(krb5ccname && { krb5ccname }),
-        }),
-      hint,
-    );
+    const spec = daskYarnSpec(pyenv, {
+      ...code,
+      workerArgs,
+      ...(Object.keys(env).length > 0 && { workerEnv: env }),
+      ...(flags.name && { name: flags.name }),
+      ...(flags.queue && { queue: flags.queue }),
+      ...(flags.user && { user: flags.user }),
+      ...(flags.tag && { tags: flags.tag }),
+      ...(flags.deployMode && { deployMode: flags.deployMode }),
+      ...(flags.workers !== undefined && { workers: flags.workers }),
+      ...(workerResources && { workerResources }),
+      ...(schedulerResources && { schedulerResources }),
+      ...(flags.workerRestarts !== undefined && { workerRestarts: flags.workerRestarts }),
+      ...(flags.visibility && { visibility: flags.visibility }),
+      ...(krb5ccname && { krb5ccname }),
+    });
     writeSpec(spec, format);
   });
 }

@@ -2,7 +2,6 @@
 
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import { getPyenvUsageFromArchive, isEnvUsageError } from "@cluster-pack/env-usage";
 import {
   type ApplicationSpec,
   type FileVisibility,
@@ -12,7 +11,14 @@ import {
   toJson,
   toYaml,
 } from "@cluster-pack/yarn";
-import { archiveFormats } from "cluster-pack";
+import {
+  archiveFormats,
+  type EditableZip,
+  getPyenvUsageFromArchive,
+  hasScheme,
+  locateEnv,
+  uploadEnv,
+} from "cluster-pack";
 import { InvalidArgumentError, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import {
@@ -23,7 +29,6 @@ import {
   pluginsOf,
 } from "../../options.js";
 import { type Output, style } from "../../render.js";
-import { locateShippedEnv, type ShippedEnv, uploadShippedEnv } from "../../shipped-env.js";
 import { UsageError } from "../../usage-error.js";
 
 /** Flags of every `config` engine. `format` is the renderer here; the archive's format is `--archive-format`. */
@@ -31,7 +36,15 @@ export interface ConfigFlags extends EnvironmentFlags {
   packagePath?: string;
   upload?: boolean;
   force?: boolean;
+  offline?: boolean;
   archiveFormat?: string;
+}
+
+/** The environment a configuration describes: the archive and the editable code shipped beside it. */
+export interface ShippedEnv {
+  packagePath: string;
+  editable: EditableZip[];
+  editableIndex?: string;
 }
 
 /** Flags of the engines whose spec runs in YARN containers (`yarn`, `tf`, `dask`). */
@@ -102,6 +115,10 @@ export function shippingOptions(engine: keyof typeof renderers): Option[] {
     ),
     new Option("--force", "with --upload: pack and upload even when the stored archive is current"),
     new Option(
+      "--offline",
+      "do not read the store: describe the archive from its path, with the editable code this environment ships",
+    ),
+    new Option(
       "--archive-format <format>",
       "the archive's format (default: the archive's extension, else the packer's)",
     ).choices([...archiveFormats]),
@@ -151,23 +168,13 @@ export function jobOptions(engine: "yarn" | "tf"): Option[] {
   ];
 }
 
-/** Turns an emitter's refusal (a bad option) into a usage error: exit code 2 and a hint. */
-export function asUsage<T>(build: () => T, hint: string): T {
-  try {
-    return build();
-  } catch (error) {
-    if (isEnvUsageError(error)) throw new UsageError(error.message, hint);
-    throw error;
-  }
-}
-
 export function formatOf(flags: ConfigFlags, engine: keyof typeof renderers): string {
   if (flags.json && flags.format && flags.format !== "json")
     throw new UsageError(`--json and --format ${flags.format} disagree`, "pass one of them");
   return flags.json ? "json" : (flags.format ?? renderers[engine][0]);
 }
 
-/** The environment to describe: uploaded first with `--upload`, else found in the store. */
+/** The environment to describe: uploaded first with `--upload`, else found in the store (or named, `--offline`). */
 export async function shippedEnvOf(
   flags: ConfigFlags,
   config: ProjectConfig,
@@ -179,25 +186,26 @@ export async function shippedEnvOf(
     { ...rest, ...(archiveFormat && { format: archiveFormat }) },
     config,
   );
-  const plugins = pluginsOf(flags, config);
-  if (!flags.upload) {
-    if (flags.force)
-      throw new UsageError("--force only applies with --upload", "add --upload, or drop --force");
-    return locateShippedEnv({
-      ...(packagePath !== undefined && { packagePath }),
+  const fsArgs = { plugins: pluginsOf(flags, config) };
+  if (flags.force && !flags.upload)
+    throw new UsageError("--force only applies with --upload", "add --upload, or drop --force");
+  if (flags.offline && flags.upload)
+    throw new UsageError("--offline and --upload exclude each other", "drop one of them");
+  if (!flags.upload)
+    return locateEnv(packagePath, {
       ...(environment.packer && { packer: environment.packer }),
       ...(environment.format && { format: environment.format }),
       ...(environment.python && { python: environment.python }),
-      plugins,
+      ...(flags.offline && { offline: true }),
+      fsArgs,
     });
-  }
   const progress = output.progress();
   try {
-    const shipped = await uploadShippedEnv({
+    const shipped = await uploadEnv({
       ...environment,
       ...(packagePath !== undefined && { packagePath }),
       ...(flags.force && { forceUpload: true }),
-      fsArgs: { plugins },
+      fsArgs,
       onProgress: progress,
     });
     progress.stop();
@@ -228,8 +236,8 @@ export function entryPointOf(flags: JobFlags, args: readonly string[]): PythonEn
   if (flags.module) return { module: flags.module, args };
   if (flags.script) {
     // skein reads a relative source against the spec file's directory: make it this directory's.
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(flags.script);
-    return { script: hasScheme || isAbsolute(flags.script) ? flags.script : resolve(flags.script), args };
+    const script = hasScheme(flags.script) || isAbsolute(flags.script) ? flags.script : resolve(flags.script);
+    return { script, args };
   }
   return { code: flags.code ?? "", args };
 }

@@ -1,6 +1,5 @@
 // `cluster-pack config spark`: the properties that make a Spark job use the environment.
 
-import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
   type SparkDeployMode,
   sparkConfig,
@@ -8,18 +7,11 @@ import {
   toSparkSessionBuilder,
   toSparkSubmitCommand,
 } from "@cluster-pack/spark";
+import { getPyenvUsageFromArchive } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
-import {
-  asUsage,
-  type ConfigFlags,
-  formatOf,
-  keyValues,
-  repeated,
-  shippedEnvOf,
-  shippingOptions,
-} from "./shared.js";
+import { type ConfigFlags, formatOf, keyValues, repeated, shippedEnvOf, shippingOptions } from "./shared.js";
 
 interface SparkFlags extends ConfigFlags {
   master?: string;
@@ -52,25 +44,20 @@ export function sparkCommand(config: ProjectConfig): Command {
     const format = formatOf(flags, "spark");
     const properties = keyValues(flags.conf, "--conf");
     const shipped = await shippedEnvOf(flags, config, output);
-    const hint = "see cluster-pack config spark --help";
-    const spark = asUsage(
-      () =>
-        sparkConfig(getPyenvUsageFromArchive(shipped.packagePath), {
-          editable: shipped.editable,
-          properties,
-          ...(flags.master && { master: flags.master }),
-          ...(flags.deployMode && { deployMode: flags.deployMode }),
-          ...(flags.driverPython && { driverPython: flags.driverPython }),
-          ...(flags.includeSecrets && { s3: { includeSecrets: true } }),
-        }),
-      hint,
-    );
+    const spark = sparkConfig(getPyenvUsageFromArchive(shipped.packagePath), {
+      editable: shipped.editable,
+      properties,
+      ...(flags.master && { master: flags.master }),
+      ...(flags.deployMode && { deployMode: flags.deployMode }),
+      ...(flags.driverPython && { driverPython: flags.driverPython }),
+      ...(flags.includeSecrets && { s3: { includeSecrets: true } }),
+    });
     if (format === "json")
       process.stdout.write(
         `${JSON.stringify({ ...spark.properties, ...spark.environmentVariables }, null, 2)}\n`,
       );
     else if (format === "conf") process.stdout.write(toSparkDefaultsConf(spark));
-    else if (format === "python") process.stdout.write(asUsage(() => toSparkSessionBuilder(spark), hint));
+    else if (format === "python") process.stdout.write(toSparkSessionBuilder(spark));
     else
       process.stdout.write(
         toSparkSubmitCommand(spark, { ...(flags.application && { application: flags.application }), args }),

@@ -12,7 +12,6 @@ import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
-  asUsage,
   formatOf,
   integer,
   type JobFlags,
@@ -113,34 +112,26 @@ export function tfCommand(config: ProjectConfig): Command {
     if (format === "tf-config") {
       if (!flags.taskAddress)
         throw new UsageError("--format tf-config needs --task-address for every task", hint);
-      const configs = asUsage(
-        () =>
-          tfConfigs(taskAddressesOf(flags.taskAddress ?? []), {
-            topology,
-            ...(flags.strategy && { strategy: flags.strategy }),
-            ...(flags.tfEnvironment && { environment: flags.tfEnvironment }),
-            ...(flags.rpcLayer && { rpcLayer: flags.rpcLayer }),
-          }),
-        hint,
-      );
+      const configs = tfConfigs(taskAddressesOf(flags.taskAddress ?? []), {
+        topology,
+        ...(flags.strategy && { strategy: flags.strategy }),
+        ...(flags.tfEnvironment && { environment: flags.tfEnvironment }),
+        ...(flags.rpcLayer && { rpcLayer: flags.rpcLayer }),
+      });
       process.stdout.write(`${JSON.stringify(configs, null, 2)}\n`);
       return;
     }
     if (flags.taskAddress) throw new UsageError("--task-address only applies to --format tf-config", hint);
     const job = await jobOf(flags, args, config, output);
-    const spec = asUsage(
-      () =>
-        tfApplicationSpec(
-          job.pyenv,
-          topology,
-          {
-            ...job.serviceOptions,
-            ...(flags.strategy && { strategy: flags.strategy }),
-            ...(flags.tensorboardLogdir && { tensorboardLogdir: flags.tensorboardLogdir }),
-          },
-          job.applicationOptions,
-        ),
-      hint,
+    const spec = tfApplicationSpec(
+      job.pyenv,
+      topology,
+      {
+        ...job.serviceOptions,
+        ...(flags.strategy && { strategy: flags.strategy }),
+        ...(flags.tensorboardLogdir && { tensorboardLogdir: flags.tensorboardLogdir }),
+      },
+      job.applicationOptions,
     );
     writeSpec(spec, format);
   });

@@ -4,7 +4,7 @@ import { applicationSpec, pythonService } from "@cluster-pack/yarn";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
-import { asUsage, formatOf, integer, type JobFlags, jobOf, jobOptions, writeSpec } from "./shared.js";
+import { formatOf, integer, type JobFlags, jobOf, jobOptions, writeSpec } from "./shared.js";
 
 interface YarnFlags extends JobFlags {
   instances?: number;
@@ -23,20 +23,16 @@ export function yarnCommand(config: ProjectConfig): Command {
     const output = createOutput({ ...flags, json: false });
     const format = formatOf(flags, "yarn");
     const job = await jobOf(flags, args, config, output);
-    const spec = asUsage(
-      () =>
-        applicationSpec({
-          ...job.applicationOptions,
-          services: {
-            [flags.serviceName]: pythonService(job.pyenv, {
-              ...job.serviceOptions,
-              ...(flags.instances !== undefined && { instances: flags.instances }),
-              ...(flags.maxRestarts !== undefined && { maxRestarts: flags.maxRestarts }),
-            }),
-          },
+    const spec = applicationSpec({
+      ...job.applicationOptions,
+      services: {
+        [flags.serviceName]: pythonService(job.pyenv, {
+          ...job.serviceOptions,
+          ...(flags.instances !== undefined && { instances: flags.instances }),
+          ...(flags.maxRestarts !== undefined && { maxRestarts: flags.maxRestarts }),
         }),
-      "see cluster-pack config yarn --help",
-    );
+      },
+    });
     writeSpec(spec, format);
   });
 }

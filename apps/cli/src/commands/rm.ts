@@ -1,0 +1,23 @@
+import { type RemovedEnv, removeEnv } from "cluster-pack";
+import { Command, Option } from "commander";
+import type { ProjectConfig } from "../config.js";
+import { type GlobalFlags, pluginsOf } from "../options.js";
+import { createOutput, style } from "../render.js";
+
+const describe = (result: RemovedEnv) =>
+  result.removed.map((uri) => `${style.green("removed")} ${uri}`).join("\n");
+
+export function rmCommand(config: ProjectConfig): Command {
+  return new Command("rm")
+    .description("remove an archive with its metadata and its editable code")
+    .argument(
+      "<archive>",
+      "the archive: /path/env.pex, s3://bucket/envs/env.tar.gz, hdfs:///user/me/envs/env.pex…",
+    )
+    .addOption(new Option("--json", "print what was removed as one JSON object on stdout"))
+    .action(async (archive: string, _flags: GlobalFlags, self: Command) => {
+      const flags = self.optsWithGlobals<GlobalFlags>();
+      const result = await removeEnv(archive, { fsArgs: { plugins: pluginsOf(flags, config) } });
+      createOutput(flags).result(result, () => describe(result), result.removed.join("\n"));
+    });
+}

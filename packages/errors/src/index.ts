@@ -1,0 +1,2 @@
+export type { ClusterPackErrorOptions } from "./cluster-pack-error.js";
+export { ClusterPackError, firstLine, isClusterPackError } from "./cluster-pack-error.js";
