@@ -32,7 +32,7 @@ export interface EditableInstall {
   /** The project directory, as `pip list --editable` reports it (`editable_project_location`). */
   projectDir: string;
   mechanism: EditableMechanism;
-  /** The site-packages directory whose metadata declared it. */
+  /** The site-packages directory the distribution was found in (python-env's `sitePackages`). */
   sitePackages: string;
   /** Sorted by name. */
   topLevels: ImportableTopLevel[];
@@ -43,7 +43,7 @@ export interface EditableInstall {
  * a caller about to ship code should refuse to go on while `problems` is not empty (each is one clear line).
  */
 export interface EditableScan {
-  /** Sorted by name; the first site-packages directory declaring a name wins, as on `sys.path`. */
+  /** Sorted by name; one per distribution name, the first given (python-env lists the one on `sys.path`). */
   editables: EditableInstall[];
   problems: EditableError[];
 }

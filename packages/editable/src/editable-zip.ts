@@ -68,11 +68,10 @@ export async function zipTopLevel(
   try {
     rootStats = await stat(topLevel.path);
   } catch (error) {
-    throw new EditableError(
-      "MISSING_SOURCE",
-      `${topLevel.path}: the source of "${topLevel.name}" does not exist`,
-      { path: topLevel.path, cause: error },
-    );
+    throw new EditableError("MISSING_SOURCE", `the source of "${topLevel.name}" does not exist`, {
+      location: topLevel.path,
+      cause: error,
+    });
   }
   const entries: ZipEntry[] = [];
   if (rootStats.isDirectory()) {

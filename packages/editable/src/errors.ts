@@ -1,3 +1,5 @@
+import { ClusterPackError, type ClusterPackErrorOptions } from "@cluster-pack/errors";
+
 /** Stable codes: callers branch on these, never on messages. */
 export type EditableErrorCode =
   /** The project directory an editable install points at no longer exists. */
@@ -8,37 +10,35 @@ export type EditableErrorCode =
   | "UNSUPPORTED_LAYOUT"
   /** A setuptools `__editable__…_finder.py` module has no readable `MAPPING`. */
   | "UNPARSABLE_FINDER"
-  /** An `.egg-link` file is empty, or its project has no `.egg-info`. */
+  /**
+   * An `.egg-link` install whose project directory is unknown. python-env reports empty egg-links and egg-links
+   * without an `.egg-info` among its own problems, so only a hand-made distribution can give this.
+   */
   | "BROKEN_EGG_LINK"
-  /** A site-packages directory or metadata file exists but cannot be read. */
+  /** A `.pth`, finder or project file exists but cannot be read. */
   | "UNREADABLE"
   /** A caller passed something that cannot be zipped or written. */
   | "INVALID_ARGUMENT";
 
-export interface EditableErrorOptions {
-  /** The normalised name of the distribution concerned, shown first in the message. */
+export interface EditableErrorOptions extends ClusterPackErrorOptions {
+  /** The normalised name of the distribution concerned. */
   distribution?: string;
-  /** The file or directory the problem is about. */
-  path?: string;
-  cause?: unknown;
 }
 
 /**
- * The one error type of this package, for user-caused problems: its message is a single line naming the
- * distribution, the path and what to do, e.g.
- * `mypkg 1.0 (editable): project directory /home/me/mypkg no longer exists; reinstall it or pip uninstall mypkg`.
+ * The one error type of this package, for user-caused problems: its message is a single line naming the path
+ * (its `location`), the distribution and what to do, e.g.
+ * `/home/me/mypkg: project directory of mypkg 1.0 (editable) no longer exists (…); reinstall it with
+ * pip install -e <project> or remove it with pip uninstall mypkg`.
  */
-export class EditableError extends Error {
+export class EditableError extends ClusterPackError<EditableErrorCode> {
   override readonly name = "EditableError";
-  readonly code: EditableErrorCode;
   readonly distribution: string | undefined;
-  readonly path: string | undefined;
 
-  constructor(code: EditableErrorCode, message: string, options: EditableErrorOptions = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.distribution = options.distribution;
-    this.path = options.path;
+  constructor(code: EditableErrorCode, detail: string, options: EditableErrorOptions = {}) {
+    const { distribution, ...rest } = options;
+    super(code, detail, rest);
+    this.distribution = distribution;
   }
 }
 

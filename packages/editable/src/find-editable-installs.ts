@@ -1,5 +1,6 @@
-import { readdir, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import type { Distribution, RecordEntry } from "@cluster-pack/python-env";
 import type {
   EditableInstall,
   EditableMechanism,
@@ -9,75 +10,66 @@ import type {
 import { EditableError } from "./errors.js";
 import { parseFinderMapping } from "./finder-mapping.js";
 import { sortByName, topLevelsInPathEntry, topLevelsOfFinder } from "./importable-top-levels.js";
-import {
-  editableProjectOf,
-  parseMetadataHeaders,
-  parseRecordPaths,
-  parseTopLevelTxt,
-  readOptionalText,
-} from "./installed-metadata.js";
-import { normalizeName } from "./normalize-name.js";
 import { parsePthFile } from "./pth-file.js";
 
 /**
- * Finds the editable installs declared in an environment's site-packages directories (in `sys.path` order,
- * as the interpreter probe reports them), reading metadata only: nothing is imported or executed.
+ * Where the code of each editable distribution is: the distributions are python-env's (`listDistributions`),
+ * which decides which are editable (`editable: true`: PEP 610 `direct_url.json` `dir_info.editable`, a
+ * RECORD-listed setuptools `__editable__.*.pth`, or a legacy `.egg-link`); the others are ignored. For each
+ * editable this works out how the installer made it importable and its importable top-levels, from its metadata
+ * only: nothing is imported or executed.
  *
- * Recognised: dist-info with PEP 610 `direct_url.json` `dir_info.editable`, setuptools PEP 660
- * `__editable__.*.pth` files (finder `MAPPING` or path entry), other backends' `.pth` path entries listed in the
- * distribution's RECORD (hatchling, flit, pdm), and legacy `*.egg-link` files with their `.egg-info`.
- * A missing site-packages directory is skipped; everything else that is wrong becomes one entry of `problems`.
+ * Understood: setuptools PEP 660 `__editable__.*.pth` files (finder `MAPPING` or path entry), other backends'
+ * `.pth` path entries listed in the distribution's RECORD (hatchling, flit, pdm), legacy `.egg-link` installs
+ * (the project directory python-env found), and PEP 610 alone (the project and its `src/` are scanned).
+ * One distribution per normalised name, the first given (python-env lists the one on `sys.path` first);
+ * everything that is wrong with one becomes one entry of `problems`, and the others are still found.
  */
-export async function findEditableInstalls(
-  sitePackagesDirectories: readonly string[],
-): Promise<EditableScan> {
+export async function findEditableInstalls(distributions: readonly Distribution[]): Promise<EditableScan> {
   const editables = new Map<string, EditableInstall>();
   const problems: EditableError[] = [];
-  for (const sitePackages of sitePackagesDirectories) {
-    let files: string[];
+  const seen = new Set<string>();
+  for (const distribution of distributions) {
+    if (!distribution.editable || seen.has(distribution.normalizedName)) continue;
+    seen.add(distribution.normalizedName);
     try {
-      files = (await readdir(sitePackages)).sort();
+      const found =
+        distribution.format === "egg-info"
+          ? await fromEggLink(distribution)
+          : await fromDistInfo(distribution);
+      editables.set(found.name, found);
     } catch (error) {
-      const errno = (error as NodeJS.ErrnoException).code;
-      if (errno === "ENOENT") continue;
-      problems.push(
-        new EditableError("UNREADABLE", `${sitePackages}: cannot read site-packages (${errno ?? "error"})`, {
-          path: sitePackages,
-          cause: error,
-        }),
-      );
-      continue;
-    }
-    const candidates = [
-      ...files
-        .filter((file) => file.endsWith(".dist-info"))
-        .map((file) => () => fromDistInfo(sitePackages, file)),
-      ...files
-        .filter((file) => file.endsWith(".egg-link"))
-        .map((file) => () => fromEggLink(sitePackages, file)),
-    ];
-    for (const candidate of candidates) {
-      let found: EditableInstall | undefined;
-      try {
-        found = await candidate();
-      } catch (error) {
-        problems.push(asProblem(error, sitePackages));
-        continue;
-      }
-      if (found && !editables.has(found.name)) editables.set(found.name, found);
+      problems.push(asProblem(error, distribution));
     }
   }
   return { editables: sortByName([...editables.values()]), problems };
 }
 
-function asProblem(error: unknown, sitePackages: string): EditableError {
+/** `flat-pkg 1.0 (editable)`: how every message names the distribution. */
+const labelOf = (distribution: Distribution) =>
+  `${distribution.normalizedName} ${distribution.version} (editable)`;
+
+function asProblem(error: unknown, distribution: Distribution): EditableError {
   if (error instanceof EditableError) return error;
   const errno = (error as NodeJS.ErrnoException).code ?? "error";
-  const path = (error as NodeJS.ErrnoException).path ?? sitePackages;
-  return new EditableError("UNREADABLE", `${path}: cannot read installed metadata (${errno})`, {
-    path,
-    cause: error,
-  });
+  const path = (error as NodeJS.ErrnoException).path ?? distribution.metadataPath;
+  return new EditableError(
+    "UNREADABLE",
+    `cannot read this file of ${labelOf(distribution)} (${errno}); check its permissions`,
+    { distribution: distribution.normalizedName, location: path, cause: error },
+  );
+}
+
+/** A `.pth` or finder file's text, or `undefined` when the file does not exist. */
+async function readOptionalText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Reading a directory fails with EISDIR and no path: name the file for the message.
+    (error as NodeJS.ErrnoException).path ??= path;
+    throw error;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -87,50 +79,63 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Metadata name and version, falling back to the directory name (`<name>-<version>.dist-info`). */
-function identity(headers: { name?: string; version?: string }, directoryName: string) {
-  const [stem = "", fallbackVersion = ""] = directoryName.replace(/\.(dist|egg)-info$/, "").split("-");
-  return { name: normalizeName(headers.name ?? stem), version: headers.version ?? fallbackVersion };
+/** What recorded the project directory, for the message saying it is gone. */
+function originOf(distribution: Distribution, editablePth: string | undefined): string {
+  if (distribution.format === "egg-info") return "linked by its .egg-link (setup.py develop)";
+  if (distribution.directUrl?.dir_info?.editable === true)
+    return `recorded in ${relative(distribution.sitePackages, distribution.metadataPath)}/direct_url.json`;
+  return `put on sys.path by ${editablePth ?? "its .pth file"}`;
 }
 
-function missingProject(label: string, name: string, projectDir: string, origin: string) {
+function missingProject(distribution: Distribution, projectDir: string, origin: string) {
+  const name = distribution.normalizedName;
   return new EditableError(
     "MISSING_PROJECT",
-    `${label}: project directory ${projectDir} no longer exists (installed by ${origin}); ` +
+    `project directory of ${labelOf(distribution)} no longer exists (${origin}); ` +
       `reinstall it with pip install -e <project> or remove it with pip uninstall ${name}`,
-    { distribution: name, path: projectDir },
+    { distribution: name, location: projectDir },
   );
 }
 
-function missingSource(label: string, name: string, what: string, path: string) {
+/** `what` says which source of the distribution is missing (the location is the path that is gone). */
+function missingSource(distribution: Distribution, what: string, path: string) {
   return new EditableError(
     "MISSING_SOURCE",
-    `${label}: ${what} ${path} does not exist; reinstall the project with pip install -e`,
-    { distribution: name, path },
+    `${what} of ${labelOf(distribution)} does not exist; reinstall the project with pip install -e <project>`,
+    { distribution: distribution.normalizedName, location: path },
   );
 }
 
-async function fromDistInfo(
-  sitePackages: string,
-  directoryName: string,
-): Promise<EditableInstall | undefined> {
-  const distInfo = join(sitePackages, directoryName);
-  const directUrl = await readOptionalText(join(distInfo, "direct_url.json"));
-  const declaredProject = directUrl === undefined ? undefined : editableProjectOf(directUrl);
-  const record = parseRecordPaths((await readOptionalText(join(distInfo, "RECORD"))) ?? "");
-  const pthFiles = record.filter((path) => !path.includes("/") && path.endsWith(".pth"));
-  if (declaredProject === undefined && !pthFiles.some((file) => file.startsWith("__editable__.")))
-    return undefined;
+/**
+ * The names `top_level.txt` declares, when it does: python-env's `topLevel` falls back to the names the RECORD's
+ * files provide, which for an editable are the installer's helpers in site-packages (setuptools'
+ * `__editable___…_finder`, the `editables` redirector), not the project's code. `undefined`: scan the path entries.
+ */
+function declaredTopLevels(distribution: Distribution): string[] | undefined {
+  const installed = installedNames(distribution.files ?? []);
+  const declared = distribution.topLevel.filter((name) => !installed.has(name));
+  return declared.length > 0 ? declared : undefined;
+}
 
-  const { name, version } = identity(
-    parseMetadataHeaders((await readOptionalText(join(distInfo, "METADATA"))) ?? ""),
-    directoryName,
-  );
-  const label = `${name} ${version} (editable)`;
+function installedNames(files: readonly RecordEntry[]): Set<string> {
+  const names = new Set<string>();
+  for (const { path } of files) {
+    const [first = "", ...rest] = path.split("/");
+    names.add(rest.length > 0 ? first : (first.split(".")[0] ?? first));
+  }
+  return names;
+}
+
+async function fromDistInfo(distribution: Distribution): Promise<EditableInstall> {
+  const { sitePackages } = distribution;
+  const pthFiles = (distribution.files ?? [])
+    .map((file) => file.path)
+    .filter((path) => !path.includes("/") && path.endsWith(".pth"));
+  const editablePth = pthFiles.find((file) => file.startsWith("__editable__."));
+  const declaredProject = distribution.editableLocation;
   if (declaredProject !== undefined && !(await exists(declaredProject)))
-    throw missingProject(label, name, declaredProject, join(distInfo, "direct_url.json"));
-  const topLevelTxt = await readOptionalText(join(distInfo, "top_level.txt"));
-  const declaredNames = topLevelTxt === undefined ? undefined : parseTopLevelTxt(topLevelTxt);
+    throw missingProject(distribution, declaredProject, originOf(distribution, editablePth));
+  const declaredNames = declaredTopLevels(distribution);
 
   const topLevels = new Map<string, ImportableTopLevel>();
   const pathEntries: string[] = [];
@@ -139,32 +144,31 @@ async function fromDistInfo(
     const text = await readOptionalText(join(sitePackages, pthFile));
     if (text === undefined) continue;
     const pth = parsePthFile(text, sitePackages);
-    pathEntries.push(...pth.pathEntries);
+    for (const entry of pth.pathEntries) {
+      if (!(await exists(entry))) throw missingSource(distribution, `the path entry in ${pthFile}`, entry);
+      pathEntries.push(entry);
+    }
     for (const module of pth.importedModules.filter((imported) => /^__editable__.*_finder$/.test(imported))) {
       mechanism = "finder";
-      const finderPath = join(sitePackages, `${module}.py`);
-      for (const topLevel of await finderTopLevels(finderPath, label, name))
+      for (const topLevel of await finderTopLevels(join(sitePackages, `${module}.py`), distribution))
         topLevels.set(topLevel.name, topLevel);
     }
-  }
-  for (const entry of pathEntries) {
-    if (!(await exists(entry))) throw missingSource(label, name, "path entry", entry);
   }
   let projectDir = declaredProject ?? pathEntries[0];
   if (mechanism !== "finder") {
     if (pathEntries.length === 0) {
-      // Only PEP 610 says it is editable: look where cluster-pack looks, the project and its src/.
+      // Only PEP 610 says where the project is: look where cluster-pack looks, the project and its src/.
       mechanism = "direct-url";
       if (declaredProject !== undefined) pathEntries.push(declaredProject, join(declaredProject, "src"));
     }
-    for (const topLevel of await pathEntryTopLevels(pathEntries, declaredNames, label, name))
+    for (const topLevel of await pathEntryTopLevels(pathEntries, declaredNames, distribution))
       topLevels.set(topLevel.name, topLevel);
   }
   const [firstTopLevel] = topLevels.values();
-  projectDir ??= firstTopLevel ? dirname(firstTopLevel.path) : distInfo;
+  projectDir ??= firstTopLevel ? dirname(firstTopLevel.path) : distribution.metadataPath;
   return {
-    name,
-    version,
+    name: distribution.normalizedName,
+    version: distribution.version,
     projectDir,
     mechanism,
     sitePackages,
@@ -174,8 +178,7 @@ async function fromDistInfo(
 
 async function finderTopLevels(
   finderPath: string,
-  label: string,
-  name: string,
+  distribution: Distribution,
 ): Promise<ImportableTopLevel[]> {
   const text = await readOptionalText(finderPath);
   let finder: ReturnType<typeof parseFinderMapping>;
@@ -190,18 +193,20 @@ async function finderTopLevels(
   if (!finder)
     throw new EditableError(
       "UNPARSABLE_FINDER",
-      `${label}: cannot read the editable finder ${finderPath}: ${reason}; reinstall the project with pip install -e`,
-      { distribution: name, path: finderPath },
+      `cannot read the editable finder of ${labelOf(distribution)}: ${reason}; ` +
+        "reinstall the project with pip install -e <project>",
+      { distribution: distribution.normalizedName, location: finderPath },
     );
   const { topLevels, missing, unsupported } = await topLevelsOfFinder(finder);
   const [gone] = missing;
-  if (gone) throw missingSource(label, name, `the source of "${gone.name}",`, gone.path);
+  if (gone) throw missingSource(distribution, `"${gone.name}", as its editable finder maps it,`, gone.path);
   const [odd] = unsupported;
   if (odd)
     throw new EditableError(
       "UNSUPPORTED_LAYOUT",
-      `${label}: cannot tell which directory holds "${odd.name}" from its mapping to ${odd.path} in ${finderPath}`,
-      { distribution: name, path: odd.path },
+      `cannot tell which directory holds "${odd.name}" of ${labelOf(distribution)}, which its editable finder ` +
+        "maps here; reinstall the project with pip install -e <project> --config-settings editable_mode=compat",
+      { distribution: distribution.normalizedName, location: odd.path },
     );
   return topLevels;
 }
@@ -210,8 +215,7 @@ async function finderTopLevels(
 async function pathEntryTopLevels(
   entries: readonly string[],
   declaredNames: readonly string[] | undefined,
-  label: string,
-  name: string,
+  distribution: Distribution,
 ): Promise<ImportableTopLevel[]> {
   const found = new Map<string, ImportableTopLevel>();
   for (const entry of entries) {
@@ -220,58 +224,40 @@ async function pathEntryTopLevels(
     for (const topLevel of topLevels) if (!found.has(topLevel.name)) found.set(topLevel.name, topLevel);
   }
   const missing = declaredNames?.find((declared) => !found.has(declared));
-  if (missing !== undefined)
-    throw missingSource(
-      label,
-      name,
-      `top-level "${missing}" (from top_level.txt) is in none of`,
-      entries.join(", "),
+  if (missing !== undefined) {
+    const [first, ...others] = entries;
+    throw new EditableError(
+      "MISSING_SOURCE",
+      `top-level "${missing}" of ${labelOf(distribution)} (listed in top_level.txt) is ` +
+        (first === undefined
+          ? "nowhere: its .pth files put no directory on sys.path"
+          : `not in this directory${others.length > 0 ? ` nor in ${others.join(", ")}` : ""}`) +
+        "; reinstall the project with pip install -e <project>",
+      { distribution: distribution.normalizedName, location: first ?? distribution.metadataPath },
     );
+  }
   return [...found.values()];
 }
 
-async function fromEggLink(sitePackages: string, fileName: string): Promise<EditableInstall> {
-  const eggLink = join(sitePackages, fileName);
-  const linkName = normalizeName(fileName.slice(0, -".egg-link".length));
-  const label = `${linkName} (editable, egg-link)`;
-  const [firstLine = ""] = ((await readOptionalText(eggLink)) ?? "").split(/\r?\n/);
-  if (firstLine.trim() === "")
+/** A legacy `setup.py develop` install: python-env found its project directory and the `.egg-info` in it. */
+async function fromEggLink(distribution: Distribution): Promise<EditableInstall> {
+  const projectDir = distribution.editableLocation;
+  if (projectDir === undefined)
     throw new EditableError(
       "BROKEN_EGG_LINK",
-      `${label}: ${eggLink} is empty; reinstall the project with pip install -e or delete the file`,
-      { distribution: linkName, path: eggLink },
+      `${labelOf(distribution)} names no project directory; ` +
+        "reinstall the project with pip install -e <project>, or delete its .egg-link",
+      { distribution: distribution.normalizedName, location: distribution.metadataPath },
     );
-  const projectDir = resolve(sitePackages, firstLine.trim());
-  if (!(await exists(projectDir))) throw missingProject(label, linkName, projectDir, eggLink);
-
-  const eggInfos = (await readdir(projectDir)).filter((file) => file.endsWith(".egg-info")).sort();
-  const eggInfo =
-    eggInfos.find((file) => identity({}, file).name === linkName) ??
-    (eggInfos.length === 1 ? eggInfos[0] : undefined);
-  if (eggInfo === undefined)
-    throw new EditableError(
-      "BROKEN_EGG_LINK",
-      `${label}: no ${linkName}.egg-info in ${projectDir} (linked from ${eggLink}); reinstall the project with pip install -e`,
-      { distribution: linkName, path: projectDir },
-    );
-  const { name, version } = identity(
-    parseMetadataHeaders((await readOptionalText(join(projectDir, eggInfo, "PKG-INFO"))) ?? ""),
-    eggInfo,
-  );
-  const topLevelTxt = await readOptionalText(join(projectDir, eggInfo, "top_level.txt"));
-  const declaredNames = topLevelTxt === undefined ? undefined : parseTopLevelTxt(topLevelTxt);
-  const topLevels = await pathEntryTopLevels(
-    [projectDir],
-    declaredNames,
-    `${name} ${version} (editable)`,
-    name,
-  );
+  if (!(await exists(projectDir)))
+    throw missingProject(distribution, projectDir, originOf(distribution, undefined));
+  const topLevels = await pathEntryTopLevels([projectDir], declaredTopLevels(distribution), distribution);
   return {
-    name,
-    version,
+    name: distribution.normalizedName,
+    version: distribution.version,
     projectDir,
     mechanism: "egg-link",
-    sitePackages,
+    sitePackages: distribution.sitePackages,
     topLevels: sortByName(topLevels),
   };
 }

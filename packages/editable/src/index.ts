@@ -4,12 +4,6 @@ export type {
   EditableScan,
   ImportableTopLevel,
 } from "./editable-install.js";
-export {
-  EDITABLE_PACKAGES_INDEX,
-  formatEditablePackagesIndex,
-  parseEditablePackagesIndex,
-  writeEditablePackagesIndex,
-} from "./editable-packages-index.js";
 export type { EditableZipOptions, EditableZipShape } from "./editable-zip.js";
 export { writeTopLevelZip, zipTopLevel } from "./editable-zip.js";
 export type { EditableErrorCode, EditableErrorOptions } from "./errors.js";

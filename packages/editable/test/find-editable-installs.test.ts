@@ -1,6 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import {
+  type Distribution,
+  listDistributions,
+  probeInterpreter,
+  readDistributions,
+} from "@cluster-pack/python-env";
 import {
   createVenv,
   debianPython,
@@ -14,6 +20,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EditableScan, findEditableInstalls, type ImportableTopLevel } from "../src/index.js";
 import { type InterpreterView, interpreterView } from "./interpreter-view.js";
+
+/** What python-env lists in these site-packages directories, as the façade gets it. */
+async function distributionsIn(sitePackages: readonly string[]): Promise<Distribution[]> {
+  const { distributions, problems } = await readDistributions(sitePackages);
+  expect(problems).toEqual([]);
+  return distributions;
+}
 
 let root: string;
 beforeAll(async () => {
@@ -82,6 +95,7 @@ function expectAgreement(scan: EditableScan, view: InterpreterView) {
 describe("in a venv of the machine's Python (setuptools 65)", () => {
   let venv: Venv;
   let project: (name: string) => string;
+  let distributions: Distribution[];
   let scan: EditableScan;
   let view: InterpreterView;
 
@@ -142,7 +156,8 @@ describe("in a venv of the machine's Python (setuptools 65)", () => {
       version: "0.5",
       pathEntry: join(project("hatch"), "src"),
     });
-    scan = await findEditableInstalls([venv.sitePackages]);
+    distributions = await distributionsIn([venv.sitePackages]);
+    scan = await findEditableInstalls(distributions);
     const names = scan.editables.flatMap((editable) => editable.topLevels.map((topLevel) => topLevel.name));
     view = await interpreterView(venv, [...names, "nsx.inner"]);
   }, 120_000);
@@ -201,9 +216,15 @@ describe("in a venv of the machine's Python (setuptools 65)", () => {
     expect(shipped).not.toContain("setup");
   });
 
-  it("reports a distribution once when several site-packages declare it (the first wins, as on sys.path)", async () => {
-    const again = await findEditableInstalls([venv.sitePackages, venv.sitePackages, join(root, "absent")]);
-    expect(again).toEqual(scan);
+  it("finds exactly the distributions python-env calls editable, and nothing of the others", () => {
+    expect(scan.editables.map((editable) => editable.name)).toEqual(
+      distributions.filter((d) => d.editable).map((d) => d.normalizedName),
+    );
+    expect(distributions.filter((d) => !d.editable).map((d) => d.normalizedName)).toContain("pip");
+  });
+
+  it("reports a distribution once when given twice (the first wins, as on sys.path)", async () => {
+    expect(await findEditableInstalls([...distributions, ...distributions])).toEqual(scan);
   });
 });
 
@@ -229,7 +250,7 @@ describe("in a venv of Debian's Python (setuptools 66)", () => {
     await installEditable(venv, project("flat"), "pep660");
     await installEditable(venv, project("src"), "pep660");
     await installEditable(venv, project("legacy-src"), "legacy");
-    scan = await findEditableInstalls([venv.sitePackages]);
+    scan = await findEditableInstalls(await distributionsIn([venv.sitePackages]));
     const names = scan.editables.flatMap((editable) => editable.topLevels.map((topLevel) => topLevel.name));
     view = await interpreterView(venv, names);
   }, 120_000);
@@ -269,7 +290,7 @@ describe("without metadata naming the top-levels", () => {
       name: "scanned",
       version: "1",
     });
-    const { editables, problems } = await findEditableInstalls([sitePackages]);
+    const { editables, problems } = await findEditableInstalls(await distributionsIn([sitePackages]));
     expect(problems).toEqual([]);
     expect(editables[0]?.topLevels).toEqual([
       { name: "mod", kind: "module", path: join(projectDir, "mod.py") },
@@ -277,5 +298,78 @@ describe("without metadata naming the top-levels", () => {
       { name: "pkg", kind: "package", path: join(projectDir, "pkg") },
     ]);
     expect(await readdir(sitePackages)).toContain("_scanned.pth");
+  });
+});
+
+describe("a setuptools editable install without direct_url.json (once, python-env and this package disagreed)", () => {
+  let venv: Venv;
+  let project: (name: string) => string;
+  let distributions: Distribution[];
+  let scan: EditableScan;
+  let view: InterpreterView;
+
+  /** What an installer that does not write PEP 610 metadata leaves: no direct_url.json, none in the RECORD. */
+  async function removeDirectUrl(distInfo: string) {
+    const directory = join(venv.sitePackages, distInfo);
+    await rm(join(directory, "direct_url.json"));
+    const record = await readFile(join(directory, "RECORD"), "utf8");
+    const kept = record.split("\n").filter((line) => !line.startsWith(`${distInfo}/direct_url.json,`));
+    await writeFile(join(directory, "RECORD"), kept.join("\n"));
+  }
+
+  beforeAll(async () => {
+    const base = join(root, "no-direct-url");
+    venv = await createVenv(machinePython, join(base, "venv"));
+    project = await writeProjects(base);
+    await pipInstall(venv, ["wheel"]);
+    await installEditable(venv, project("flat"), "pep660");
+    await installEditable(venv, project("src"), "pep660");
+    for (const distribution of await distributionsIn([venv.sitePackages]))
+      if (distribution.editable) await removeDirectUrl(basename(distribution.metadataPath));
+    const listed = await listDistributions(await probeInterpreter(venv.python));
+    expect(listed.problems).toEqual([]);
+    distributions = listed.distributions;
+    scan = await findEditableInstalls(distributions);
+    view = await interpreterView(venv, ["flatpkg", "srcpkg"]);
+  }, 120_000);
+
+  it("is editable for python-env, by the __editable__.*.pth its RECORD lists", () => {
+    const editable = distributions.filter((d) => d.editable);
+    expect(editable.map((d) => d.normalizedName)).toEqual(["flat-pkg", "src-pkg"]);
+    for (const distribution of editable) {
+      expect(distribution.directUrl).toBeUndefined();
+      expect(distribution.files?.some((file) => /^__editable__\..*\.pth$/.test(file.path))).toBe(true);
+    }
+    expect(editable.map((d) => d.editableLocation)).toEqual([undefined, join(project("src"), "src")]);
+  });
+
+  it("is found here with the top-levels the interpreter imports", () => {
+    expect(scan.problems).toEqual([]);
+    expect(
+      scan.editables.map(({ name, version, mechanism, projectDir, topLevels }) => ({
+        name,
+        version,
+        mechanism,
+        projectDir,
+        topLevels,
+      })),
+    ).toEqual([
+      {
+        name: "flat-pkg",
+        version: "1.0",
+        mechanism: "finder",
+        projectDir: project("flat"),
+        topLevels: [{ name: "flatpkg", kind: "package", path: join(project("flat"), "flatpkg") }],
+      },
+      {
+        name: "src-pkg",
+        version: "2.0",
+        mechanism: "pth",
+        projectDir: join(project("src"), "src"),
+        topLevels: [{ name: "srcpkg", kind: "package", path: join(project("src"), "src", "srcpkg") }],
+      },
+    ]);
+    for (const topLevel of scan.editables.flatMap((editable) => editable.topLevels))
+      expect(topLevel.path).toBe(interpreterPath(view, topLevel));
   });
 });

@@ -105,10 +105,10 @@ export async function planEditables(
 
 /** The code of every top-level of the editable installs, by distribution, named relative to site-packages. */
 async function bakedTopLevels(editable: readonly Distribution[]): Promise<Map<string, ArchiveEntry[]>> {
-  const sites = [...new Set(editable.map((distribution) => distribution.sitePackages))];
-  const { editables, problems } = await findEditableInstalls(sites);
+  const { editables, problems } = await findEditableInstalls(editable);
   const [problem] = problems;
-  if (problem) throw new PackerError("INVALID_ARGUMENT", problem.message, { cause: problem });
+  if (problem)
+    throw new PackerError("INVALID_ARGUMENT", problem.detail, { location: problem.location, cause: problem });
   return new Map(
     editables.map((install) => [
       install.name,

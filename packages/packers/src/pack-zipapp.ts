@@ -113,9 +113,15 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
   }
   const code: ArchiveEntry[] = [];
   if (options.includeEditable) {
-    const { editables, problems } = await findEditableInstalls(options.interpreter.sitePackages);
+    // The editable installs of the whole environment: `distributions` lists only what is packed as installed.
+    const { distributions: installed } = await readDistributions(options.interpreter.sitePackages);
+    const { editables, problems } = await findEditableInstalls(installed);
     const problem = problems[0];
-    if (problem) throw new PackerError("INVALID_ARGUMENT", problem.message, { cause: problem });
+    if (problem)
+      throw new PackerError("INVALID_ARGUMENT", problem.detail, {
+        location: problem.location,
+        cause: problem,
+      });
     for (const editable of editables) code.push(...editableFiles(editable));
     for (const file of code) byName.set(file.name, file);
   }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { firstLine } from "@cluster-pack/errors";
 import { parse } from "yaml";
-import { firstLine, PythonEnvError } from "./errors.js";
+import { PythonEnvError } from "./errors.js";
 
 /** The parts of a conda `environment.yml` that matter for packing. */
 export interface CondaEnvironmentFile {
@@ -18,15 +19,13 @@ const isStringList = (value: unknown): value is string[] =>
 /** Reads and checks an `environment.yml`; a malformed one is an `INVALID_ARGUMENT` naming the file. */
 export async function readCondaEnvironmentFile(path: string): Promise<CondaEnvironmentFile> {
   const invalid = (detail: string, cause?: unknown) =>
-    new PythonEnvError("INVALID_ARGUMENT", detail, { path, ...(cause !== undefined && { cause }) });
+    new PythonEnvError("INVALID_ARGUMENT", detail, { location: path, ...(cause !== undefined && { cause }) });
   let document: unknown;
   try {
     document = parse(await readFile(path, "utf8"));
   } catch (error) {
     const detail =
-      (error as NodeJS.ErrnoException).code === "ENOENT"
-        ? "no such file"
-        : firstLine((error as Error).message ?? String(error));
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : firstLine(error, 160);
     throw invalid(`not a readable conda environment file: ${detail}`, error);
   }
   if (typeof document !== "object" || document === null || !("dependencies" in document))

@@ -25,7 +25,7 @@ export async function listCondaPackages(prefix: string): Promise<CondaPackage[]>
       "UNREADABLE_ENVIRONMENT",
       `cannot read conda-meta: ${(error as Error).message}`,
       {
-        path: directory,
+        location: directory,
         cause: error,
       },
     );
@@ -49,7 +49,7 @@ export async function listCondaPackages(prefix: string): Promise<CondaPackage[]>
           "BROKEN_DISTRIBUTION",
           `not a conda package record: ${(error as Error).message}`,
           {
-            path,
+            location: path,
             cause: error,
           },
         );

@@ -45,4 +45,6 @@ export interface DistributionProblem {
   name?: string;
   /** One line: what is wrong and what it means. */
   detail: string;
+  /** Set when the distribution is an editable install: shipping its code cannot work until it is mended. */
+  editable?: true;
 }

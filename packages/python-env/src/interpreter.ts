@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
+import { firstLine } from "@cluster-pack/errors";
 import { errnoOf } from "./errno.js";
-import { firstLine, PythonEnvError } from "./errors.js";
+import { PythonEnvError } from "./errors.js";
 import { findExecutable } from "./find-executable.js";
 import { interpreterProbeScript } from "./interpreter-probe-script.js";
 import { supportedPlatformTags, type TargetPlatform } from "./target-platform.js";
@@ -71,7 +72,7 @@ export async function findInterpreter(
   if (!python)
     throw new PythonEnvError(
       "NOT_A_PYTHON",
-      "python3 is not on PATH; pass the interpreter explicitly (--python) or activate an environment",
+      "python3 is not on PATH; name the interpreter explicitly or activate an environment",
     );
   return { python, source: "PATH" };
 }
@@ -115,7 +116,7 @@ function runProbe(python: string, env: NodeJS.ProcessEnv): Promise<string> {
               : errno === "ENOEXEC"
                 ? "not an executable program"
                 : `not a Python interpreter (it failed: ${firstLine(stderr || stdout) || error.message})`;
-        reject(new PythonEnvError("NOT_A_PYTHON", detail, { path: python, cause: error }));
+        reject(new PythonEnvError("NOT_A_PYTHON", detail, { location: python, cause: error }));
       },
     );
   });
@@ -131,7 +132,7 @@ function parseAnswer(python: string, stdout: string): ProbeAnswer {
   throw new PythonEnvError(
     "NOT_A_PYTHON",
     `not a Python interpreter (it printed ${JSON.stringify(firstLine(stdout, 60))} instead of the probe's answer)`,
-    { path: python },
+    { location: python },
   );
 }
 
@@ -144,7 +145,7 @@ export async function probeInterpreter(
   const [major, minor] = answer.versionInfo;
   if (major !== 3 || minor < 9)
     throw new PythonEnvError("NOT_A_PYTHON", `Python ${answer.version} is too old: 3.9 or later is needed`, {
-      path: python,
+      location: python,
     });
   const target: TargetPlatform = {
     os: answer.os,

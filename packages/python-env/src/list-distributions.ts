@@ -1,6 +1,6 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, posix, relative } from "node:path";
+import { isAbsolute, join, posix, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DirectUrl, Distribution, DistributionProblem } from "./distribution.js";
 import { errnoOf } from "./errno.js";
@@ -82,6 +82,29 @@ function parseDirectUrl(text: string | undefined): DirectUrl | undefined | strin
   return "direct_url.json is not valid PEP 610 JSON; the install source is ignored";
 }
 
+/**
+ * setuptools' PEP 660 editable wheels install `__editable__.<name>-<version>.pth` at the top of site-packages
+ * (a path entry, or an import of its finder): listed in RECORD, it marks the distribution editable even without
+ * PEP 610's `direct_url.json` (an installer that does not write it, or a deleted one).
+ */
+const isEditablePth = (path: string) =>
+  !path.includes("/") && path.startsWith("__editable__.") && path.endsWith(".pth");
+
+/**
+ * The first directory a `.pth` file puts on `sys.path`, when it is an absolute path (what setuptools writes for a
+ * src layout): import lines, comments and relative entries give none. An unreadable file gives none either, as
+ * for `site`, which skips it.
+ */
+async function firstPathEntry(pthFile: string): Promise<string | undefined> {
+  const text = await readOptional(pthFile).catch(() => undefined);
+  // As `site` reads it: blank and `#` lines skipped, lines starting with `import ` executed, the rest added.
+  const entry = (text ?? "")
+    .split(/\r?\n/)
+    .map((line) => line.trimEnd())
+    .find((line) => line !== "" && !line.startsWith("#") && !/^import[ \t]/.test(line));
+  return entry !== undefined && isAbsolute(entry) ? resolve(entry) : undefined;
+}
+
 async function readDistInfo(sitePackages: string, entry: string): Promise<Found> {
   const directory = join(sitePackages, entry);
   const [metadata, record, installer, wheel, topLevel, directUrlText] = await Promise.all(
@@ -110,7 +133,15 @@ async function readDistInfo(sitePackages: string, entry: string): Promise<Found>
     problems.push({ path: directory, name: identity.name, detail: directUrl });
   const files = record === undefined ? undefined : parseRecord(record);
   const source = typeof directUrl === "object" ? directUrl : undefined;
-  const editable = source?.dir_info?.editable === true;
+  const declaredEditable = source?.dir_info?.editable === true;
+  const editablePth = files?.find((file) => isEditablePth(file.path))?.path;
+  const editable = declaredEditable || editablePth !== undefined;
+  const editableLocation =
+    declaredEditable && source?.url.startsWith("file:")
+      ? fileURLToPath(source.url)
+      : editablePth !== undefined
+        ? await firstPathEntry(join(sitePackages, editablePth))
+        : undefined;
   const distribution: Distribution = {
     ...identity,
     normalizedName: normalizeName(identity.name),
@@ -123,7 +154,7 @@ async function readDistInfo(sitePackages: string, entry: string): Promise<Found>
     ...(installer !== undefined && { installer: installer.trim() }),
     ...(files && { files }),
     ...(source && { directUrl: source }),
-    ...(editable && source?.url.startsWith("file:") && { editableLocation: fileURLToPath(source.url) }),
+    ...(editableLocation !== undefined && { editableLocation }),
   };
   return { distribution, problems };
 }
@@ -168,9 +199,13 @@ async function readEggInfo(sitePackages: string, path: string, isDirectory: bool
 /** A legacy `setup.py develop` install: the link's first line is the directory put on `sys.path`. */
 async function readEggLink(sitePackages: string, entry: string): Promise<Found> {
   const path = join(sitePackages, entry);
-  const location = linesOf(await readOptional(path))[0];
-  const missing = (detail: string): Found => ({ problems: [{ path, name: entry.slice(0, -9), detail }] });
-  if (!location) return missing("the egg-link is empty: it names no project directory");
+  const line = linesOf(await readOptional(path))[0];
+  const missing = (detail: string): Found => ({
+    problems: [{ path, name: entry.slice(0, -9), detail, editable: true }],
+  });
+  if (!line) return missing("the egg-link is empty: it names no project directory");
+  // A relative line is relative to the site directory, as pkg_resources reads it.
+  const location = resolve(sitePackages, line);
   let names: string[];
   try {
     names = await readdir(location);
@@ -201,7 +236,7 @@ async function readSiteDirectory(sitePackages: string): Promise<Dirent[]> {
     if (errno === "ENOENT") return [];
     const detail = errno === "EACCES" || errno === "EPERM" ? "permission denied" : (error as Error).message;
     throw new PythonEnvError("UNREADABLE_ENVIRONMENT", `cannot read the site-packages directory: ${detail}`, {
-      path: sitePackages,
+      location: sitePackages,
       cause: error,
     });
   }
@@ -259,7 +294,7 @@ export async function readDistributions(
   problems.push(...(await missingEditableLocations(distributions)));
   const firstProblem = problems[0];
   if (options.strict && firstProblem)
-    throw new PythonEnvError("BROKEN_DISTRIBUTION", firstProblem.detail, { path: firstProblem.path });
+    throw new PythonEnvError("BROKEN_DISTRIBUTION", firstProblem.detail, { location: firstProblem.path });
   return { distributions, problems };
 }
 
@@ -281,6 +316,7 @@ async function missingEditableLocations(
             path: d.metadataPath,
             name: d.name,
             detail: `editable install of ${d.name} points at ${location}, which no longer exists (reinstall or uninstall it)`,
+            editable: true,
           };
     });
   return (await Promise.all(checks)).filter((problem) => problem !== undefined);

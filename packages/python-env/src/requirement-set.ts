@@ -67,7 +67,7 @@ export async function buildRequirementSet(
       );
       if (!isFile)
         throw new PythonEnvError("INVALID_ARGUMENT", `additional package ${name}: no such wheel file`, {
-          path: wheel,
+          location: wheel,
         });
       set.set(normalizedName, { name, normalizedName, wheel, origin: "additional" });
     } else set.set(normalizedName, { name, normalizedName, version: value, origin: "additional" });

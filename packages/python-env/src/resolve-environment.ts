@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { firstLine } from "@cluster-pack/errors";
 import { readCondaEnvironmentFile } from "./conda-environment-file.js";
-import { firstLine, isPythonEnvError, PythonEnvError } from "./errors.js";
+import { isPythonEnvError, PythonEnvError } from "./errors.js";
 import { findExecutable } from "./find-executable.js";
 
 /** Where packages come from; `indexUrl` defaults to `C_PACK_PYPI_URL`, as in cluster-pack. */
@@ -56,7 +57,9 @@ function run(
       const lines = String(stderr).trim().split("\n");
       const reason = lines.findLast((line) => /error/i.test(line)) ?? lines.at(-1) ?? error.message;
       reject(
-        new PythonEnvError("RESOLUTION_FAILED", `${tool} failed: ${firstLine(reason)}`, { cause: error }),
+        new PythonEnvError("RESOLUTION_FAILED", `${tool} failed: ${firstLine(reason, 160)}`, {
+          cause: error,
+        }),
       );
     });
   });
@@ -89,7 +92,7 @@ async function requireFile(path: string, what: string) {
     (s) => s.isFile(),
     () => false,
   );
-  if (!isFile) throw new PythonEnvError("INVALID_ARGUMENT", `${what}: no such file`, { path });
+  if (!isFile) throw new PythonEnvError("INVALID_ARGUMENT", `${what}: no such file`, { location: path });
 }
 
 async function resolveConda(file: string, options: ResolveEnvironmentOptions, env: NodeJS.ProcessEnv) {
@@ -107,7 +110,7 @@ async function resolveConda(file: string, options: ResolveEnvironmentOptions, en
   throw new PythonEnvError(
     "MISSING_TOOL",
     "building a conda environment needs mamba, micromamba or conda on PATH: install micromamba (https://mamba.readthedocs.io), or give pip requirements instead",
-    { path: file },
+    { location: file },
   );
 }
 
@@ -133,7 +136,7 @@ async function requireFreshPrefix(prefix: string): Promise<void> {
   const entries = await readdir(prefix).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
     throw new PythonEnvError("INVALID_ARGUMENT", "cannot use this path for a staging environment", {
-      path: prefix,
+      location: prefix,
       cause: error,
     });
   });
@@ -142,7 +145,7 @@ async function requireFreshPrefix(prefix: string): Promise<void> {
       "INVALID_ARGUMENT",
       "already exists and is not empty; give a new directory for the staging environment",
       {
-        path: prefix,
+        location: prefix,
       },
     );
   }

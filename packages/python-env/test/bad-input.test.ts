@@ -3,7 +3,7 @@ import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createVenv, machinePython, type Venv } from "@cluster-pack/testkit";
+import { copyBuiltPackage, createVenv, machinePython, type Venv } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findInterpreter, listDistributions, probeInterpreter, readDistributions } from "../src/index.js";
 import { importlibDistributions } from "./ground-truth.js";
@@ -59,8 +59,7 @@ describe("an interpreter that is not a Python", () => {
   it("says what to do when no python3 is on PATH", async () => {
     await expect(findInterpreter({ env: { PATH: join(root, "empty") } })).rejects.toMatchObject({
       code: "NOT_A_PYTHON",
-      message:
-        "python3 is not on PATH; pass the interpreter explicitly (--python) or activate an environment",
+      message: "python3 is not on PATH; name the interpreter explicitly or activate an environment",
     });
   });
 });
@@ -111,17 +110,9 @@ describe("a broken environment", () => {
     await mkdir(site);
     await chmod(site, 0o700);
     // Root reads anything, so the listing runs in a child process as nobody, from a copy of the built package
-    // (and of its one dependency) that this user can read wherever the checkout lives.
+    // (and of its dependencies) that this user can read wherever the checkout lives.
     const code = await mkdtemp(join(tmpdir(), "cp-code-"));
-    await cp(fileURLToPath(new URL("../dist", import.meta.url)), code, { recursive: true });
-    await cp(
-      fileURLToPath(new URL("../node_modules/yaml", import.meta.url)),
-      join(code, "node_modules", "yaml"),
-      {
-        recursive: true,
-        dereference: true,
-      },
-    );
+    await copyBuiltPackage(fileURLToPath(new URL("..", import.meta.url)), code);
     await chmod(code, 0o755);
     const script = `
       import { readDistributions } from ${JSON.stringify(pathToFileURL(join(code, "index.js")).href)};

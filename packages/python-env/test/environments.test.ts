@@ -9,6 +9,7 @@ import {
   installEditable,
   machinePython,
   pipInstall,
+  pythonFacts,
   type Venv,
   writeProject,
 } from "@cluster-pack/testkit";
@@ -104,6 +105,7 @@ describe("the interpreter probe", () => {
       python,
       `{"version": platform.python_version(), "prefix": sys.prefix, "base": sys.base_prefix, "purelib": sysconfig.get_paths()["purelib"], "platform": platform.platform(), "executable": sys.executable}`,
     );
+    const facts = await pythonFacts(python);
     expect(interpreter).toMatchObject({
       version: truth.version,
       prefix: truth.prefix,
@@ -111,8 +113,8 @@ describe("the interpreter probe", () => {
       executable: truth.executable,
       platform: truth.platform,
       implementation: "cpython",
-      pythonTag: "cp311",
-      abiTag: "cp311",
+      pythonTag: facts.pythonTag,
+      abiTag: facts.abiTag,
     });
     expect(interpreter.paths.purelib).toBe(truth.purelib);
     expect(interpreter.sitePackages[0]).toBe(venv().sitePackages);
@@ -140,9 +142,10 @@ describe("the interpreter probe", () => {
       `__import__("os").confstr("CS_GNU_LIBC_VERSION")`,
     );
     const [major, minor] = glibc.replace("glibc ", "").split(".");
+    const { machine } = await pythonFacts(machineVenv.python);
     expect(interpreter.target.glibcVersion).toBe(`${major}.${minor}`);
-    expect(interpreter.platformTags[0]).toBe(`manylinux_${major}_${minor}_x86_64`);
-    expect(interpreter.platformTags).toContain("manylinux2014_x86_64");
+    expect(interpreter.platformTags[0]).toBe(`manylinux_${major}_${minor}_${machine}`);
+    expect(interpreter.platformTags).toContain(`manylinux2014_${machine}`);
     expect(interpreter.platformTags.at(-1)).toBe("any");
   });
 });
@@ -206,7 +209,10 @@ describe("installed distributions", () => {
     const interpreter = await probeInterpreter(machineVenv.python);
     const { distributions } = await listDistributions(interpreter);
     const nativeDistribution = distributions.find((d) => d.normalizedName === "cp-native");
-    expect(nativeDistribution?.wheelTags).toEqual(["cp311-cp311-linux_x86_64"]);
+    // buildWheel compiles with Debian's Python: the wheel is tagged for it and this machine.
+    const builder = await pythonFacts(debianPython);
+    const wheelTag = `${builder.pythonTag}-${builder.abiTag}-${builder.platformTag}`;
+    expect(nativeDistribution?.wheelTags).toEqual([wheelTag]);
     expect(nativeDistribution?.topLevel).toEqual(["cp_native"]);
     expect(checkPlatformCompatibility(distributions, interpreter.target)).toEqual([]);
     const mac = { ...interpreter.target, os: "darwin", machine: "arm64", macosVersion: "14.2" };
@@ -215,8 +221,8 @@ describe("installed distributions", () => {
       {
         name: "cp-native",
         version: "0.3.1",
-        wheelTags: ["cp311-cp311-linux_x86_64"],
-        detail: "built for linux_x86_64, which darwin arm64 (macOS 14.2) cannot load",
+        wheelTags: [wheelTag],
+        detail: `built for ${builder.platformTag}, which darwin arm64 (macOS 14.2) cannot load`,
       },
     ]);
   });
@@ -238,6 +244,7 @@ describe("installed distributions", () => {
         path: expect.stringMatching(/cp_gone-0\.0\.2\.dist-info$/),
         name: "cp-gone",
         detail: `editable install of cp-gone points at ${goneProject}, which no longer exists (reinstall or uninstall it)`,
+        editable: true,
       },
     ]);
   });
