@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import {
+  checkByteRange,
   type FileInfo,
   type FileSystem,
   openPutSource,
@@ -129,12 +130,13 @@ export function memoryFileSystem(storeName: string): FileSystem {
     },
 
     async open(path, options = {}) {
+      // A malformed range is refused before the store is looked at; the rest of the rule needs the size.
+      checkByteRange(options, toUri(path));
       const info = statOf(path);
       const file =
         store.files.get(info.path) ?? fail("INVALID_ARGUMENT", "is a directory, not a file", info.path);
-      const start = options.offset ?? 0;
-      const end = options.length === undefined ? undefined : start + options.length;
-      return Readable.from([file.data.subarray(start, end)]);
+      const { offset, length } = checkByteRange(options, toUri(info.path), file.data.length);
+      return Readable.from([file.data.subarray(offset, offset + length)]);
     },
 
     async rm(rawPath, options = {}) {

@@ -1,3 +1,4 @@
+import { firstLine } from "@cluster-pack/errors";
 import { errnoOf, StorageError, type StorageErrorCode } from "@cluster-pack/fs";
 
 /** A WebHDFS error answer, `{"RemoteException": {exception, javaClassName, message}}`, with its HTTP status. */
@@ -41,8 +42,6 @@ const codeByException: Readonly<Record<string, StorageErrorCode>> = {
   PathIsNotEmptyDirectoryException: "INVALID_ARGUMENT",
   ParentNotDirectoryException: "INVALID_ARGUMENT",
 };
-
-const firstLine = (text: string) => (text.split(/\r?\n/, 1)[0] ?? "").trim();
 
 /** Reads a RemoteException out of an error body; undefined when the body is not one (a proxy's HTML page). */
 export function parseRemoteException(

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { posix } from "node:path";
-import { pipeline } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import {
+  checkByteRange,
   defineFileSystemPlugin,
   type FileInfo,
   type FileSystem,
@@ -286,7 +287,11 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
       } catch (error) {
         // The parent directory and the temporary file are steps of writing the target, which the user named.
         const stepUris = [toUri(directory), toUri(temporary)];
-        if (error instanceof StorageError && error.uri !== undefined && stepUris.includes(error.uri)) {
+        if (
+          error instanceof StorageError &&
+          error.location !== undefined &&
+          stepUris.includes(error.location)
+        ) {
           throw new StorageError(error.code, error.detail, { uri: toUri(path), cause: error.cause });
         }
         throw error;
@@ -310,15 +315,16 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
       }
     },
 
-    async open(path, openOptions = {}) {
-      const { offset, length } = openOptions;
-      for (const value of [offset, length]) {
-        if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
-          throw invalid("offset and length must be non-negative integers", toUri(path));
-        }
-      }
-      const range = { ...(offset !== undefined && { offset }), ...(length !== undefined && { length }) };
-      return (await client.open(normalizePath(path), range)).stream;
+    async open(rawPath, openOptions = {}) {
+      const path = normalizePath(rawPath);
+      const requested = checkByteRange(openOptions, toUri(path));
+      if (requested.offset === 0) return (await client.open(path, requested)).stream;
+      // The namenode refuses an OPEN at or past the end of a non-empty file ("Offset=… out of the range"), but an
+      // offset at the end reads nothing by our rule: a range not starting at 0 is checked against the size first.
+      const status = await client.getFileStatus(path);
+      if (status.type !== "FILE") throw invalid("is a directory, not a file", toUri(path));
+      const range = checkByteRange(openOptions, toUri(path), status.length);
+      return range.length === 0 ? Readable.from([]) : (await client.open(path, range)).stream;
     },
 
     async rm(path, rmOptions = {}) {

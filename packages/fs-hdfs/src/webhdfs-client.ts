@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { isStorageError, StorageError } from "@cluster-pack/fs";
+import { type ByteRange, isStorageError, StorageError } from "@cluster-pack/fs";
 import {
   connectionReasonOf,
   type ErrorContext,
@@ -200,7 +200,7 @@ export class WebHdfsClient {
   /** OPEN: the namenode redirects to a datanode (HttpFS answers itself); the bytes stream from there. */
   async open(
     path: string,
-    range: { offset?: number; length?: number },
+    range: Partial<ByteRange>,
     signal?: AbortSignal,
   ): Promise<{ stream: Readable; length: number | undefined }> {
     const deadline = new Deadline(this.options.timeoutMs, signal);

@@ -1,59 +1,7 @@
-import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
-import {
-  defaultFileSystemOf,
-  parseHadoopConfiguration,
-  readHadoopConfiguration,
-  webHdfsUrlsFor,
-} from "../src/hadoop-config.js";
-import { writeHadoopConfDir } from "./support.js";
+import { describe, expect, it } from "vitest";
+import { webHdfsUrlsFor } from "../src/hadoop-config.js";
 
 const configuration = (properties: Record<string, string>) => new Map(Object.entries(properties));
-
-describe("Hadoop configuration files", () => {
-  it("reads core-site.xml then hdfs-site.xml, keeping values as trimmed strings", async () => {
-    const confDir = await writeHadoopConfDir(
-      { "fs.defaultFS": " hdfs://analytics ", "dfs.replication": "010" },
-      { "dfs.replication": "3" },
-    );
-    onTestFinished(() => rm(confDir, { recursive: true, force: true }));
-    const read = await readHadoopConfiguration(confDir);
-    expect(defaultFileSystemOf(read)).toBe("hdfs://analytics");
-    expect(read.get("dfs.replication")).toBe("3");
-  });
-
-  it("accepts Hadoop 1's fs.default.name and a missing hdfs-site.xml", async () => {
-    const confDir = await writeHadoopConfDir({ "fs.default.name": "hdfs://old-nn:9000" });
-    onTestFinished(() => rm(confDir, { recursive: true, force: true }));
-    await rm(join(confDir, "hdfs-site.xml"));
-    expect(defaultFileSystemOf(await readHadoopConfiguration(confDir))).toBe("hdfs://old-nn:9000");
-  });
-
-  it("ignores property attributes and descriptions, and reads empty values as empty strings", () => {
-    const parsed = parseHadoopConfiguration(
-      `<configuration>
-         <property><name>a</name><value>1</value><final>true</final><description>one</description></property>
-         <property><name>b</name><value/></property>
-       </configuration>`,
-      "/etc/hadoop/core-site.xml",
-    );
-    expect([...parsed]).toEqual([
-      ["a", "1"],
-      ["b", ""],
-    ]);
-  });
-
-  it("names the file that is not a Hadoop configuration", async () => {
-    const confDir = await writeHadoopConfDir({});
-    onTestFinished(() => rm(confDir, { recursive: true, force: true }));
-    await writeFile(join(confDir, "core-site.xml"), "<settings><a>1</a></settings>");
-    await expect(readHadoopConfiguration(confDir)).rejects.toMatchObject({
-      code: "INVALID_ARGUMENT",
-      message: `${join(confDir, "core-site.xml")}: not a Hadoop configuration file (no <configuration> element)`,
-    });
-  });
-});
 
 describe("namenode HTTP addresses", () => {
   const ha = configuration({

@@ -42,7 +42,7 @@ describe("errors from the namenode", () => {
       `${uriOf("/user/bob/envs/env.pex")}: Permission denied: user=alice, access=WRITE, inode="/user/bob":bob:supergroup:drwxr-xr-x`,
     );
     const upload = await caught(fsAs("alice").put(text("x"), "/user/bob/env.pex"));
-    expect(upload).toMatchObject({ code: "PERMISSION_DENIED", uri: uriOf("/user/bob/env.pex") });
+    expect(upload).toMatchObject({ code: "PERMISSION_DENIED", location: uriOf("/user/bob/env.pex") });
     expect(await fsAs("bob").ls("/user/bob")).toEqual([]);
   });
 
@@ -62,7 +62,7 @@ describe("errors from the namenode", () => {
     const fs = fsAs("alice");
     await fs.put(text("first"), `${directory}/env.pex`);
     const error = await caught(fs.put(text("second"), `${directory}/env.pex`, { overwrite: false }));
-    expect(error).toMatchObject({ code: "ALREADY_EXISTS", uri: uriOf(`${directory}/env.pex`) });
+    expect(error).toMatchObject({ code: "ALREADY_EXISTS", location: uriOf(`${directory}/env.pex`) });
     expect((await fs.ls(directory)).map((entry) => [entry.name, entry.size])).toEqual([["env.pex", 5]]);
   });
 
@@ -100,7 +100,7 @@ describe("errors from the namenode", () => {
     const error = await caught(
       fsAs("alice").put(slow(), `${directory}/env.pex`, { signal: controller.signal }),
     );
-    expect(error).toMatchObject({ code: "ABORTED", uri: uriOf(`${directory}/env.pex`) });
+    expect(error).toMatchObject({ code: "ABORTED", location: uriOf(`${directory}/env.pex`) });
     expect(await fsAs("alice").ls(directory)).toEqual([]);
   });
 
@@ -123,7 +123,7 @@ describe("errors from the namenode", () => {
     await fs.put(text("b"), `${directory}/b`);
     expect(await caught(fs.rename(`${directory}/a`, `${directory}/b`))).toMatchObject({
       code: "ALREADY_EXISTS",
-      uri: uriOf(`${directory}/b`),
+      location: uriOf(`${directory}/b`),
     });
     expect((await caught(fs.rename(directory, `${directory}/inner`))).code).toBe("INVALID_ARGUMENT");
     expect((await caught(fs.rename(`${directory}/missing`, `${directory}/c`))).code).toBe("NOT_FOUND");

@@ -22,7 +22,8 @@ describe("installed from packed tarballs", () => {
     server = await startWebHdfsServer();
     project = await mkdtemp(join(tmpdir(), "cp-installed-"));
     const tarballs = join(project, "tarballs");
-    for (const name of ["fs", "fs-hdfs"]) {
+    // @cluster-pack/errors comes along: @cluster-pack/fs depends on it, and it is not on a registry either.
+    for (const name of ["errors", "fs", "fs-hdfs"]) {
       execFileSync("pnpm", ["pack", "--pack-destination", tarballs], {
         cwd: join(packagesDirectory, name),
         stdio: "ignore",

@@ -1,3 +1,4 @@
+import { firstLine } from "@cluster-pack/errors";
 import { errnoOf, fromSystemError, isAbort, StorageError } from "@cluster-pack/fs";
 
 /** What a message about a failed S3 call needs to name. */
@@ -44,8 +45,6 @@ export const invalidBucketDetail = (bucket: string) =>
   `"${bucket}" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)`;
 
 export const bucketNotFoundDetail = (bucket: string) => `bucket "${bucket}" does not exist`;
-
-const firstLine = (text: string) => text.split("\n")[0] ?? "";
 
 /** Turns an error from the AWS SDK (a service error, a socket error, a credentials error) into a StorageError. */
 export function toStorageError(error: unknown, context: S3ErrorContext): StorageError {

@@ -1,3 +1,5 @@
+import { ClusterPackError, type ClusterPackErrorOptions, firstLine } from "@cluster-pack/errors";
+
 /** Stable codes: callers branch on these, never on messages. */
 export type StorageErrorCode =
   | "NOT_FOUND"
@@ -8,29 +10,21 @@ export type StorageErrorCode =
   | "ABORTED"
   | "UNKNOWN";
 
-export interface StorageErrorOptions {
+export interface StorageErrorOptions extends Omit<ClusterPackErrorOptions, "location"> {
   /** The URI the failed operation concerned, shown first in the message. */
-  uri?: string;
-  /** The backend's own error, kept for `--debug` traces. */
-  cause?: unknown;
+  uri?: string | undefined;
 }
 
 /**
  * The one error type every adapter throws. The message is a single line a user can act on:
- * `s3://bucket/envs/x.pex: bucket "bucket" does not exist`.
+ * `s3://bucket/envs/x.pex: bucket "bucket" does not exist`; the URI is the error's `location`.
  */
-export class StorageError extends Error {
+export class StorageError extends ClusterPackError<StorageErrorCode> {
   override readonly name = "StorageError";
-  readonly code: StorageErrorCode;
-  readonly uri: string | undefined;
-  /** The reason without the URI prefix. */
-  readonly detail: string;
 
   constructor(code: StorageErrorCode, detail: string, options: StorageErrorOptions = {}) {
-    super(options.uri ? `${options.uri}: ${detail}` : detail, { cause: options.cause });
-    this.code = code;
-    this.uri = options.uri;
-    this.detail = detail;
+    const { uri, ...rest } = options;
+    super(code, detail, { ...rest, location: uri });
   }
 
   /** Whether retrying the same operation later may succeed. */
@@ -115,6 +109,5 @@ export function fromSystemError(error: unknown, uri: string): StorageError {
     return new StorageError(errnoCodes[errno] ?? "UNKNOWN", detail, { uri, cause: error });
   }
   // Messages are one line: the rest of a multi-line backend message stays in `cause`.
-  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-  return new StorageError("UNKNOWN", message.trim() || "failed", { uri, cause: error });
+  return new StorageError("UNKNOWN", firstLine(error), { uri, cause: error });
 }

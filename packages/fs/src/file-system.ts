@@ -42,11 +42,15 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A byte range to read. An offset at the end reads nothing, past the end is INVALID_ARGUMENT; a length past the end
+ * reads to the end (`checkByteRange` states the whole rule).
+ */
 export interface OpenOptions {
-  /** First byte to read (default 0). */
-  offset?: number;
-  /** Number of bytes to read (default: to the end). */
-  length?: number;
+  /** First byte to read: an integer ≥ 0 (default 0). */
+  offset?: number | undefined;
+  /** Number of bytes to read: an integer ≥ 0 (default: to the end). */
+  length?: number | undefined;
 }
 
 export interface RmOptions {

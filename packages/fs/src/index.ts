@@ -1,3 +1,5 @@
+export type { ByteRange, SizedByteRange } from "./byte-range.js";
+export { checkByteRange } from "./byte-range.js";
 export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
 export type { StorageErrorCode, StorageErrorOptions } from "./errors.js";
 export { errnoOf, fromSystemError, isAbort, isStorageError, StorageError } from "./errors.js";
@@ -19,8 +21,16 @@ export type {
   TransferProgress,
 } from "./file-system.js";
 export { defineFileSystemPlugin } from "./file-system.js";
+export type { HadoopConfiguration } from "./hadoop-configuration.js";
+export {
+  defaultFileSystemOf,
+  parseHadoopConfiguration,
+  readHadoopConfiguration,
+} from "./hadoop-configuration.js";
 export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {
+  builtinAdapters,
+  hasScheme,
   loadFileSystemPlugin,
   loadFileSystemPlugins,
   PLUGINS_ENV,

@@ -107,11 +107,7 @@ export function localFileSystem(): FileSystem {
       });
     },
 
-    async open(path, options = {}) {
-      const start = options.offset ?? 0;
-      const end = options.length === undefined ? undefined : start + options.length - 1;
-      return openLocalFile(path, start, end);
-    },
+    open: (path, options) => openLocalFile(path, options),
 
     async rm(path, options = {}) {
       const info = await lstat(path).catch(wrap(path));

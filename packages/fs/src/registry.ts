@@ -6,7 +6,7 @@ import type { FileSystemFactory, FileSystemPlugin, ResolvedPath, StorageOptions 
 import { localFileSystem, localPathOf } from "./local-file-system.js";
 
 /** Schemes we ship adapters for, mapped to the package that serves them (imported on first use). */
-const builtinAdapters: Readonly<Record<string, string>> = {
+export const builtinAdapters: Readonly<Record<string, string>> = {
   s3: "@cluster-pack/fs-s3",
   s3a: "@cluster-pack/fs-s3",
   hdfs: "@cluster-pack/fs-hdfs",
@@ -135,6 +135,9 @@ export async function loadFileSystemPlugins(names: readonly string[] = []): Prom
 }
 
 const schemePattern = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+
+/** Whether a location is a URL (`s3://…`, `file:///…`) rather than a plain path. */
+export const hasScheme = (uri: string) => schemePattern.test(uri);
 
 /** The scheme a URI uses (`s3`, `hdfs`…), or `file` for plain paths and `file:` URLs. */
 export function schemeOf(uri: string): string {

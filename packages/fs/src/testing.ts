@@ -11,7 +11,13 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "./errors.js";
-import type { FileSystem, ResolvedPath, StorageOptions, TransferProgress } from "./file-system.js";
+import type {
+  FileSystem,
+  OpenOptions,
+  ResolvedPath,
+  StorageOptions,
+  TransferProgress,
+} from "./file-system.js";
 import { resolveFileSystem } from "./registry.js";
 
 export interface ConformanceTarget {
@@ -163,6 +169,63 @@ export function describeFileSystem(
       expect((await readAll(await fs.open(path))).toString()).toBe(body);
       expect((await readAll(await fs.open(path, { offset: 10, length: 5 }))).toString()).toBe("abcde");
       expect((await readAll(await fs.open(path, { offset: 15 }))).toString()).toBe("fghij");
+    });
+
+    it("reads byte ranges by one rule: clipped at the end, empty at the end, refused past it", async () => {
+      const { fs, path } = await at("ranges/twenty.txt");
+      const body = "0123456789abcdefghij";
+      await fs.put(Readable.from([Buffer.from(body)]), path);
+      const read = async (range: OpenOptions) => (await readAll(await fs.open(path, range))).toString();
+      expect(await read({ offset: 5, length: 4 })).toBe("5678");
+      expect(await read({ offset: 0, length: 20 })).toBe(body);
+      expect(await read({ offset: 15 })).toBe("fghij");
+      expect(await read({ offset: 16, length: 100 })).toBe("ghij");
+      expect(await read({ offset: 20 })).toBe("");
+      expect(await read({ offset: 20, length: 5 })).toBe("");
+      expect(await read({ offset: 3, length: 0 })).toBe("");
+      expect(await read({ offset: 20, length: 0 })).toBe("");
+
+      const refused = [
+        { offset: 21 },
+        { offset: 21, length: 0 },
+        { offset: 1000, length: 1 },
+        { offset: -1 },
+        { offset: -1, length: 5 },
+        { offset: 2.5 },
+        { offset: Number.NaN },
+        { length: -1 },
+        { offset: 3, length: 1.5 },
+        { length: Number.POSITIVE_INFINITY },
+      ];
+      for (const range of refused) {
+        const error = await caught(fs.open(path, range));
+        expect(error.code, JSON.stringify(range)).toBe("INVALID_ARGUMENT");
+        expect(error.message).toContain(fs.toUri(path));
+        expect(error.message).not.toContain("\n");
+      }
+    });
+
+    it("reads ranges of an empty file, and of nothing only when the file exists", async () => {
+      const { fs, path } = await at("ranges/empty.txt");
+      await fs.put(Readable.from([]), path);
+      expect((await readAll(await fs.open(path, { offset: 0, length: 5 }))).length).toBe(0);
+      expect((await readAll(await fs.open(path, { length: 0 }))).length).toBe(0);
+      expect((await caught(fs.open(path, { offset: 1 }))).code).toBe("INVALID_ARGUMENT");
+
+      const missing = await at("ranges/missing.txt");
+      for (const range of [{ length: 0 }, { offset: 3 }, { offset: 3, length: 2 }]) {
+        expect((await caught(missing.fs.open(missing.path, range))).code, JSON.stringify(range)).toBe(
+          "NOT_FOUND",
+        );
+      }
+      // A malformed range is refused before the store is asked anything.
+      expect((await caught(missing.fs.open(missing.path, { offset: -1 }))).code).toBe("INVALID_ARGUMENT");
+
+      const directory = await at("ranges");
+      for (const range of [{ length: 0 }, { offset: 1 }]) {
+        const error = await caught(directory.fs.open(directory.path, range));
+        expect(error.code, JSON.stringify(range)).toBe("INVALID_ARGUMENT");
+      }
     });
 
     it("puts an empty file", async () => {

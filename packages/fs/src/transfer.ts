@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { chmod, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { createWriteStream, type Stats } from "node:fs";
+import { chmod, type FileHandle, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { checkByteRange } from "./byte-range.js";
 import { fromSystemError, StorageError } from "./errors.js";
-import type { ProgressCallback, PutSource } from "./file-system.js";
+import type { OpenOptions, ProgressCallback, PutSource } from "./file-system.js";
 
 /** A pass-through stream that reports the bytes flowing through it. */
 export function progressTap(onProgress: ProgressCallback | undefined, totalBytes?: number): Transform {
@@ -34,34 +35,60 @@ export interface OpenedSource {
   mode: number | undefined;
 }
 
+/**
+ * Opens a local regular file and hands it to `use` with its stats. The handle is closed again when anything here
+ * fails, `use` included: only a stream that `use` returns may own it.
+ */
+async function withOpenedFile<T>(
+  path: string,
+  notAFileDetail: string,
+  use: (handle: FileHandle, info: Stats) => T | Promise<T>,
+): Promise<T> {
+  const handle = await open(path, "r").catch((error: unknown) => {
+    throw fromSystemError(error, path);
+  });
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new StorageError("INVALID_ARGUMENT", notAFileDetail, { uri: path });
+    return await use(handle, info);
+  } catch (error) {
+    // The failure that got here is the one to report, not a failure to close.
+    await handle.close().catch(() => undefined);
+    throw fromSystemError(error, path);
+  }
+}
+
 /** Opens what `put` was given: a local path is streamed from disk, a stream is used as is. */
 export async function openPutSource(source: PutSource, size?: number): Promise<OpenedSource> {
   if (typeof source !== "string") {
     const stream = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     return { stream, size, mode: undefined };
   }
-  const handle = await open(source, "r").catch((error: unknown) => {
-    throw fromSystemError(error, source);
-  });
-  const info = await handle.stat();
-  if (!info.isFile()) {
-    await handle.close();
-    throw new StorageError("INVALID_ARGUMENT", "is not a regular file", { uri: source });
-  }
-  return { stream: handle.createReadStream(), size: info.size, mode: info.mode & 0o777 };
+  return withOpenedFile(source, "is not a regular file", (handle, info) => ({
+    stream: handle.createReadStream(),
+    size: info.size,
+    mode: info.mode & 0o777,
+  }));
 }
 
-/** Opens a local file for reading as a stream, failing early (before the first read) with a StorageError. */
-export async function openLocalFile(path: string, start = 0, end?: number): Promise<Readable> {
-  const handle = await open(path, "r").catch((error: unknown) => {
-    throw fromSystemError(error, path);
+/**
+ * Opens a local file, or a byte range of it (see `checkByteRange`), as a stream, failing early (before the first
+ * read) with a StorageError.
+ */
+export async function openLocalFile(path: string, range: OpenOptions = {}): Promise<Readable> {
+  // A malformed range is refused before the file is touched, as in every adapter.
+  checkByteRange(range, path);
+  return withOpenedFile(path, "is a directory, not a file", async (handle, info) => {
+    const { offset, length } = checkByteRange(range, path, info.size);
+    if (length === 0) {
+      // createReadStream cannot read zero bytes: its `end` is inclusive.
+      await handle.close();
+      return Readable.from([]);
+    }
+    // Without a length the stream reads to the end as it finds it, not as the stat saw it.
+    const end = range.length === undefined ? undefined : offset + length - 1;
+    return handle.createReadStream(end === undefined ? { start: offset } : { start: offset, end });
   });
-  const info = await handle.stat();
-  if (!info.isFile()) {
-    await handle.close();
-    throw new StorageError("INVALID_ARGUMENT", "is a directory, not a file", { uri: path });
-  }
-  return end === undefined ? handle.createReadStream({ start }) : handle.createReadStream({ start, end });
 }
 
 export interface AtomicWriteOptions {

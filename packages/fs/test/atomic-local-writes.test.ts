@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+// By path: @cluster-pack/testkit depends on this package, which cannot depend on it in turn.
+import { copyBuiltPackage } from "../../testkit/src/built-package.js";
 import { StorageError } from "../src/errors.js";
 import { localFileSystem } from "../src/local-file-system.js";
 import { writeFileAtomically } from "../src/transfer.js";
@@ -48,7 +50,7 @@ describe("local adapter writes", () => {
     await expect(
       writeFileAtomically(target, failingSource(), { sourceUri: "s3://bucket/env.pex" }),
     ).rejects.toMatchObject({
-      uri: "s3://bucket/env.pex",
+      location: "s3://bucket/env.pex",
       message: "s3://bucket/env.pex: source broke",
     });
     expect(await readdir(directory)).toEqual([]);
@@ -92,9 +94,9 @@ describe("local adapter writes", () => {
     await chmod(directory, 0o555);
     const target = join(directory, "x");
     // Root bypasses permission bits, so the write runs in a child process as an ordinary user, from a copy
-    // of the built package that this user can read wherever the checkout lives.
+    // of the built package (and its dependencies) that this user can read wherever the checkout lives.
     const code = await mkdtemp(join(tmpdir(), "cp-code-"));
-    await cp(fileURLToPath(new URL("../dist", import.meta.url)), code, { recursive: true });
+    await copyBuiltPackage(fileURLToPath(new URL("..", import.meta.url)), code);
     await chmod(code, 0o755);
     const script = `
       import { localFileSystem } from ${JSON.stringify(pathToFileURL(join(code, "index.js")).href)};
@@ -107,6 +109,7 @@ describe("local adapter writes", () => {
       ...(isRoot && { uid: 65534, gid: 65534 }),
     });
     await rm(code, { recursive: true, force: true });
+    expect(child.stderr).toBe("");
     expect(JSON.parse(child.stdout)).toEqual({
       code: "PERMISSION_DENIED",
       message: `${target}: permission denied`,

@@ -35,7 +35,7 @@ describe("resolveFileSystem", () => {
 
   it("rejects an unknown scheme in one line that names the URI and the known schemes", async () => {
     const error = await resolveFileSystem("gs://bucket/env.pex").catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: "INVALID_ARGUMENT", uri: "gs://bucket/env.pex" });
+    expect(error).toMatchObject({ code: "INVALID_ARGUMENT", location: "gs://bucket/env.pex" });
     expect((error as Error).message).toBe(
       "gs://bucket/env.pex: no storage adapter for gs:// (known: file, hdfs, s3, s3a, webhdfs; a plugin package adds others)",
     );
