@@ -71,7 +71,7 @@ export async function readCondaRecords(prefix: string): Promise<CondaRecord[]> {
     throw new PackerError(
       "INVALID_ARGUMENT",
       "not a conda environment (no conda-meta/ directory): the conda packer ships environments made by conda, mamba or pixi",
-      { path: prefix },
+      { location: prefix },
     );
   }
   return Promise.all(
@@ -82,7 +82,7 @@ export async function readCondaRecords(prefix: string): Promise<CondaRecord[]> {
         raw = JSON.parse(await readFile(join(directory, name), "utf8")) as RawRecord;
       } catch (error) {
         throw new PackerError("INVALID_ARGUMENT", `not a conda package record: ${(error as Error).message}`, {
-          path: join(directory, name),
+          location: join(directory, name),
           cause: error,
         });
       }

@@ -44,20 +44,20 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
     throw new PackerError(
       "INVALID_ARGUMENT",
       "a venv or conda archive must be named .tar.gz, .tgz or .zip (or given a format)",
-      { path: options.output },
+      { location: options.output },
     );
   if (options.format === "zip" && options.output.endsWith(".pex.zip"))
     throw new PackerError(
       "INVALID_ARGUMENT",
       "a name ending in .pex.zip is the unpack layout's: give the zip archive another name, or use the pex.zip packer",
-      { path: options.output },
+      { location: options.output },
     );
   if (options.format && envArchiveFormatOf(options.output) !== options.format)
     throw new PackerError(
       "INVALID_ARGUMENT",
       `a ${options.format} archive's name must end in .${options.format}`,
       {
-        path: options.output,
+        location: options.output,
       },
     );
   return format;

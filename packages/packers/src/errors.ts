@@ -1,3 +1,5 @@
+import { ClusterPackError } from "@cluster-pack/errors";
+
 /** Stable codes: callers branch on these, never on messages. */
 export type PackerErrorCode =
   /** An option is wrong (an uninstalled requirement, a bad compression level, an unknown inherit_path). */
@@ -12,19 +14,9 @@ export type PackerErrorCode =
    */
   | "UNRELOCATABLE";
 
-/** The one error type of this package; the message is one line naming the path it concerns. */
-export class PackerError extends Error {
+/** The one error type of this package; the message is one line naming the path it concerns (its `location`). */
+export class PackerError extends ClusterPackError<PackerErrorCode> {
   override readonly name = "PackerError";
-  readonly code: PackerErrorCode;
-  readonly path: string | undefined;
-  readonly detail: string;
-
-  constructor(code: PackerErrorCode, detail: string, options: { path?: string; cause?: unknown } = {}) {
-    super(options.path ? `${options.path}: ${detail}` : detail, { cause: options.cause });
-    this.code = code;
-    this.path = options.path;
-    this.detail = detail;
-  }
 }
 
 export function isPackerError(error: unknown, code?: PackerErrorCode): error is PackerError {

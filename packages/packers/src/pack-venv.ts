@@ -64,7 +64,7 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
       interpreter.kind === "conda"
         ? "a conda environment, not a venv: pack it with the conda packer"
         : "not a virtual environment: the venv packer ships a venv made with python -m venv (or use the pex packer)",
-      { path: interpreter.prefix },
+      { location: interpreter.prefix },
     );
   const prefix = resolve(interpreter.prefix);
   const prefixes = [...new Set([prefix, realpathSync(prefix)])];

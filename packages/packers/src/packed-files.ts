@@ -27,7 +27,7 @@ function packedFile(source: string, name: string): ArchiveEntry {
     stats = lstatSync(source);
   } catch (error) {
     throw new PackerError("MISSING_FILE", "listed in its distribution's RECORD but missing; reinstall it", {
-      path: source,
+      location: source,
       cause: error,
     });
   }
@@ -43,7 +43,7 @@ export function distributionFiles(distribution: Distribution): ArchiveEntry[] {
     throw new PackerError(
       "INVALID_ARGUMENT",
       `${distribution.name} ${distribution.version} has no RECORD (or installed-files.txt): its files are unknown; reinstall it with pip`,
-      { path: distribution.metadataPath },
+      { location: distribution.metadataPath },
     );
   return distribution.files
     .map((record) => posix.normalize(record.path))

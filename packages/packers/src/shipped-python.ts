@@ -74,7 +74,7 @@ function baseExecutableOf(venvPrefix: string, version: string): string {
       "INVALID_ARGUMENT",
       "no pyvenv.cfg with a `home` line: not a venv made by python -m venv",
       {
-        path: venvPrefix,
+        location: venvPrefix,
       },
     );
   const [major, minor] = version.split(".");
@@ -85,7 +85,7 @@ function baseExecutableOf(venvPrefix: string, version: string): string {
   throw new PackerError(
     "INVALID_ARGUMENT",
     `the venv's base interpreter is gone: no python${major}.${minor} in ${home} (pyvenv.cfg home)`,
-    { path: config },
+    { location: config },
   );
 }
 
@@ -98,7 +98,7 @@ async function probeBase(executable: string): Promise<BaseFacts> {
       "INVALID_ARGUMENT",
       `cannot probe the base interpreter: ${(error as Error).message}`,
       {
-        path: executable,
+        location: executable,
         cause: error,
       },
     );
@@ -174,7 +174,7 @@ export async function shippedPython(
         "UNRELOCATABLE",
         `the standard library ${directory} is outside ${base.basePrefix}`,
         {
-          path: executable,
+          location: executable,
         },
       );
     for (const entry of stdlibEntries(directory, name))
@@ -197,9 +197,13 @@ export async function shippedPython(
     const object = objects[index] as { name: string; path: string };
     const bytes = readFileSync(object.path);
     if (object.name === binaryName && !isElf(bytes))
-      throw new PackerError("UNRELOCATABLE", "--with-python ships Linux (ELF) interpreters only", {
-        path: executable,
-      });
+      throw new PackerError(
+        "UNRELOCATABLE",
+        "only Linux (ELF) interpreters can be shipped inside the archive",
+        {
+          location: executable,
+        },
+      );
     const dynamic = readElfDynamic(bytes);
     if (!dynamic) continue;
     // Search directories inside the installation hold its own libraries, which are shipped; others (a system
@@ -222,7 +226,7 @@ export async function shippedPython(
         throw new PackerError(
           "UNRELOCATABLE",
           `it loads ${missing.join(", ")} from the system's library path, not through a RUNPATH that could point at a shipped copy; use a Python built with an rpath (pyenv, python.org, python-build-standalone, conda)`,
-          { path: executable },
+          { location: executable },
         );
     }
     if (own.length === 0) continue;
@@ -235,7 +239,7 @@ export async function shippedPython(
       throw new PackerError(
         "UNRELOCATABLE",
         `its RUNPATH is too short to be rewritten to ${searchPath} in place, so it cannot find the shipped ${own.map((found) => found.library).join(", ")}`,
-        { path: object.path },
+        { location: object.path },
       );
     patched.set(object.name, rewritten);
     for (const { library, path } of own)

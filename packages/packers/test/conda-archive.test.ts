@@ -377,7 +377,7 @@ describe("a conda archive packed for a known destination (destPrefix)", () => {
     const error = await packConda({ interpreter, output, destPrefix: destination }).catch((e) => e);
     expect(isPackerError(error, "UNRELOCATABLE")).toBe(true);
     expect(error.message).toBe(
-      `${join(env.prefix, "bin", "show-prefix")}: --dest-prefix ${destination} is 305 bytes long, but bin/show-prefix has room for a path of 255 bytes: choose a shorter destination`,
+      `${join(env.prefix, "bin", "show-prefix")}: the destination ${destination} is 305 bytes long, but bin/show-prefix has room for a path of 255 bytes: choose a shorter destination`,
     );
     expect(existsSync(output)).toBe(false);
   });

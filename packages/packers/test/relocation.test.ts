@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { debianPython, pythonFacts } from "@cluster-pack/testkit";
 import { describe, expect, it } from "vitest";
 import { readElfDynamic, withSearchPath } from "../src/elf-dynamic.js";
 import { isNoRoom, replaceInBinary, replaceInText } from "../src/prefix-replacement.js";
@@ -6,6 +7,8 @@ import { relocatePthFile } from "../src/pth-file.js";
 import { relocateScript } from "../src/relocatable-scripts.js";
 
 const bytes = (text: string) => Buffer.from(text, "latin1");
+// A real interpreter binary without RUNPATH: Debian's, whatever its version (the binary behind /usr/bin/python3).
+const debianBinary = (await pythonFacts(debianPython)).executable;
 
 describe("binary prefix replacement", () => {
   it("keeps the file's length: a shorter path is followed by the NULs it freed", () => {
@@ -71,13 +74,13 @@ describe(".pth files", () => {
 
 describe("ELF search paths", () => {
   it("reads the libraries an interpreter loads and where it looks for them", () => {
-    const dynamic = readElfDynamic(readFileSync("/usr/bin/python3.11"));
+    const dynamic = readElfDynamic(readFileSync(debianBinary));
     expect(dynamic?.needed).toContain("libc.so.6");
     expect(dynamic?.searchPaths).toEqual([]);
   });
 
   it("cannot give a RUNPATH to a binary that has none", () => {
-    expect(withSearchPath(readFileSync("/usr/bin/python3.11"), "$ORIGIN/../lib")).toBeUndefined();
+    expect(withSearchPath(readFileSync(debianBinary), "$ORIGIN/../lib")).toBeUndefined();
   });
 
   it("is not fooled by a file that is not ELF", () => {

@@ -10,6 +10,7 @@ import {
   installDevProject,
   machinePython,
   pipInstall,
+  pythonFacts,
   run,
   type Venv,
 } from "@cluster-pack/testkit";
@@ -178,9 +179,10 @@ describe("inherit_path", () => {
 });
 
 describe("the zipapp", () => {
-  it("starts with a python shebang, is executable and carries PEX-INFO", async () => {
+  it("starts with a shebang naming the environment's python3.X, is executable and carries PEX-INFO", async () => {
+    const shebang = `#!/usr/bin/env ${(await pythonFacts(env.python)).versionedName}\n`;
     const bytes = readFileSync(pex);
-    expect(bytes.subarray(0, 30).toString("latin1")).toBe("#!/usr/bin/env python3.11\nPK\u0003\u0004");
+    expect(bytes.subarray(0, shebang.length + 4).toString("latin1")).toBe(`${shebang}PK\u0003\u0004`);
     expect(statSync(pex).mode & 0o111).toBe(0o111);
     const info = JSON.parse(
       await run(machinePython, [
