@@ -5,7 +5,7 @@ export TURBO_TELEMETRY_DISABLED := 1
 export DO_NOT_TRACK := 1
 
 # Debian packages the tests use (installed when missing and running as root).
-DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless
+DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml
 
 .PHONY: setup test demo build lint typecheck bench clean
 

@@ -4,7 +4,7 @@
 // emitted command. A client submits a function that reports where its interpreter and packages came from.
 //
 // The zipapp carries no interpreter and the venv's packages are the ones shipped; the node's own Python (Debian's,
-// found first on PATH by the `#!/usr/bin/env python3.11` shebang) provides distributed itself, after the archive's
+// found first on PATH by the `#!/usr/bin/env python3.X` shebang) provides distributed itself, after the archive's
 // packages on sys.path (the zipapp's inherit_path=fallback): the set-up of a cluster whose nodes have Dask
 // installed. The venv is built from that same Debian Python, so the packed packages match the nodes' interpreter.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -19,6 +19,7 @@ import {
   execute,
   type LocalizedContainer,
   localizeContainer,
+  pythonFacts,
   type RunningS3rver,
   s3StorageOptions,
   startS3rver,
@@ -37,6 +38,9 @@ let root: string;
 let s3: RunningS3rver;
 let venv: Venv;
 let schedulerAddress: string;
+/** The scheduler's container directory and process. */
+let schedulerDirectory: string;
+let schedulerProcess: Started;
 const uploads: Partial<Record<"pex" | "pex.zip", UploadedEnv>> = {};
 const running: ChildProcess[] = [];
 const containers: LocalizedContainer[] = [];
@@ -94,17 +98,24 @@ const nodeEnv = (variables: Record<string, string>): NodeJS.ProcessEnv => ({
   ...variables,
 });
 
-const clientScript = `import json, sys, time
-from distributed import Client
-
-def where():
+// Sent to a worker as a task, or to the scheduler with run_on_scheduler: where the process's interpreter and
+// packages came from, as it imports them.
+const whereSource = `def where():
     import os, sys
     import devpkg, purepkg
     return {"executable": sys.executable, "purepkg": purepkg.__file__, "devpkg": devpkg.__file__,
-            "values": [purepkg.VALUE, devpkg.STATE], "pex": os.environ.get("PEX")}
+            "values": [purepkg.VALUE, devpkg.STATE], "pex": os.environ.get("PEX"), "pid": os.getpid()}
+`;
 
+const clientScript = `import json, sys, time
+from distributed import Client
+
+${whereSource}
 address, name = sys.argv[1:3]
 with Client(address, timeout="30s") as client:
+    if name == "--scheduler":
+        print(json.dumps(client.run_on_scheduler(where)))
+        sys.exit(0)
     deadline = time.monotonic() + 60
     while True:
         workers = {info["name"]: (worker, info) for worker, info in client.scheduler_info()["workers"].items()}
@@ -126,6 +137,9 @@ interface Found {
   devpkg: string;
   values: string[];
   pex: string | null;
+  /** The process that ran `where`. */
+  pid: number;
+  /** A worker's: what the scheduler knows of it. */
   nthreads: number;
   memory_limit: number;
 }
@@ -142,8 +156,22 @@ async function askWorker(name: string, worker: Started): Promise<Found> {
   return JSON.parse(outcome.stdout) as Found;
 }
 
+/** Whether `pid` is `ancestor` or one of its descendants (the nanny's worker, the zipapp's re-executed Python). */
+async function isSelfOrDescendant(pid: number, ancestor: number): Promise<boolean> {
+  for (let current = pid; current > 1; ) {
+    if (current === ancestor) return true;
+    const stat = await readFile(`/proc/${current}/stat`, "utf8").catch(() => "");
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after its last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!Number.isInteger(ppid)) return false;
+    current = ppid;
+  }
+  return false;
+}
+
+/** The task ran under Debian's interpreter (the binary behind /usr/bin/python3, whatever its version). */
 async function expectDebianPython(executable: string) {
-  expect(await realpath(executable)).toBe(await realpath("/usr/bin/python3.11"));
+  expect(await realpath(executable)).toBe((await pythonFacts(debianPython)).executable);
 }
 
 beforeAll(async () => {
@@ -165,9 +193,13 @@ beforeAll(async () => {
     schedulerFile,
     schedulerArgs: ["--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
   });
-  const directory = await localize(scheduler.files);
+  schedulerDirectory = await localize(scheduler.files);
   const [command = "", ...args] = scheduler.command;
-  const started = startGroup(command, args, { cwd: directory, env: nodeEnv(scheduler.environmentVariables) });
+  const started = startGroup(command, args, {
+    cwd: schedulerDirectory,
+    env: nodeEnv(scheduler.environmentVariables),
+  });
+  schedulerProcess = started;
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (schedulerAddress === undefined) {
     const written = await readFile(schedulerFile, "utf8").catch(() => "");
@@ -196,8 +228,27 @@ function configFor(packer: "pex" | "pex.zip", options: Parameters<typeof daskCon
 }
 
 describe("a Dask worker started with the emitted command", () => {
-  it("listens on loopback, its scheduler too", () => {
-    expect(schedulerAddress).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+  it("runs the scheduler in the shipped zipapp: code sent to it imports both packages from its container", async () => {
+    const directory = await mkdtemp(join(root, "client-"));
+    const outcome = await execute(debianPython, ["-c", clientScript, schedulerAddress, "--scheduler"], {
+      cwd: directory,
+      env: { PATH: NODE_PATH, HOME: directory },
+    });
+    if (outcome.code !== 0)
+      throw new Error(
+        `client failed: ${outcome.stderr}\n--- scheduler output ---\n${schedulerProcess.output()}`,
+      );
+    const found = JSON.parse(outcome.stdout) as Found;
+    // The process answering at the address the scheduler file gave is the one the emitted command started.
+    expect(await isSelfOrDescendant(found.pid, schedulerProcess.child.pid as number)).toBe(true);
+    expect(found.values).toEqual(["wheel", "dev"]);
+    await expectDebianPython(found.executable);
+    expect(await realpath(found.pex ?? "")).toBe(await realpath(join(schedulerDirectory, "team.pex")));
+    expect(normalize(found.purepkg).startsWith(`${join(await realpath(schedulerDirectory), ".pex")}/`)).toBe(
+      true,
+    );
+    expect(found.devpkg).toBe(join(schedulerDirectory, "devpkg.zip", "devpkg", "__init__.py"));
+    expect(JSON.stringify(found)).not.toContain(venv.prefix);
   });
 
   it("runs tasks with both packages from the shipped zipapp", async () => {
@@ -205,17 +256,14 @@ describe("a Dask worker started with the emitted command", () => {
       schedulerAddress,
       workerArgs: ["--host", "127.0.0.1", "--no-dashboard", "--nthreads", "1", "--name", "zipapp-worker"],
     });
-    expect(worker.command.slice(0, 4)).toEqual([
-      "./team.pex",
-      "-m",
-      "distributed.cli.dask_worker",
-      schedulerAddress,
-    ]);
+    expect(worker.command.slice(0, 3)).toEqual(["./team.pex", "-m", "distributed.cli.dask_worker"]);
     const directory = await localize(worker.files);
     const [command = "", ...args] = worker.command;
     const started = startGroup(command, args, { cwd: directory, env: nodeEnv(worker.environmentVariables) });
     try {
+      // The scheduler lists the worker by the name it was started with, and the task ran in that process tree.
       const found = await askWorker("zipapp-worker", started);
+      expect(await isSelfOrDescendant(found.pid, started.child.pid as number)).toBe(true);
       expect(found.values).toEqual(["wheel", "dev"]);
       await expectDebianPython(found.executable);
       expect(await realpath(found.pex ?? "")).toBe(await realpath(join(directory, "team.pex")));
@@ -240,6 +288,7 @@ describe("a Dask worker started with the emitted command", () => {
     const started = startGroup(command, args, { cwd: directory, env: nodeEnv(worker.environmentVariables) });
     try {
       const found = await askWorker("unpacked-worker", started);
+      expect(await isSelfOrDescendant(found.pid, started.child.pid as number)).toBe(true);
       expect(found.values).toEqual(["wheel", "dev"]);
       await expectDebianPython(found.executable);
       expect(await realpath(found.purepkg)).toBe(
@@ -301,6 +350,7 @@ class ApplicationClient:
     });
     try {
       const found = await askWorker("dask.worker_0", started);
+      expect(await isSelfOrDescendant(found.pid, started.child.pid as number)).toBe(true);
       expect(found.values).toEqual(["wheel", "dev"]);
       await expectDebianPython(found.executable);
       expect(found.nthreads).toBe(1);

@@ -163,8 +163,29 @@ public class ReadProperties {
 });
 
 describe("toSparkJson", () => {
-  it("is the configuration itself", () => {
-    expect(JSON.parse(toSparkJson(config))).toEqual(config);
+  it("is read by Python's json as the configuration, every property and variable a string as SparkConf takes", async () => {
+    const file = join(root, "spark.json");
+    await writeFile(file, toSparkJson(config));
+    // What a notebook does with the file: json.load, then master, properties and variables by their names.
+    const reader = `import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    conf = json.load(f)
+def strings(mapping):
+    return isinstance(mapping, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+print(json.dumps({"master": conf["master"], "properties": strings(conf["properties"]),
+                  "environmentVariables": strings(conf["environmentVariables"]),
+                  "appName": conf["properties"]["spark.app.name"], "read": conf}))
+`;
+    const outcome = await execute(machinePython, ["-c", reader, file]);
+    expect(outcome.stderr).toBe("");
+    const found = JSON.parse(outcome.stdout);
+    expect(found).toMatchObject({
+      master: "yarn",
+      properties: true,
+      environmentVariables: true,
+      appName: awkward["spark.app.name"],
+    });
+    expect(found.read).toEqual(config);
   });
 });
 

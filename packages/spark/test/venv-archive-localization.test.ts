@@ -3,7 +3,7 @@
 // configured PYSPARK_PYTHON runs there with only the environment the configuration gives it.
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { getPyenvUsageFromArchive } from "@cluster-pack/env-usage";
 import {
   createCondaStylePrefix,
@@ -25,6 +25,8 @@ import { envWithPrefix, execInContainer, localizeSparkContainer } from "./yarn-c
 let root: string;
 let s3: RunningS3rver;
 const uploads: Record<string, UploadedEnv> = {};
+/** Each upload's site-packages relative to the environment's root (`lib/python3.X/site-packages`), as built. */
+const sitePackages: Record<string, string> = {};
 const containers: LocalizedContainer[] = [];
 
 beforeAll(async () => {
@@ -38,6 +40,9 @@ beforeAll(async () => {
   await pipInstall(conda, ["purepkg"], [join(wheels, "purepkg")]);
   await installDevProject(conda, join(root, "devpkg-conda"));
   const fsArgs = s3StorageOptions(s3);
+  sitePackages.venv = relative(venv.prefix, venv.sitePackages);
+  sitePackages["venv --with-python (zip)"] = relative(venv.prefix, venv.sitePackages);
+  sitePackages.conda = relative(conda.prefix, conda.sitePackages);
   uploads.venv = await uploadEnv({ python: venv.python, packagePath: "s3://envs/spark/venv.tar.gz", fsArgs });
   uploads["venv --with-python (zip)"] = await uploadEnv({
     python: venv.python,
@@ -104,7 +109,7 @@ describe.each(["venv", "venv --with-python (zip)", "conda"])("Spark on YARN with
     const unpacked = await realpath(join(container.directory, "environment"));
     expect(await realpath(found.prefix)).toBe(unpacked);
     expect(await realpath(found.purepkg)).toBe(
-      join(unpacked, "lib", "python3.11", "site-packages", "purepkg", "__init__.py"),
+      join(unpacked, sitePackages[name] ?? "", "purepkg", "__init__.py"),
     );
     expect(found.devpkg).toBe(join(container.directory, "devpkg.zip", "devpkg", "__init__.py"));
   });

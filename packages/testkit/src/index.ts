@@ -1,9 +1,13 @@
 // Shared test fixtures; each server helper is re-exported here.
 
+export * from "./built-package.js";
 export * from "./execute.js";
+export * from "./fresh-build.js";
 export * from "./localize.js";
 export * from "./python.js";
 export * from "./s3rver.js";
 export * from "./s3rver-access.js";
 export * from "./shippable-venv.js";
+export * from "./skein-spec.js";
+export * from "./test-stores.js";
 export * from "./webhdfs-server.js";

@@ -33,6 +33,72 @@ export async function run(
   }
 }
 
+/**
+ * What a test needs to know of an interpreter to compute the paths and names it expects, asked of the interpreter
+ * itself, so that no test is pinned to one Python version, one distribution's layout or one machine.
+ */
+export interface PythonFacts {
+  /** `sys.version_info[:2]`: `"3.11"`. */
+  version: string;
+  /** `python3.11`: the versioned binary in `bin/`, the standard library's directory in `lib/`, the zipapp shebang. */
+  versionedName: string;
+  /** The wheel tags of an extension built for it: `cp311`, `cp311` (plus `sys.abiflags`), `linux_x86_64`. */
+  pythonTag: string;
+  abiTag: string;
+  platformTag: string;
+  /** `platform.machine()`: `x86_64`, `aarch64`. */
+  machine: string;
+  /** `os.path.realpath(sys.executable)`: the binary behind every link (`/usr/bin/python3.11` for Debian's). */
+  executable: string;
+  /** `sys.prefix`. */
+  prefix: string;
+  /** `sysconfig.get_paths()['purelib']` relative to `sys.prefix`: `lib/python3.11/site-packages` in a venv. */
+  purelib: string;
+  /** `sysconfig.get_config_var('LDLIBRARY')`: `libpython3.11.so`, or `libpython3.11.a` for a static build. */
+  ldLibrary: string | null;
+  /**
+   * The shared libpython the running binary loads, by the name it asks for (`INSTSONAME`,
+   * `libpython3.11.so.1.0`); undefined when no libpython is mapped, the binary holding the interpreter itself
+   * (Debian's, whose sysconfig still says `Py_ENABLE_SHARED` because the shared library exists beside it).
+   */
+  sharedLibrary?: string;
+}
+
+const factsScript = `import json, os, platform, sys, sysconfig
+with open("/proc/self/maps") as maps:
+    mapped = {fields[5] for fields in map(str.split, maps) if len(fields) >= 6}
+loads_libpython = any(os.path.basename(path).startswith("libpython") for path in mapped)
+tag = "cp%d%d" % sys.version_info[:2]
+print(json.dumps({
+    "version": "%d.%d" % sys.version_info[:2],
+    "versionedName": "python%d.%d" % sys.version_info[:2],
+    "pythonTag": tag,
+    "abiTag": tag + sys.abiflags,
+    "platformTag": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
+    "machine": platform.machine(),
+    "executable": os.path.realpath(sys.executable),
+    "prefix": sys.prefix,
+    "purelib": os.path.relpath(sysconfig.get_paths()["purelib"], sys.prefix),
+    "ldLibrary": sysconfig.get_config_var("LDLIBRARY"),
+    "sharedLibrary": sysconfig.get_config_var("INSTSONAME") if loads_libpython else None,
+}))
+`;
+
+const factsByPython = new Map<string, Promise<PythonFacts>>();
+
+/** Asks `python` for its {@link PythonFacts} (once per interpreter path and process). */
+export function pythonFacts(python: string): Promise<PythonFacts> {
+  let facts = factsByPython.get(python);
+  if (!facts) {
+    facts = run(python, ["-c", factsScript]).then((stdout) => {
+      const { sharedLibrary, ...rest } = JSON.parse(stdout) as PythonFacts & { sharedLibrary: string | null };
+      return { ...rest, ...(sharedLibrary && { sharedLibrary }) };
+    });
+    factsByPython.set(python, facts);
+  }
+  return facts;
+}
+
 export interface Venv {
   prefix: string;
   /** `<prefix>/bin/python`. */
