@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { hasScheme } from "cluster-pack";
+import { firstLine, hasScheme } from "cluster-pack";
 import { parse as parseToml } from "smol-toml";
 import { UsageError } from "./usage-error.js";
 
@@ -89,7 +89,7 @@ export async function loadProjectConfig(cwd = process.cwd()): Promise<ProjectCon
   try {
     document = parseToml(found.text) as Record<string, unknown>;
   } catch (error) {
-    const line = (error as Error).message.split("\n")[0];
+    const line = firstLine(error);
     throw new UsageError(
       `${found.file}: invalid TOML: ${line}`,
       "fix the file or run from another directory",

@@ -97,6 +97,22 @@ describe.each(testStores)("store housekeeping on $name", (store) => {
   });
 });
 
+describe("cluster-pack ls on metadata anyone could have written", () => {
+  it("prints numbers and terminal escapes as text, never obeyed", async () => {
+    const directory = await mkdtemp(join(root, "hostile-"));
+    await writeFile(join(directory, "x.pex"), "zipapp");
+    await writeFile(
+      join(directory, "x.json"),
+      JSON.stringify({ created: 5, python_version: "\u001b[2J3.11", format: "pex", package_installed: "a" }),
+    );
+    const outcome = await runCli(["ls", directory], { env: baseEnv() });
+    expect(outcome.stderr).toBe("");
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).not.toContain("\u001b");
+    expect(outcome.stdout).toMatch(/x\.pex +6 B +5 +python \\u001b\[2J3\.11 +pex/);
+  });
+});
+
 describe("cluster-pack config --offline", () => {
   it("emits a Spark configuration for a store it cannot reach, with the environment's editable code", async () => {
     // Nothing listens on port 1: reading the store would fail.
@@ -136,7 +152,7 @@ describe("what the store commands refuse", () => {
     [["prune", "/tmp/envs"], 2, /^error: say what to keep/],
     [["prune", "/tmp/envs", "--older-than", "soon"], 2, /not a duration/],
     [["rm", "/tmp/envs/env.whl"], 2, /not an archive cluster-pack writes/],
-    [["upload-zip", "/tmp/env.whl"], 2, /unsupported archive format/],
+    [["upload-zip", "/tmp/env.whl"], 2, /not an archive cluster-pack writes/],
   ])("cluster-pack %j", async (args, exitCode, message) => {
     const outcome = await runCli(args, { env: baseEnv() });
     expect(outcome.code).toBe(exitCode);

@@ -23,7 +23,7 @@ import { type ArchiveMetadata, readArchiveMetadata } from "./archive-metadata.js
 import { defaultPackagePathFor } from "./default-package-path.js";
 import { editablesToShip } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
-import { checkFormat, checkPacker } from "./packer.js";
+import { checkFormat, checkPacker, formatOfArchive } from "./packer.js";
 import { parentOf, resolveStorage } from "./storage.js";
 
 /** An archive in a store, with what belongs to it. */
@@ -77,18 +77,6 @@ function describesArchive(metadata: Partial<ArchiveMetadata>, format: ArchiveFor
   const packer = metadata.format;
   if (packer === undefined || !(packers as readonly string[]).includes(packer)) return true;
   return formatsOfPacker(packer).includes(format);
-}
-
-/** An archive name cluster-pack can describe, or an INVALID_ARGUMENT error naming the formats. */
-function formatOfArchive(packagePath: string): ArchiveFormat {
-  const format = formatOfPath(packagePath);
-  if (format === undefined)
-    throw new ShippingError(
-      "INVALID_ARGUMENT",
-      "not an archive cluster-pack writes: the name must end in .pex, .pex.zip, .tar.gz, .tgz or .zip",
-      { location: packagePath },
-    );
-  return format;
 }
 
 /** Wraps a storage failure of a step into one line saying which step. */

@@ -13,6 +13,18 @@ import { ShippingError } from "./errors.js";
 
 const extensionsOf = (packer: Packer) => describeExtensions(formatsOfPacker(packer));
 
+/** The format of an archive cluster-pack writes, or an INVALID_ARGUMENT error naming the names it takes. */
+export function formatOfArchive(path: string): ArchiveFormat {
+  const format = formatOfPath(path);
+  if (format === undefined)
+    throw new ShippingError(
+      "INVALID_ARGUMENT",
+      `not an archive cluster-pack writes: the name must end in ${describeExtensions(archiveFormats)}`,
+      { location: path },
+    );
+  return format;
+}
+
 /**
  * `path` with an extension of the packer's (of `format`, when one was asked for), or an INVALID_ARGUMENT error
  * naming them (cluster-pack's check).

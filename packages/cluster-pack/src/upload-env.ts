@@ -24,7 +24,6 @@ import {
   type ZippedEditables,
   zipEditables,
 } from "./editable-upload.js";
-import { ShippingError } from "./errors.js";
 import {
   cacheKeyOf,
   checkPackerOptions,
@@ -33,7 +32,7 @@ import {
   packModel,
   shippedInterpreterOf,
 } from "./pack-env.js";
-import { checkExtension, choosePacking } from "./packer.js";
+import { checkExtension, choosePacking, formatOfArchive } from "./packer.js";
 import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { publishArchive, sha256OfFile } from "./publish.js";
@@ -256,13 +255,7 @@ export async function uploadZip(
   packagePath?: string,
   options: UploadZipOptions & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<Omit<UploadedEnv, "editable">> {
-  const format = formatOfPath(file);
-  if (!format)
-    throw new ShippingError(
-      "INVALID_ARGUMENT",
-      "unsupported archive format: must be .pex, .pex.zip, or a venv or conda archive (.tar.gz, .tgz, .zip)",
-      { location: file },
-    );
+  const format = formatOfArchive(file);
   const envName = archiveStem(file);
   const target = packagePath ?? (await archivePathInStore(envName, format, options.env ?? process.env));
   const zipappPacker = packerOfFormat(format);

@@ -266,7 +266,7 @@ describe("uploadZip with prebuilt venv and conda archives", () => {
       "docs.tar.gz",
       /docs\.tar\.gz: not a venv or conda archive/,
     ],
-    ["a file of another format", "env.tar.bz2", /unsupported archive format/],
+    ["a file of another format", "env.tar.bz2", /not an archive cluster-pack writes/],
   ])("refuses %s in one line", async (_, name, message) => {
     const directory = join(root, "not-envs", "docs");
     await mkdir(directory, { recursive: true });

@@ -1,4 +1,4 @@
-import { basenameOf, formatOfPath } from "./archive-formats.js";
+import { archiveFormats, basenameOf, describeExtensions, formatOfPath } from "./archive-formats.js";
 import { EnvUsageError } from "./errors.js";
 
 /**
@@ -46,7 +46,7 @@ export function getPyenvUsageFromArchive(pathToArchive: string): PythonEnvDescri
       };
     default:
       throw new EnvUsageError(
-        "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .tgz, .zip)",
+        `unsupported archive format: the name must end in ${describeExtensions(archiveFormats)}`,
         pathToArchive,
       );
   }

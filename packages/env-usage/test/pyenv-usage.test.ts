@@ -41,7 +41,7 @@ describe("getPyenvUsageFromArchive", () => {
     expect((error as Error).message).not.toContain("\n");
     expect(error).toMatchObject({
       location: "/envs/env.whl",
-      detail: "unsupported archive format: use .pex, .pex.zip, or a venv/conda archive (.tar.gz, .tgz, .zip)",
+      detail: "unsupported archive format: the name must end in .pex, .pex.zip, .tar.gz, .tgz or .zip",
     });
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { posix } from "node:path";
 import { pipeline, Readable } from "node:stream";
+import { firstLine } from "@cluster-pack/errors";
 import {
   checkByteRange,
   defineFileSystemPlugin,
@@ -186,7 +187,7 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
   /** A failed stream source: its own StorageError (a download from another store), or one about the upload. */
   const streamFailure = (error: unknown, path: string) => {
     if (error instanceof StorageError) return error;
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const reason = firstLine(error);
     return new StorageError("UNKNOWN", `reading the data to upload failed: ${reason}`, {
       uri: toUri(path),
       cause: error,

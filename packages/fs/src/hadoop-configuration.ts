@@ -1,3 +1,4 @@
+import { firstLine } from "@cluster-pack/errors";
 // Hadoop's own configuration files: where the default file system is (`fs.defaultFS`) and, for the HDFS adapter,
 // the namenodes. Read here, below every adapter, because the default store follows Hadoop's convention too.
 
@@ -23,7 +24,7 @@ export function parseHadoopConfiguration(xml: string, source: string): Map<strin
   try {
     document = parser.parse(xml);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    const reason = firstLine(cause);
     throw new StorageError("INVALID_ARGUMENT", `not a valid Hadoop configuration file: ${reason}`, {
       uri: source,
       cause,

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { firstLine } from "@cluster-pack/errors";
 import { StorageError } from "./errors.js";
 import type { FileSystemFactory, FileSystemPlugin, ResolvedPath, StorageOptions } from "./file-system.js";
 import { localFileSystem, localPathOf } from "./local-file-system.js";
@@ -111,7 +112,7 @@ async function importPlugin(packageName: string): Promise<FileSystemPlugin> {
   try {
     module = await importPackage(packageName);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    const reason = firstLine(cause);
     throw new StorageError("INVALID_ARGUMENT", `plugin ${packageName} failed to load: ${reason}`, { cause });
   }
   if (!module) throw new StorageError("INVALID_ARGUMENT", notInstalledDetail(packageName));

@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
+import { describeExtensions, formatOfPath, formatsOfPacker } from "@cluster-pack/env-usage";
 import { PackerError } from "./errors.js";
 import { publishArchive } from "./published-archive.js";
 
@@ -10,10 +11,12 @@ import { publishArchive } from "./published-archive.js";
  */
 export type EnvArchiveFormat = "tar.gz" | "zip";
 
+const envArchiveFormats = formatsOfPacker("venv") as readonly EnvArchiveFormat[];
+
+/** The venv or conda archive format a name says; undefined for any other name (`.pex.zip` is the unpack layout). */
 export function envArchiveFormatOf(path: string): EnvArchiveFormat | undefined {
-  if (/\.(tar\.gz|tgz)$/.test(path)) return "tar.gz";
-  if (path.endsWith(".zip") && !path.endsWith(".pex.zip")) return "zip";
-  return undefined;
+  const format = formatOfPath(path);
+  return envArchiveFormats.find((candidate) => candidate === format);
 }
 
 export interface EnvArchiveOptions {
@@ -43,7 +46,7 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
   if (!format)
     throw new PackerError(
       "INVALID_ARGUMENT",
-      "a venv or conda archive must be named .tar.gz, .tgz or .zip (or given a format)",
+      `a venv or conda archive must be named ${describeExtensions(envArchiveFormats)} (or given a format)`,
       { location: options.output },
     );
   if (options.format === "zip" && options.output.endsWith(".pex.zip"))
@@ -55,7 +58,7 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
   if (options.format && envArchiveFormatOf(options.output) !== options.format)
     throw new PackerError(
       "INVALID_ARGUMENT",
-      `a ${options.format} archive's name must end in .${options.format}`,
+      `a ${options.format} archive's name must end in ${describeExtensions([options.format])}`,
       {
         location: options.output,
       },
