@@ -80,5 +80,5 @@ cat <<NEXT
   - HDFS (YARN):         with HADOOP_CONF_DIR set, the default store is hdfs:///user/\$USER/envs
   - PySpark on YARN:     node apps/cli/dist/cli.js config spark --master yarn   (spark-submit flags; --format conf|python|json)
   - YARN, TF, Dask:      node apps/cli/dist/cli.js config yarn|tf|dask --help
-  - The reference:       README.md, "The cluster-pack command"
+  - The reference:       apps/cli/README.md
 NEXT
