@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { metadataPathOf, type Packer } from "@cluster-pack/env-usage";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
+import { readTextFile } from "./storage.js";
 
 /**
  * The JSON file beside each archive. cluster-pack's three keys (so its own `_is_archive_up_to_date` reads our
@@ -56,10 +57,9 @@ export async function readArchiveMetadata(
   fs: FileSystem,
   archivePath: string,
 ): Promise<Partial<ArchiveMetadata> | undefined> {
-  let text = "";
+  let text: string;
   try {
-    const stream = await fs.open(metadataPathOf(archivePath));
-    for await (const chunk of stream) text += Buffer.from(chunk as Uint8Array).toString("utf8");
+    text = await readTextFile(fs, metadataPathOf(archivePath));
   } catch (error) {
     if (isStorageError(error, "NOT_FOUND")) return undefined;
     throw error;

@@ -24,7 +24,7 @@ import { defaultPackagePathFor } from "./default-package-path.js";
 import { editablesToShip } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
 import { checkFormat, checkPacker, formatOfArchive } from "./packer.js";
-import { parentOf, resolveStorage } from "./storage.js";
+import { parentOf, readTextFile, resolveStorage } from "./storage.js";
 
 /** An archive in a store, with what belongs to it. */
 export interface StoredEnv {
@@ -62,12 +62,6 @@ export interface LocateEnvOptions extends StoreOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const readText = async (stream: AsyncIterable<Buffer | string | Uint8Array>) => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks).toString("utf8");
-};
-
 /**
  * Whether metadata describes an archive of this format. `env.pex` and `env.zip` both keep theirs in `env.json`
  * (cluster-pack's naming): the packer recorded in it says whose it is. Metadata without one (written by another
@@ -79,19 +73,13 @@ function describesArchive(metadata: Partial<ArchiveMetadata>, format: ArchiveFor
   return formatsOfPacker(packer).includes(format);
 }
 
-/** Wraps a storage failure of a step into one line saying which step. */
-async function step<T>(
-  code: "REMOVE_FAILED" | "NOT_FOUND" | "DOWNLOAD_FAILED",
-  what: string,
-  location: string,
-  action: () => Promise<T>,
-) {
+/** A step of a removal; its storage failure becomes one line saying which step. */
+async function removalStep<T>(what: string, location: string, action: () => Promise<T>) {
   try {
     return await action();
   } catch (error) {
-    if (error instanceof ShippingError) throw error;
     throw new ShippingError(
-      code,
+      "REMOVE_FAILED",
       `${what} failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
       {
         location,
@@ -110,7 +98,7 @@ async function readEditableCode(
   const indexPath = `${directory}/${EDITABLE_PACKAGES_INDEX}`;
   let index: string;
   try {
-    index = await readText(await fs.open(indexPath));
+    index = await readTextFile(fs, indexPath);
   } catch (error) {
     if (isStorageError(error, "NOT_FOUND")) return { editable: [] };
     throw error;
@@ -273,9 +261,9 @@ export async function removeEnv(packagePath: string, options: StoreOptions = {})
 async function removeResolved(fs: FileSystem, path: string, format: ArchiveFormat): Promise<RemovedEnv> {
   const uri = fs.toUri(path);
   const removed: string[] = [];
-  const exists = await step("REMOVE_FAILED", "looking for the archive", uri, () => fs.exists(path));
+  const exists = await removalStep("looking for the archive", uri, () => fs.exists(path));
   if (!exists) throw new ShippingError("NOT_FOUND", "no archive there", { location: uri });
-  const siblings = await step("REMOVE_FAILED", "listing the directory", fs.toUri(parentOf(path)), () =>
+  const siblings = await removalStep("listing the directory", fs.toUri(parentOf(path)), () =>
     fs.ls(parentOf(path)),
   );
   const sharesStem = siblings.some(
@@ -289,14 +277,14 @@ async function removeResolved(fs: FileSystem, path: string, format: ArchiveForma
   const metadataPath = metadataPathOf(path);
   const metadata = await readArchiveMetadata(fs, path).catch(() => undefined);
   if (metadata && (!sharesStem || describesArchive(metadata, format))) {
-    await step("REMOVE_FAILED", "removing the metadata", fs.toUri(metadataPath), () => fs.rm(metadataPath));
+    await removalStep("removing the metadata", fs.toUri(metadataPath), () => fs.rm(metadataPath));
     removed.push(fs.toUri(metadataPath));
   }
-  await step("REMOVE_FAILED", "removing the archive", uri, () => fs.rm(path));
+  await removalStep("removing the archive", uri, () => fs.rm(path));
   removed.push(uri);
   const editableDirectory = editableDirectoryOf(path);
   if (!sharesStem && siblings.some((sibling) => sibling.path.replace(/\/+$/, "") === editableDirectory)) {
-    await step("REMOVE_FAILED", "removing the editable code", fs.toUri(editableDirectory), () =>
+    await removalStep("removing the editable code", fs.toUri(editableDirectory), () =>
       fs.rm(editableDirectory, { recursive: true }),
     );
     removed.push(fs.toUri(editableDirectory));

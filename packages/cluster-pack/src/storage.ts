@@ -1,5 +1,6 @@
 import {
   builtinAdapters,
+  type FileSystem,
   type ResolvedPath,
   registeredSchemes,
   registerFileSystem,
@@ -36,3 +37,10 @@ export async function resolveStorage(uri: string, options: StorageOptions = {}):
 
 /** The directory part of a path in a file system's own path space. */
 export const parentOf = (path: string) => path.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
+
+/** A small stored file (metadata, an index) as text. */
+export async function readTextFile(fs: FileSystem, path: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await fs.open(path)) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString("utf8");
+}
