@@ -13,6 +13,7 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "HADOOP_CONF_DIR",
+    "HADOOP_HOME",
     "PEX",
     "C_PACK_ENV_FALLBACK_PATH",
     "CLUSTER_PACK_PLUGINS",

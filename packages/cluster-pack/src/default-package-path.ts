@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, resolve } from "node:path";
 import { type ArchiveFormat, defaultFormatOf, type Packer } from "@cluster-pack/env-usage";
-import { defaultFileSystemOf, embeddedStorePath, readHadoopConfiguration } from "@cluster-pack/fs";
+import { defaultFileSystemOf, embeddedStorePath, readHadoopConfigurationFrom } from "@cluster-pack/fs";
 import type { Interpreter } from "@cluster-pack/python-env";
 import { choosePacking } from "./packer.js";
 
@@ -33,15 +33,15 @@ export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** `fs.defaultFS` of `$HADOOP_CONF_DIR`, when there is one. */
+/** `fs.defaultFS` of the Hadoop configuration (`HADOOP_CONF_DIR`, else `$HADOOP_HOME/etc/hadoop`, else /etc/hadoop/conf). */
 async function hadoopDefaultFs(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const confDir = env.HADOOP_CONF_DIR;
-  return confDir ? defaultFileSystemOf(await readHadoopConfiguration(confDir)) : undefined;
+  return defaultFileSystemOf((await readHadoopConfigurationFrom(env)).configuration);
 }
 
 /**
- * Where archives go when no `packagePath` is given: HDFS's default file system when `HADOOP_CONF_DIR` names one
- * (`hdfs:///`, resolved by the HDFS adapter from the same configuration), else the embedded local store.
+ * Where archives go when no `packagePath` is given: Hadoop's default file system when its configuration names one
+ * (`hdfs:///`, resolved by the HDFS adapter from the same configuration; another one, such as `viewfs://cluster`, as
+ * written), else the embedded local store.
  */
 export async function defaultStore(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const defaultFs = await hadoopDefaultFs(env);

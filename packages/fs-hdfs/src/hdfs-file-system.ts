@@ -9,6 +9,7 @@ import {
   type FileInfo,
   type FileSystem,
   fromSystemError,
+  hadoopConfDirOf,
   isStorageError,
   openPutSource,
   progressTap,
@@ -16,11 +17,17 @@ import {
   writeFileAtomically,
 } from "@cluster-pack/fs";
 import {
+  type EnvironmentCredentials,
+  environmentCredentialsFor,
+  environmentCredentialsForUrls,
+} from "./delegation-tokens.js";
+import {
   defaultFileSystemOf,
   type HadoopConfiguration,
   readHadoopConfiguration,
   webHdfsUrlsFor,
 } from "./hadoop-config.js";
+import { resolveViewFsUri, viewFsDefaultFor } from "./viewfs.js";
 import { type HdfsFileStatus, WebHdfsClient } from "./webhdfs-client.js";
 
 /** `options.hdfs` of `resolveFileSystem`, or the argument of `hdfsFileSystem`. */
@@ -110,14 +117,15 @@ async function resolveEndpoint(uri: URL, options: HdfsFileSystemOptions): Promis
     namenodes,
   });
   if (options.namenodes?.length) return endpoint(options.namenodes);
-  const confDir = process.env.HADOOP_CONF_DIR;
+  // HADOOP_CONF_DIR, else $HADOOP_HOME/etc/hadoop, else /etc/hadoop/conf: as Hadoop's scripts find it.
+  const confDir = hadoopConfDirOf(process.env);
   if (uri.hostname) {
     const configuration: HadoopConfiguration = confDir ? await readHadoopConfiguration(confDir) : new Map();
     return endpoint(webHdfsUrlsFor(configuration, scheme, uri.hostname, uri.port));
   }
   if (!confDir) {
     throw invalid(
-      `${scheme}:/// means the default file system of HADOOP_CONF_DIR, which is not set: set it to the directory of core-site.xml, or write ${scheme}://namenode:port/path`,
+      `${scheme}:/// means the default file system of the Hadoop configuration, and there is none (HADOOP_CONF_DIR, $HADOOP_HOME/etc/hadoop, /etc/hadoop/conf): set HADOOP_CONF_DIR to the directory of core-site.xml, or write ${scheme}://namenode:port/path`,
       uri.href,
     );
   }
@@ -168,14 +176,21 @@ function toFileInfo(path: string, status: HdfsFileStatus): FileInfo {
   };
 }
 
-function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOptions): FileSystem {
+function createHdfsFileSystem(
+  endpoint: HdfsEndpoint,
+  options: HdfsFileSystemOptions,
+  // From $HADOOP_TOKEN_FILE_LOCATION, only when no delegationToken option is given.
+  fromTokenFile?: EnvironmentCredentials,
+): FileSystem {
   const prefix = `${endpoint.scheme}://${endpoint.authority}`;
   const toUri = (path: string) => `${prefix}${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}`;
   const client = new WebHdfsClient({
     namenodes: endpoint.namenodes,
     user: options.user ?? defaultUser(),
     doAs: options.doAs,
-    delegationToken: options.delegationToken,
+    delegationToken: options.delegationToken || fromTokenFile?.delegationToken,
+    secrets: fromTokenFile?.secrets ?? [],
+    missingTokenHint: fromTokenFile?.missingTokenHint,
     httpfs: options.httpfs ?? false,
     noRedirect: options.noRedirect ?? false,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -360,13 +375,21 @@ function createHdfsFileSystem(endpoint: HdfsEndpoint, options: HdfsFileSystemOpt
   };
 }
 
-/** The `hdfs://` and `webhdfs://` schemes, as `resolveFileSystem` loads them (reads `options.hdfs`). */
+/** The `hdfs://`, `webhdfs://` and `viewfs://` schemes, as `resolveFileSystem` loads them (reads `options.hdfs`). */
 export const fileSystemPlugin = defineFileSystemPlugin({
-  schemes: ["hdfs", "webhdfs"],
+  schemes: ["hdfs", "webhdfs", "viewfs"],
   async factory(uri, storageOptions) {
+    if (uri.protocol === "viewfs:") return resolveViewFsUri(uri, storageOptions);
     const options = hdfsOptionsOf(storageOptions.hdfs, uri.href);
     const path = hdfsPathOf(uri);
-    return { fs: createHdfsFileSystem(await resolveEndpoint(uri, options), options), path };
+    // hdfs:/// with a viewfs:// fs.defaultFS goes through its mount table.
+    const viewFsDefault = options.namenodes?.length ? undefined : await viewFsDefaultFor(uri);
+    if (viewFsDefault) return resolveViewFsUri(uri, storageOptions, viewFsDefault);
+    const endpoint = await resolveEndpoint(uri, options);
+    const fromTokenFile = options.delegationToken
+      ? undefined
+      : await environmentCredentialsFor(uri, endpoint.namenodes);
+    return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile), path };
   },
 });
 
@@ -381,5 +404,6 @@ export function hdfsFileSystem(
   return createHdfsFileSystem(
     { scheme: "webhdfs", authority: new URL(first).host, namenodes: options.namenodes },
     options,
+    options.delegationToken ? undefined : environmentCredentialsForUrls(options.namenodes),
   );
 }

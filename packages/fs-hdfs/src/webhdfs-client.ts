@@ -27,6 +27,10 @@ export interface WebHdfsClientOptions {
   user: string | undefined;
   doAs: string | undefined;
   delegationToken: string | undefined;
+  /** More secrets (every token of $HADOOP_TOKEN_FILE_LOCATION) to remove from server text. */
+  secrets?: readonly string[];
+  /** Added to a 401 when the token file had no token for this namenode. */
+  missingTokenHint?: string | undefined;
   /** Talk to HttpFS: data goes in the first request with data=true instead of to a datanode. */
   httpfs: boolean;
   /** Ask for the datanode location as JSON (noredirect=true) rather than a 307. */
@@ -433,11 +437,14 @@ export class WebHdfsClient {
   }
 
   private context(path: string, server: string): ErrorContext {
-    const token = this.options.delegationToken;
+    const tokens = [this.options.delegationToken, ...(this.options.secrets ?? [])].filter(
+      (token): token is string => Boolean(token),
+    );
     return {
       uri: this.options.uriOf(path),
       server,
-      redact: (text) => (token ? text.split(token).join("<delegation token>") : text),
+      redact: (text) =>
+        tokens.reduce((redacted, token) => redacted.split(token).join("<delegation token>"), text),
     };
   }
 
@@ -452,7 +459,15 @@ export class WebHdfsClient {
       throw this.transportFailure(error, deadline, path, server);
     });
     const remote = parseRemoteException(response.status, body, context.redact);
-    return remote ? fromRemoteException(remote, context) : fromHttpStatus(response.status, body, context);
+    const failure = remote
+      ? fromRemoteException(remote, context)
+      : fromHttpStatus(response.status, body, context);
+    const hint = this.options.missingTokenHint;
+    if (response.status !== 401 || !hint) return failure;
+    return new StorageError(failure.code, `${failure.detail}; ${hint}`, {
+      uri: context.uri,
+      cause: failure.cause,
+    });
   }
 
   private transportFailure(error: unknown, deadline: Deadline, path: string, server: string): StorageError {

@@ -185,12 +185,12 @@ describe("errors before any namenode answers", () => {
     expect(error.detail).toContain(`namenode ${web.url} serves no WebHDFS API (HTTP 404)`);
   });
 
-  it("rejects hdfs:/// when HADOOP_CONF_DIR is unset, saying what to set", async () => {
-    onTestFinished(setEnvironment({ HADOOP_CONF_DIR: undefined }));
+  it("rejects hdfs:/// when no Hadoop configuration is found, saying what to set", async () => {
+    onTestFinished(setEnvironment({ HADOOP_CONF_DIR: undefined, HADOOP_HOME: undefined }));
     const error = await caught(resolveFileSystem("hdfs:///user/alice/env.pex"));
     expect(error.code).toBe("INVALID_ARGUMENT");
     expect(error.message).toBe(
-      "hdfs:///user/alice/env.pex: hdfs:/// means the default file system of HADOOP_CONF_DIR, which is not set: set it to the directory of core-site.xml, or write hdfs://namenode:port/path",
+      "hdfs:///user/alice/env.pex: hdfs:/// means the default file system of the Hadoop configuration, and there is none (HADOOP_CONF_DIR, $HADOOP_HOME/etc/hadoop, /etc/hadoop/conf): set HADOOP_CONF_DIR to the directory of core-site.xml, or write hdfs://namenode:port/path",
     );
   });
 

@@ -2,6 +2,7 @@ import { firstLine } from "@cluster-pack/errors";
 // Hadoop's own configuration files: where the default file system is (`fs.defaultFS`) and, for the HDFS adapter,
 // the namenodes. Read here, below every adapter, because the default store follows Hadoop's convention too.
 
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
@@ -76,4 +77,29 @@ export async function readHadoopConfiguration(confDir: string): Promise<HadoopCo
 /** `fs.defaultFS` (or its Hadoop 1 name `fs.default.name`). */
 export function defaultFileSystemOf(configuration: HadoopConfiguration): string | undefined {
   return configuration.get("fs.defaultFS") || configuration.get("fs.default.name") || undefined;
+}
+
+/** Where Hadoop distributions put the client configuration when nothing says otherwise. */
+export const SYSTEM_HADOOP_CONF_DIR = "/etc/hadoop/conf";
+
+/**
+ * The directory of core-site.xml and hdfs-site.xml, found as Hadoop's scripts find it: `HADOOP_CONF_DIR`, else
+ * `$HADOOP_HOME/etc/hadoop`, else `/etc/hadoop/conf` when it exists; undefined when there is none.
+ */
+export function hadoopConfDirOf(
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfDir: string = SYSTEM_HADOOP_CONF_DIR,
+): string | undefined {
+  if (env.HADOOP_CONF_DIR) return env.HADOOP_CONF_DIR;
+  if (env.HADOOP_HOME) return join(env.HADOOP_HOME, "etc", "hadoop");
+  return existsSync(systemConfDir) ? systemConfDir : undefined;
+}
+
+/** The Hadoop configuration `hadoopConfDirOf(env)` points at (empty, with no `confDir`, when there is none). */
+export async function readHadoopConfigurationFrom(
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfDir: string = SYSTEM_HADOOP_CONF_DIR,
+): Promise<{ confDir: string | undefined; configuration: HadoopConfiguration }> {
+  const confDir = hadoopConfDirOf(env, systemConfDir);
+  return { confDir, configuration: confDir ? await readHadoopConfiguration(confDir) : new Map() };
 }

@@ -24,8 +24,11 @@ export { defineFileSystemPlugin } from "./file-system.js";
 export type { HadoopConfiguration } from "./hadoop-configuration.js";
 export {
   defaultFileSystemOf,
+  hadoopConfDirOf,
   parseHadoopConfiguration,
   readHadoopConfiguration,
+  readHadoopConfigurationFrom,
+  SYSTEM_HADOOP_CONF_DIR,
 } from "./hadoop-configuration.js";
 export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {

@@ -9,6 +9,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
+import { type IssuedDelegationToken, secretManagerFor } from "./hadoop-tokens.js";
 import { HdfsNamespace, type SeedDirectory } from "./webhdfs-namespace.js";
 import { RemoteException } from "./webhdfs-remote-exception.js";
 
@@ -36,7 +37,10 @@ export interface WebHdfsServerOptions {
   standby?: boolean;
   /** Act as an HttpFS gateway: no datanode; data goes to the same port with data=true. */
   httpfs?: boolean;
-  /** Demand a delegation token (token → user it authenticates); user.name alone gets 401. */
+  /**
+   * Demand a delegation token (token → user it authenticates); user.name alone gets 401. Tokens from
+   * `issueDelegationToken` are accepted too (pass `{}` to accept only those).
+   */
   delegationTokens?: Record<string, string>;
   /** Serve the namespace of another server: an HA pair over one file system. */
   shareNamespaceWith?: WebHdfsServer;
@@ -66,6 +70,11 @@ export interface WebHdfsServer {
   clearRequests(): void;
   /** Turns this namenode into an HA standby (true) or back into the active one (false). */
   setStandby(standby: boolean): void;
+  /**
+   * A real Hadoop delegation token for `user` (kind HDFS_DELEGATION_TOKEN unless given), accepted in
+   * `delegation=` when the server demands tokens; `service` is only written into the token.
+   */
+  issueDelegationToken(user: string, service: string, kind?: string): IssuedDelegationToken;
   stop(): Promise<void>;
 }
 
@@ -199,7 +208,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     if (options.delegationTokens) {
       const token = query.get("delegation");
       if (!token) throw new AuthenticationRequired();
-      const owner = options.delegationTokens[token];
+      const owner = options.delegationTokens[token] ?? secretManagerFor(namespace).ownerOf(token);
       if (!owner) throw new RemoteException("InvalidToken", "token is expired or doesn't exist");
       user = owner;
     } else {
@@ -432,6 +441,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     setStandby: (state) => {
       standby = state;
     },
+    issueDelegationToken: (user, service, kind) => secretManagerFor(namespace).issue(user, service, kind),
     async stop() {
       await Promise.all([close(namenode), datanode ? close(datanode) : undefined]);
       if (!shared) await namespace.dispose();

@@ -35,7 +35,12 @@ function describe(result: UploadedEnv): string {
 export function uploadCommand(config: ProjectConfig): Command {
   const command = new Command("upload")
     .description("pack the environment and upload it with its metadata, unless the stored archive is current")
-    .addOption(new Option("--package-path <uri>", "where the archive goes (default: <store>/user/<user>/envs/<env name>.<ext>)"))
+    .addOption(
+      new Option(
+        "--package-path <uri>",
+        "where the archive goes (default: <store>/user/<user>/envs/<env name>.<ext>)",
+      ),
+    )
     .addOption(new Option("--force", "pack and upload even when the stored archive is current"));
   for (const option of environmentOptions()) command.addOption(option);
   return command.action(async (_flags: UploadFlags, self: Command) => {
