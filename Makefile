@@ -4,15 +4,19 @@ SHELL := /bin/bash
 export TURBO_TELEMETRY_DISABLED := 1
 export DO_NOT_TRACK := 1
 
-# Debian packages the tests use (installed when missing and running as root).
-DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml
+# Debian packages the tests use (installed when missing and running as root). The Kerberos tests start a real
+# MIT KDC (krb5-kdc, krb5-admin-server for kadmin.local, krb5-user for kinit/klist); the `kerberos` npm addon
+# compiles against libkrb5-dev's GSSAPI headers with g++ during `pnpm install`.
+DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml \
+	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++
 
 .PHONY: setup test demo build lint typecheck bench clean
 
+# The Debian packages come first: `pnpm install` builds native addons (kerberos) against them.
 setup:
+	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES)
 	@command -v pnpm >/dev/null 2>&1 || npm install --global pnpm@10
 	pnpm install --frozen-lockfile
-	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES)
 
 build: setup
 	pnpm turbo run build
