@@ -27,6 +27,7 @@ import {
   readHadoopConfiguration,
   webHdfsUrlsFor,
 } from "./hadoop-config.js";
+import { normalizePath, pathOfUri } from "./uri-path.js";
 import { resolveViewFsUri, viewFsDefaultFor } from "./viewfs.js";
 import { type HdfsFileStatus, WebHdfsClient } from "./webhdfs-client.js";
 
@@ -75,30 +76,6 @@ function hdfsOptionsOf(value: unknown, uri: string): HdfsFileSystemOptions {
     if (!valid) throw invalid("hdfs namenodes must be http(s) URLs such as http://nn1:9870", uri);
   }
   return options;
-}
-
-/** An absolute HDFS path without repeated or trailing slashes. */
-function normalizePath(path: string): string {
-  if (!path.startsWith("/")) throw invalid("HDFS paths are absolute: start them with /", path);
-  return `/${path.split("/").filter(Boolean).join("/")}`;
-}
-
-function hdfsPathOf(uri: URL): string {
-  if (uri.search || uri.hash) {
-    throw invalid(
-      "an HDFS URI has no query or fragment: percent-encode ? and # in names (%3F, %23)",
-      uri.href,
-    );
-  }
-  try {
-    return normalizePath(decodeURIComponent(uri.pathname) || "/");
-  } catch (cause) {
-    if (cause instanceof StorageError) throw cause;
-    throw new StorageError("INVALID_ARGUMENT", "malformed percent-encoding in the path", {
-      uri: uri.href,
-      cause,
-    });
-  }
 }
 
 const schemeOf = (url: URL) => url.protocol.slice(0, -1).toLowerCase();
@@ -381,7 +358,7 @@ export const fileSystemPlugin = defineFileSystemPlugin({
   async factory(uri, storageOptions) {
     if (uri.protocol === "viewfs:") return resolveViewFsUri(uri, storageOptions);
     const options = hdfsOptionsOf(storageOptions.hdfs, uri.href);
-    const path = hdfsPathOf(uri);
+    const path = pathOfUri(uri);
     // hdfs:/// with a viewfs:// fs.defaultFS goes through its mount table.
     const viewFsDefault = options.namenodes?.length ? undefined : await viewFsDefaultFor(uri);
     if (viewFsDefault) return resolveViewFsUri(uri, storageOptions, viewFsDefault);

@@ -16,6 +16,7 @@ import {
   StorageError,
   type StorageOptions,
 } from "@cluster-pack/fs";
+import { normalizePath, pathOfUri } from "./uri-path.js";
 
 const PREFIX = "fs.viewfs.mounttable.";
 /** The property naming the table of `viewfs:///` (Hadoop's `CONFIG_VIEWFS_DEFAULT_MOUNT_TABLE_NAME_KEY`). */
@@ -47,7 +48,6 @@ export interface ViewFsResolution {
 const invalid = (detail: string, uri: string) => new StorageError("INVALID_ARGUMENT", detail, { uri });
 
 /** An absolute path without repeated or trailing slashes. */
-const normalizePath = (path: string) => `/${path.split("/").filter(Boolean).join("/")}`;
 
 /** Whether `path` is `mount` or below it, on path-component boundaries. */
 const isUnder = (path: string, mount: string) =>
@@ -113,23 +113,6 @@ export function resolveViewFsPath(
   return { mount, remainder, target: targetOf(mount, remainder, source, table.name) };
 }
 
-function decodedPathOf(uri: URL): string {
-  if (uri.search || uri.hash) {
-    throw invalid(
-      "a viewfs URI has no query or fragment: percent-encode ? and # in names (%3F, %23)",
-      uri.href,
-    );
-  }
-  try {
-    return normalizePath(decodeURIComponent(uri.pathname));
-  } catch (cause) {
-    throw new StorageError("INVALID_ARGUMENT", "malformed percent-encoding in the path", {
-      uri: uri.href,
-      cause,
-    });
-  }
-}
-
 const noMount = (table: ViewFsMountTable, uri: string) =>
   invalid(
     `no link of viewfs mount table ${table.name} covers this path, and it has no linkFallback (${PREFIX}${table.name}.link.<path> in core-site.xml)`,
@@ -146,7 +129,7 @@ export function resolveViewFs(uri: string | URL, configuration: HadoopConfigurat
   const url = new URL(href);
   if (url.protocol !== "viewfs:") throw invalid(`${url.protocol}// is not viewfs://`, href);
   const table = viewFsMountTable(configuration, mountTableNameOf(url, configuration));
-  const resolution = resolveViewFsPath(table, decodedPathOf(url), href);
+  const resolution = resolveViewFsPath(table, pathOfUri(url), href);
   if (!resolution) throw noMount(table, href);
   return resolution.target;
 }
@@ -362,7 +345,7 @@ export async function resolveViewFsUri(
       uri.href,
     );
   }
-  const path = decodedPathOf(uri);
+  const path = pathOfUri(uri);
   const table = viewFsMountTable(configuration, mountTableNameOf(viewUri, configuration));
   if (table.links.length === 0 && table.fallback === undefined) {
     throw invalid(

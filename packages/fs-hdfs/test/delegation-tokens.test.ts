@@ -25,7 +25,7 @@ import {
   selectDelegationToken,
   tokenServicesOf,
 } from "../src/index.js";
-import { setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { caught, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
 
 const directory = await mkdtemp(join(tmpdir(), "cp-tokens-"));
 let files = 0;
@@ -67,17 +67,6 @@ function failureOf(action: () => unknown): StorageError {
     return storageError;
   }
   throw new Error("expected a failure");
-}
-
-async function caught(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  const storageError = error as StorageError;
-  expect(storageError.message).not.toContain("\n");
-  return storageError;
 }
 
 /** The file's header and one token with its alias, followed by `rest` (the token's raw Writable fields). */

@@ -6,18 +6,7 @@ import { resolveFileSystem, StorageError } from "@cluster-pack/fs";
 import { startWebHdfsServer, type WebHdfsServer } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type HdfsFileSystemOptions, hdfsFileSystem } from "../src/index.js";
-import { closedPort, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
-
-async function caught(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  const storageError = error as StorageError;
-  expect(storageError.message).not.toContain("\n");
-  return storageError;
-}
+import { caught, closedPort, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
 
 const text = (value: string) => Readable.from([Buffer.from(value)]);
 

@@ -2,6 +2,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { StorageError } from "@cluster-pack/fs";
+import { expect } from "vitest";
 
 let directories = 0;
 
@@ -48,4 +50,16 @@ export async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (typeof address !== "object" || address === null) throw new Error("no port");
   return address.port;
+}
+
+/** The StorageError a promise rejects with; its message must be one line. */
+export async function caught(promise: Promise<unknown>): Promise<StorageError> {
+  const error = await promise.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(StorageError);
+  const storageError = error as StorageError;
+  expect(storageError.message).not.toContain("\n");
+  return storageError;
 }
