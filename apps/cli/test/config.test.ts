@@ -1,6 +1,6 @@
 // `cluster-pack config …` run as a user does, against environments uploaded by `cluster-pack upload` to a local
 // store and to s3rver.
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -588,5 +588,85 @@ describe("cluster-pack config with venv and conda archives", () => {
       ),
     );
     expect(properties["spark.yarn.dist.archives"]).toBe(`${upload.stdout.trim()}#environment`);
+  });
+});
+
+describe("cluster-pack config on a cluster whose fs.defaultFS is another file system", () => {
+  let hadoopEnv: NodeJS.ProcessEnv;
+  const elsewhere = "hdfs://other-nn:8020/envs/env.pex";
+  const key = "spark.kerberos.access.hadoopFileSystems";
+
+  beforeAll(async () => {
+    const confDir = join(root, "hadoop-conf");
+    await mkdir(confDir, { recursive: true });
+    await writeFile(
+      join(confDir, "core-site.xml"),
+      "<configuration><property><name>fs.defaultFS</name><value>hdfs://main-nn:8020</value></property></configuration>\n",
+    );
+    hadoopEnv = baseEnv({ HADOOP_CONF_DIR: confDir });
+  });
+
+  const offline = (engine: string, path: string, more: readonly string[] = []) => [
+    engine,
+    "--offline",
+    "--python",
+    venv.python,
+    "--package-path",
+    path,
+    ...more,
+  ];
+
+  it("names the archive's file system for Spark's delegation tokens, after the job's own", async () => {
+    const spark = JSON.parse(await config(offline("spark", elsewhere, ["--json"]), hadoopEnv));
+    expect(spark[key]).toBe("hdfs://other-nn:8020");
+    expect(spark["spark.submit.pyFiles"]).toBe("hdfs://other-nn:8020/envs/env_editable/devpkg.zip");
+    const merged = JSON.parse(
+      await config(offline("spark", elsewhere, ["--json", "--conf", `${key}=s3a://logs`]), hadoopEnv),
+    );
+    expect(merged[key]).toBe("s3a://logs,hdfs://other-nn:8020");
+  });
+
+  it("uses Spark 2's property with --spark-version 2", async () => {
+    const spark = JSON.parse(
+      await config(offline("spark", elsewhere, ["--json", "--spark-version", "2"]), hadoopEnv),
+    );
+    expect(spark["spark.yarn.access.hadoopFileSystems"]).toBe("hdfs://other-nn:8020");
+    expect(spark).not.toHaveProperty(key);
+  });
+
+  it("names nothing for an archive on the default file system, a local store, or without a Hadoop configuration", async () => {
+    const onDefault = JSON.parse(
+      await config(offline("spark", "hdfs://main-nn/envs/env.pex", ["--json"]), hadoopEnv),
+    );
+    expect(onDefault).not.toHaveProperty(key);
+    const local = JSON.parse(await config(["spark", "--package-path", packagePath, "--json"], hadoopEnv));
+    expect(local).not.toHaveProperty(key);
+    const unconfigured = JSON.parse(await config(offline("spark", elsewhere, ["--json"]), baseEnv()));
+    expect(unconfigured).not.toHaveProperty(key);
+  });
+
+  it("lists the store in the skein and dask-yarn specs' file systems, after --file-system, once", async () => {
+    const yarn = parse(await config(offline("yarn", elsewhere, ["--module", "devpkg"]), hadoopEnv));
+    expect(yarn.file_systems).toEqual(["hdfs://other-nn:8020"]);
+    const s3 = parse(
+      await config(
+        offline("yarn", "s3://team/envs/env.pex", [
+          "--module",
+          "devpkg",
+          "--file-system",
+          "viewfs://cluster",
+        ]),
+        hadoopEnv,
+      ),
+    );
+    expect(s3.file_systems).toEqual(["viewfs://cluster", "s3a://team"]);
+    const dask = parse(
+      await config(offline("dask", elsewhere, ["--file-system", "hdfs://other-nn,s3a://logs"]), hadoopEnv),
+    );
+    expect(dask.file_systems).toEqual(["hdfs://other-nn", "s3a://logs"]);
+    const local = parse(
+      await config(["yarn", "--package-path", packagePath, "--module", "devpkg"], hadoopEnv),
+    );
+    expect(local).not.toHaveProperty("file_systems");
   });
 });

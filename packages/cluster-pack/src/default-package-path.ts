@@ -33,8 +33,13 @@ export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** `fs.defaultFS` of the Hadoop configuration (`HADOOP_CONF_DIR`, else `$HADOOP_HOME/etc/hadoop`, else /etc/hadoop/conf). */
-async function hadoopDefaultFs(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/**
+ * `fs.defaultFS` of the Hadoop configuration (`HADOOP_CONF_DIR`, else `$HADOOP_HOME/etc/hadoop`, else
+ * /etc/hadoop/conf); undefined when there is no configuration or it names none.
+ */
+export async function hadoopDefaultFileSystem(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   return defaultFileSystemOf((await readHadoopConfigurationFrom(env)).configuration);
 }
 
@@ -44,7 +49,7 @@ async function hadoopDefaultFs(env: NodeJS.ProcessEnv): Promise<string | undefin
  * written), else the embedded local store.
  */
 export async function defaultStore(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const defaultFs = await hadoopDefaultFs(env);
+  const defaultFs = await hadoopDefaultFileSystem(env);
   if (defaultFs?.startsWith("hdfs://")) return "hdfs://";
   if (defaultFs && !defaultFs.startsWith("file:")) return defaultFs.replace(/\/+$/, "");
   return embeddedStorePath(env).replace(/\/+$/, "");

@@ -34,6 +34,13 @@ export interface DaskYarnSpecOptions extends EditableCode {
   visibility?: FileVisibility;
   /** The launching user's `KRB5CCNAME`, shipped to the containers (see `@cluster-pack/yarn`). */
   krb5ccname?: string;
+  /** File systems to get delegation tokens for; those the environment and the editable code live on are added. */
+  fileSystems?: readonly string[];
+  /**
+   * Hadoop's `fs.defaultFS`: with it, the store's file system is named in `file_systems` whenever it is another one
+   * (see `applicationSpec` of `@cluster-pack/yarn`).
+   */
+  defaultFileSystem?: string;
 }
 
 const DASK_YARN_RESOURCES: Resources = { memory: "2 GiB", vcores: 1 };
@@ -94,6 +101,8 @@ export function daskYarnSpec(env: PythonEnvDescription, options: DaskYarnSpecOpt
     ...(options.queue && { queue: options.queue }),
     ...(options.user && { user: options.user }),
     ...(options.tags && { tags: options.tags }),
+    ...(options.fileSystems && { fileSystems: options.fileSystems }),
+    ...(options.defaultFileSystem !== undefined && { defaultFileSystem: options.defaultFileSystem }),
     services,
   });
 }

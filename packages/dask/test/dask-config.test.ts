@@ -211,6 +211,23 @@ describe("daskYarnSpec", () => {
     });
   });
 
+  it("names the store's file systems outside Hadoop's default one, after the given ones, each once", () => {
+    const defaultFileSystem = "hdfs://main-nn:8020";
+    expect(daskYarnSpec(venv, { defaultFileSystem })).not.toHaveProperty("file_systems");
+    const elsewhere = getPyenvUsageFromArchive("hdfs://other-nn:8020/envs/venv.tar.gz");
+    expect(
+      daskYarnSpec(elsewhere, {
+        defaultFileSystem,
+        editable,
+        editableIndex,
+        fileSystems: ["viewfs://cluster"],
+      }).file_systems,
+    ).toEqual(["viewfs://cluster", "hdfs://other-nn:8020", "s3a://team"]);
+    expect(daskYarnSpec(pex, { defaultFileSystem, fileSystems: ["s3a://team"] }).file_systems).toEqual([
+      "s3a://team",
+    ]);
+  });
+
   it("refuses what skein would refuse, naming the field", () => {
     expect(() => daskYarnSpec(pex, { workerResources: { memory: "2 GiB", vcores: 0 } })).toThrow(
       /^services\.dask\.worker\.resources\.vcores: must be an integer ≥ 1, got 0$/,

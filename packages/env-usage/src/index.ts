@@ -22,6 +22,7 @@ export {
   parseEditablePackagesIndex,
 } from "./editable-code.js";
 export { EnvUsageError, isEnvUsageError } from "./errors.js";
+export { fileSystemsToName, hadoopFileSystemOf } from "./hadoop-file-system.js";
 export { toHadoopUri } from "./hadoop-uri.js";
 export type { PythonEnvDescription } from "./pyenv-usage.js";
 export { getPyenvUsageFromArchive, UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "./pyenv-usage.js";

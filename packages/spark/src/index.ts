@@ -9,5 +9,5 @@ export {
   toSparkSubmitCommand,
 } from "./renderers.js";
 export type { ProcessEnv, SparkS3Options } from "./s3a-properties.js";
-export type { SparkConfig, SparkOptions } from "./spark-config.js";
-export { sparkConfig } from "./spark-config.js";
+export type { SparkConfig, SparkOptions, SparkVersion } from "./spark-config.js";
+export { hadoopFileSystemsProperty, sparkConfig } from "./spark-config.js";

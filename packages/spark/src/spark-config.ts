@@ -2,8 +2,10 @@ import {
   basenameOf,
   type EditableZip,
   EnvUsageError,
+  fileSystemsToName,
   mergeCommaList,
   type PythonEnvDescription,
+  splitCommaList,
   toHadoopUri,
 } from "@cluster-pack/env-usage";
 import {
@@ -34,7 +36,17 @@ export interface SparkOptions {
   s3?: SparkS3Options;
   /** Where AWS defaults (`AWS_ENDPOINT_URL_S3`, `AWS_REGION`, …) are read. Default: `process.env`. */
   processEnv?: ProcessEnv;
+  /**
+   * Hadoop's `fs.defaultFS`. When given, the file systems the environment and the editable code live on, other than
+   * this one (and other than `file:`), are named in the property that gets the job delegation tokens for them on a
+   * Kerberized cluster (`hadoopFileSystemsProperty`). Without it nothing is added.
+   */
+  defaultFileSystem?: string;
+  /** The Spark major version, which names that property (default 3). */
+  sparkVersion?: SparkVersion;
 }
+
+export type SparkVersion = 2 | 3;
 
 /** What makes a Spark job use a shipped environment: plain data, rendered by the `to…` functions. */
 export interface SparkConfig {
@@ -54,6 +66,22 @@ const DEFAULT_DRIVER_PYTHON = "python3";
 /** The name a resource is localized under: the `#alias` when there is one, else the file's name. */
 const linkNameOf = (uri: string) => uri.split("#")[1] ?? basenameOf(uri);
 
+const SPARK_3_FILE_SYSTEMS = "spark.kerberos.access.hadoopFileSystems";
+const SPARK_2_FILE_SYSTEMS = "spark.yarn.access.hadoopFileSystems";
+
+/**
+ * The property listing the Hadoop file systems, besides the default one, that a job gets delegation tokens for:
+ * `spark.kerberos.access.hadoopFileSystems` (Spark 3, YARN and Kubernetes), `spark.yarn.access.hadoopFileSystems`
+ * (Spark 2, YARN only). Undefined where the cluster manager gets no Hadoop delegation tokens.
+ */
+export function hadoopFileSystemsProperty(
+  clusterManager: SparkClusterManager,
+  sparkVersion: SparkVersion = 3,
+): string | undefined {
+  if (sparkVersion === 2) return clusterManager === "yarn" ? SPARK_2_FILE_SYSTEMS : undefined;
+  return clusterManager === "yarn" || clusterManager === "kubernetes" ? SPARK_3_FILE_SYSTEMS : undefined;
+}
+
 /**
  * The Spark properties and environment variables that make the driver and executors run `env`'s Python, with the
  * editable code on their path, for one cluster manager and deploy mode.
@@ -66,6 +94,8 @@ const linkNameOf = (uri: string) => uri.split("#")[1] ?? basenameOf(uri);
  *   `PYSPARK_DRIVER_PYTHON`: YARN copies it from the launching shell into the driver's container.
  * - A zipapp extracts into `PEX_ROOT=./.pex` inside each container, executors and cluster-mode driver alike.
  * - `s3://` becomes `s3a://`, with the `spark.hadoop.fs.s3a.*` settings S3A needs.
+ * - On YARN and Kubernetes, with `defaultFileSystem`, the file systems the environment and the editable code live
+ *   on other than the default one are added to `hadoopFileSystemsProperty`, after the ones the job already lists.
  * - Local mode runs everything here: driver and workers use `driverPython`, nothing is shipped.
  */
 export function sparkConfig(env: PythonEnvDescription, options: SparkOptions = {}): SparkConfig {
@@ -105,6 +135,14 @@ export function sparkConfig(env: PythonEnvDescription, options: SparkOptions = {
   if (env.mustUnpack) appendTo(onYarn ? "spark.yarn.dist.archives" : "spark.archives", [shipped]);
   else appendTo(onYarn ? "spark.yarn.dist.files" : "spark.files", [shipped]);
   if (editableZips.length > 0) appendTo("spark.submit.pyFiles", editableZips);
+
+  const fileSystemsKey = hadoopFileSystemsProperty(clusterManager, options.sparkVersion);
+  if (fileSystemsKey && options.defaultFileSystem !== undefined) {
+    // Either name may already list them: Spark 3 still reads the Spark 2 one.
+    const listed = [SPARK_3_FILE_SYSTEMS, SPARK_2_FILE_SYSTEMS].flatMap((key) => splitCommaList(given[key]));
+    const named = fileSystemsToName([archive, ...editableZips], options.defaultFileSystem, listed);
+    if (named.length > 0) appendTo(fileSystemsKey, named);
+  }
 
   const python = env.interpreterCmd;
   properties["spark.pyspark.python"] = python;

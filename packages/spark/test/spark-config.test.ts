@@ -426,3 +426,78 @@ describe("sparkConfig refuses what Spark would not run", () => {
     );
   });
 });
+
+describe("sparkConfig on a Kerberized cluster names the file systems outside fs.defaultFS", () => {
+  const key3 = "spark.kerberos.access.hadoopFileSystems";
+  const key2 = "spark.yarn.access.hadoopFileSystems";
+  const defaultFileSystem = "hdfs://main-nn:8020";
+  const on = (archive: string, options: SparkOptions = {}) =>
+    sparkConfig(getPyenvUsageFromArchive(archive), { processEnv: {}, defaultFileSystem, ...options })
+      .properties;
+
+  it("adds nothing when the archive is on the default file system, however it is written", () => {
+    for (const archive of [
+      "hdfs:///user/alice/envs/env.pex",
+      "hdfs://main-nn/user/alice/envs/env.pex",
+      "HDFS://Main-NN:8020/user/alice/envs/env.pex",
+    ]) {
+      const properties = on(archive);
+      expect(properties).not.toHaveProperty(key3);
+      expect(properties).not.toHaveProperty(key2);
+    }
+  });
+
+  it("adds nothing without the default file system, or for a local archive", () => {
+    const unconfigured = sparkConfig(getPyenvUsageFromArchive("hdfs://nn2:8020/envs/env.pex"), {
+      processEnv: {},
+    });
+    expect(unconfigured.properties).not.toHaveProperty(key3);
+    expect(on("file:///tmp/envs/env.pex")).not.toHaveProperty(key3);
+    expect(on("/tmp/envs/env.pex")).not.toHaveProperty(key3);
+  });
+
+  it("names another HDFS, after the file systems the job already lists", () => {
+    expect(on("hdfs://nn2:8020/envs/env.pex")[key3]).toBe("hdfs://nn2:8020");
+    const properties = on("hdfs://nn2:8020/envs/env.pex", {
+      properties: { [key3]: "hdfs://nn3:8020, s3a://logs" },
+    });
+    expect(properties[key3]).toBe("hdfs://nn3:8020,s3a://logs,hdfs://nn2:8020");
+  });
+
+  it("does not name twice what the job lists in another spelling, or under the Spark 2 name", () => {
+    expect(on("hdfs://nn2:8020/envs/env.pex", { properties: { [key3]: "hdfs://NN2" } })[key3]).toBe(
+      "hdfs://NN2",
+    );
+    expect(
+      on("hdfs://nn2:8020/envs/env.pex", { properties: { [key2]: "hdfs://nn2:8020" } }),
+    ).not.toHaveProperty(key3);
+  });
+
+  it("uses Spark 2's name with sparkVersion 2", () => {
+    const properties = on("hdfs://nn2:8020/envs/env.pex", { sparkVersion: 2 });
+    expect(properties[key2]).toBe("hdfs://nn2:8020");
+    expect(properties).not.toHaveProperty(key3);
+  });
+
+  it("names s3a buckets and viewfs clusters", () => {
+    expect(on("s3://team/envs/env.pex")[key3]).toBe("s3a://team");
+    expect(on("viewfs://cluster/user/alice/envs/env.pex")[key3]).toBe("viewfs://cluster");
+  });
+
+  it("names the file systems of editable zips too, each once", () => {
+    const editable = [
+      { name: "a", uri: "hdfs://nn3:8020/code/a.zip" },
+      { name: "b", uri: "hdfs://nn3/code/b.zip" },
+      { name: "c", uri: "hdfs:///code/c.zip" },
+    ];
+    expect(on("hdfs://nn2:8020/envs/env.pex", { editable })[key3]).toBe("hdfs://nn2:8020,hdfs://nn3:8020");
+  });
+
+  it("applies on YARN and Kubernetes, not in local or standalone mode, and Spark 2 on YARN only", () => {
+    const archive = "hdfs://nn2:8020/envs/env.pex";
+    expect(on(archive, { master: "k8s://https://api:6443" })[key3]).toBe("hdfs://nn2:8020");
+    expect(on(archive, { master: "k8s://https://api:6443", sparkVersion: 2 })).not.toHaveProperty(key2);
+    expect(on(archive, { master: "spark://m:7077" })).not.toHaveProperty(key3);
+    expect(on(archive, { master: "local[*]" })).not.toHaveProperty(key3);
+  });
+});

@@ -176,4 +176,22 @@ describe("topologies as skein services", () => {
     expect(spec).toMatchObject({ name: "tensorflow", queue: "ml", node_label: "cpu", max_attempts: 1 });
     expect(Object.keys(spec.services)).toEqual(["chief", "evaluator", "tensorboard"]);
   });
+
+  it("names the store's file system when it is not Hadoop's default one, after the given ones", () => {
+    const elsewhere = getPyenvUsageFromArchive("hdfs://other-nn:8020/envs/env.pex");
+    const editable = [{ name: "my_project", uri: "s3://team/code/my_project.zip" }];
+    const application = { defaultFileSystem: "hdfs://main-nn:8020", fileSystems: ["hdfs://other-nn"] };
+    expect(
+      tfApplicationSpec(elsewhere, singleServerTopology(), { run, editable }, application).file_systems,
+    ).toEqual(["hdfs://other-nn", "s3a://team"]);
+    const onDefault = getPyenvUsageFromArchive("hdfs:///envs/env.pex");
+    expect(
+      tfApplicationSpec(
+        onDefault,
+        singleServerTopology(),
+        { run },
+        { defaultFileSystem: "hdfs://main-nn:8020" },
+      ),
+    ).not.toHaveProperty("file_systems");
+  });
 });

@@ -56,6 +56,44 @@ describe("applicationSpec", () => {
     ]);
   });
 
+  describe("with Hadoop's default file system", () => {
+    const defaultFileSystem = "hdfs://main-nn:8020";
+    const serviceOn = (archive: string, editable: { name: string; uri: string }[] = []) =>
+      pythonService(getPyenvUsageFromArchive(archive), { run: { module: "x" }, editable });
+
+    it("names nothing when the archive is on the default file system", () => {
+      for (const archive of [
+        "hdfs:///envs/env.pex",
+        "hdfs://main-nn/envs/env.pex",
+        "hdfs://MAIN-NN:8020/envs/env.pex",
+      ])
+        expect(
+          applicationSpec({ defaultFileSystem, services: { job: serviceOn(archive) } }),
+        ).not.toHaveProperty("file_systems");
+    });
+
+    it("names another HDFS, an s3a bucket or a viewfs cluster, never file://", () => {
+      const fileSystemsFor = (archive: string) =>
+        applicationSpec({ defaultFileSystem, services: { job: serviceOn(archive) } }).file_systems;
+      expect(fileSystemsFor("hdfs://nn2:8020/envs/env.pex")).toEqual(["hdfs://nn2:8020"]);
+      expect(fileSystemsFor("s3://team/envs/env.pex")).toEqual(["s3a://team"]);
+      expect(fileSystemsFor("viewfs://cluster/envs/env.pex")).toEqual(["viewfs://cluster"]);
+      expect(fileSystemsFor("file:///tmp/envs/env.pex")).toBeUndefined();
+    });
+
+    it("keeps the given file systems first and as given, adding the others once", () => {
+      const job = serviceOn("hdfs://nn2:8020/envs/env.pex", [
+        { name: "a", uri: "hdfs://nn3/code/a.zip" },
+        { name: "b", uri: "hdfs://nn3:8020/code/b.zip" },
+        { name: "c", uri: "s3://team/code/c.zip" },
+      ]);
+      expect(
+        applicationSpec({ defaultFileSystem, fileSystems: ["s3a://logs", "HDFS://NN2"], services: { job } })
+          .file_systems,
+      ).toEqual(["s3a://logs", "HDFS://NN2", "hdfs://nn3", "s3a://team"]);
+    });
+  });
+
   const withService = (patch: Partial<Service>) => ({ services: { train: { ...train, ...patch } } });
   it.each<[string, Parameters<typeof applicationSpec>[0], RegExp]>([
     ["no service", { services: {} }, /^services: an application needs at least one service/],

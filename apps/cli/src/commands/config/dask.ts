@@ -8,6 +8,7 @@ import { createOutput } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
   type ConfigFlags,
+  defaultFileSystem,
   formatOf,
   integer,
   keyValues,
@@ -26,6 +27,7 @@ interface DaskFlags extends ConfigFlags, TicketCacheFlags {
   queue?: string;
   user?: string;
   tag?: string[];
+  fileSystem?: string[];
   deployMode?: DaskYarnDeployMode;
   workers?: number;
   workerMemory?: number | string;
@@ -54,6 +56,7 @@ const specOptions = () => [
   new Option("--queue <queue>", "the YARN queue (default: default)"),
   new Option("--user <user>", "submit as this user (needs proxy-user rights)"),
   listOption("--tag <tag>", "application tags"),
+  listOption("--file-system <uri>", "more file systems to get delegation tokens for"),
   new Option("--deploy-mode <mode>", "where the scheduler runs: remote (a container) or local").choices([
     "remote",
     "local",
@@ -133,6 +136,7 @@ export function daskCommand(config: ProjectConfig): Command {
     }
     const workerResources = daskResources(flags.workerMemory, flags.workerVcores);
     const schedulerResources = daskResources(flags.schedulerMemory, flags.schedulerVcores);
+    const defaultFs = await defaultFileSystem();
     const spec = daskYarnSpec(pyenv, {
       ...code,
       workerArgs,
@@ -141,6 +145,8 @@ export function daskCommand(config: ProjectConfig): Command {
       ...(flags.queue && { queue: flags.queue }),
       ...(flags.user && { user: flags.user }),
       ...(flags.tag && { tags: flags.tag }),
+      ...(flags.fileSystem && { fileSystems: flags.fileSystem }),
+      ...(defaultFs !== undefined && { defaultFileSystem: defaultFs }),
       ...(flags.deployMode && { deployMode: flags.deployMode }),
       ...(flags.workers !== undefined && { workers: flags.workers }),
       ...(workerResources && { workerResources }),

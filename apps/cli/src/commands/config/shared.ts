@@ -15,6 +15,7 @@ import {
   archiveFormats,
   type EditableZip,
   getPyenvUsageFromArchive,
+  hadoopDefaultFileSystem,
   hasScheme,
   locateEnv,
   uploadEnv,
@@ -25,8 +26,8 @@ import {
   type EnvironmentFlags,
   environmentOptions,
   environmentOptionsOf,
+  fsArgsOf,
   listOption,
-  pluginsOf,
 } from "../../options.js";
 import { type Output, style } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
@@ -174,6 +175,12 @@ export function formatOf(flags: ConfigFlags, engine: keyof typeof renderers): st
   return flags.json ? "json" : (flags.format ?? renderers[engine][0]);
 }
 
+/**
+ * Hadoop's `fs.defaultFS`, from the configuration Hadoop itself would read (`HADOOP_CONF_DIR`, …): the emitters name
+ * the store's file system for delegation tokens when it is another one. Undefined without a Hadoop configuration.
+ */
+export const defaultFileSystem = () => hadoopDefaultFileSystem(process.env);
+
 /** The environment to describe: uploaded first with `--upload`, else found in the store (or named, `--offline`). */
 export async function shippedEnvOf(
   flags: ConfigFlags,
@@ -186,7 +193,7 @@ export async function shippedEnvOf(
     { ...rest, ...(archiveFormat && { format: archiveFormat }) },
     config,
   );
-  const fsArgs = { plugins: pluginsOf(flags, config) };
+  const fsArgs = fsArgsOf(flags, config);
   if (flags.force && !flags.upload)
     throw new UsageError("--force only applies with --upload", "add --upload, or drop --force");
   if (flags.offline && flags.upload)
@@ -294,6 +301,7 @@ export async function jobOf(flags: JobFlags, args: readonly string[], config: Pr
   const krb5ccname = await ticketCacheToShip(flags, output);
   const shipped = await shippedEnvOf(flags, config, output);
   const resources = resourcesOf(flags);
+  const defaultFs = await defaultFileSystem();
   return {
     pyenv: getPyenvUsageFromArchive(shipped.packagePath),
     serviceOptions: {
@@ -305,7 +313,10 @@ export async function jobOf(flags: JobFlags, args: readonly string[], config: Pr
       ...(flags.visibility && { visibility: flags.visibility }),
       ...(krb5ccname && { krb5ccname }),
     },
-    applicationOptions: applicationOptionsOf(flags),
+    applicationOptions: {
+      ...applicationOptionsOf(flags),
+      ...(defaultFs !== undefined && { defaultFileSystem: defaultFs }),
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 
 import {
   type SparkDeployMode,
+  type SparkVersion,
   sparkConfig,
   toSparkDefaultsConf,
   toSparkSessionBuilder,
@@ -11,7 +12,15 @@ import { getPyenvUsageFromArchive } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { createOutput } from "../../render.js";
-import { type ConfigFlags, formatOf, keyValues, repeated, shippedEnvOf, shippingOptions } from "./shared.js";
+import {
+  type ConfigFlags,
+  defaultFileSystem,
+  formatOf,
+  keyValues,
+  repeated,
+  shippedEnvOf,
+  shippingOptions,
+} from "./shared.js";
 
 interface SparkFlags extends ConfigFlags {
   master?: string;
@@ -20,6 +29,7 @@ interface SparkFlags extends ConfigFlags {
   conf?: string[];
   includeSecrets?: boolean;
   application?: string;
+  sparkVersion: string;
 }
 
 export function sparkCommand(config: ProjectConfig): Command {
@@ -35,6 +45,14 @@ export function sparkCommand(config: ProjectConfig): Command {
         "a property the job already has; lists are extended (repeatable)",
       ).argParser(repeated),
     )
+    .addOption(
+      new Option(
+        "--spark-version <major>",
+        "names the delegation-token property: spark.kerberos.access.hadoopFileSystems (3) or spark.yarn.access.hadoopFileSystems (2)",
+      )
+        .choices(["2", "3"])
+        .default("3"),
+    )
     .addOption(new Option("--include-secrets", "write the S3 access key and secret into the properties"))
     .addOption(new Option("--application <file>", "with --format submit: the application (default app.py)"));
   for (const option of shippingOptions("spark")) command.addOption(option);
@@ -44,6 +62,7 @@ export function sparkCommand(config: ProjectConfig): Command {
     const format = formatOf(flags, "spark");
     const properties = keyValues(flags.conf, "--conf");
     const shipped = await shippedEnvOf(flags, config, output);
+    const defaultFs = await defaultFileSystem();
     const spark = sparkConfig(getPyenvUsageFromArchive(shipped.packagePath), {
       editable: shipped.editable,
       properties,
@@ -51,6 +70,8 @@ export function sparkCommand(config: ProjectConfig): Command {
       ...(flags.deployMode && { deployMode: flags.deployMode }),
       ...(flags.driverPython && { driverPython: flags.driverPython }),
       ...(flags.includeSecrets && { s3: { includeSecrets: true } }),
+      ...(defaultFs !== undefined && { defaultFileSystem: defaultFs }),
+      sparkVersion: Number(flags.sparkVersion) as SparkVersion,
     });
     if (format === "json")
       process.stdout.write(
