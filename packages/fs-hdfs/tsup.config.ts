@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tsup.shared.js";
 
-export default packageBuild();
+// The optional GSSAPI addon is loaded at run time, only when Kerberos is on.
+export default packageBuild({ external: ["kerberos"] });

@@ -28,6 +28,11 @@ function program(config: ProjectConfig): Command {
     .addOption(new Option("-v, --verbose", "print what is being done on stderr"))
     .addOption(new Option("--debug", "print stack traces on errors"))
     .addOption(listOption("--plugin <name>", "storage plugin package to load (also CLUSTER_PACK_PLUGINS)"))
+    .addOption(
+      new Option("--kerberos", "HDFS: authenticate with Kerberos (default: hadoop.security.authentication)"),
+    )
+    .addOption(new Option("--principal <name>", "HDFS: the Kerberos principal to log in as (user@REALM)"))
+    .addOption(new Option("--keytab <file>", "HDFS: a keytab of the principal: log in without kinit"))
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });

@@ -1,4 +1,4 @@
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import {
   type ArchiveFormat,
   archiveFormats,
@@ -18,6 +18,11 @@ export interface GlobalFlags {
   debug?: boolean;
   plugin?: string[];
   json?: boolean;
+  /** HDFS: authenticate with Kerberos (SPNEGO). */
+  kerberos?: boolean;
+  /** HDFS: the Kerberos principal (with `keytab`, a login without kinit). */
+  principal?: string;
+  keytab?: string;
 }
 
 /** Flags that choose an environment and the packages it ships (`info` takes only these). */
@@ -170,4 +175,17 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
 /** `--plugin`, then the table's `plugins`; the fs layer adds `CLUSTER_PACK_PLUGINS` itself. */
 export function pluginsOf(flags: GlobalFlags, config: ProjectConfig): string[] {
   return [...new Set([...(flags.plugin ?? []), ...(config.plugins ?? [])])];
+}
+
+/** The storage options of every command: plugins, and the HDFS Kerberos flags (`--kerberos`, `--principal`, `--keytab`). */
+export function fsArgsOf(
+  flags: GlobalFlags,
+  config: ProjectConfig,
+): { plugins: string[]; hdfs?: { kerberos?: boolean; principal?: string; keytab?: string } } {
+  const hdfs = {
+    ...(flags.kerberos && { kerberos: true }),
+    ...(flags.principal !== undefined && { principal: flags.principal }),
+    ...(flags.keytab !== undefined && { keytab: resolve(flags.keytab) }),
+  };
+  return { plugins: pluginsOf(flags, config), ...(Object.keys(hdfs).length > 0 && { hdfs }) };
 }

@@ -100,7 +100,7 @@ export function fromHttpStatus(status: number, body: string, context: ErrorConte
   if (status === 401) {
     return fail(
       "PERMISSION_DENIED",
-      `${server} requires authentication (HTTP 401): pass a delegation token (hdfs.delegationToken); Kerberos/SPNEGO is not supported`,
+      `${server} requires authentication (HTTP 401): pass a delegation token (hdfs.delegationToken), or turn Kerberos on (hdfs.kerberos, or hadoop.security.authentication=kerberos in core-site.xml)`,
     );
   }
   if (status === 403) return fail("PERMISSION_DENIED", `${server} refused the request (HTTP 403)${suffix}`);

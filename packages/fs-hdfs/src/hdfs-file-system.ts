@@ -13,6 +13,7 @@ import {
   isStorageError,
   openPutSource,
   progressTap,
+  readHadoopConfigurationFrom,
   StorageError,
   writeFileAtomically,
 } from "@cluster-pack/fs";
@@ -27,6 +28,7 @@ import {
   readHadoopConfiguration,
   webHdfsUrlsFor,
 } from "./hadoop-config.js";
+import { Spnego } from "./spnego.js";
 import { normalizePath, pathOfUri } from "./uri-path.js";
 import { resolveViewFsUri, viewFsDefaultFor } from "./viewfs.js";
 import { type HdfsFileStatus, WebHdfsClient } from "./webhdfs-client.js";
@@ -47,6 +49,15 @@ export interface HdfsFileSystemOptions {
   timeoutMs?: number;
   /** Ask for the datanode location as JSON (`noredirect=true`, Hadoop 3) instead of following a 307. */
   noRedirect?: boolean;
+  /**
+   * Authenticate with Kerberos (SPNEGO) from the ticket cache; default: on when the Hadoop configuration says
+   * `hadoop.security.authentication=kerberos`, or when `principal`/`keytab` is given. A delegation token wins.
+   */
+  kerberos?: boolean;
+  /** The Kerberos principal to authenticate as (`user@REALM`); default: the ticket cache's. */
+  principal?: string;
+  /** A keytab with the principal's keys: logs in without kinit. */
+  keytab?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -74,6 +85,13 @@ function hdfsOptionsOf(value: unknown, uri: string): HdfsFileSystemOptions {
         (base) => typeof base === "string" && URL.canParse(base) && /^https?:$/.test(new URL(base).protocol),
       );
     if (!valid) throw invalid("hdfs namenodes must be http(s) URLs such as http://nn1:9870", uri);
+  }
+  if (options.kerberos !== undefined && typeof options.kerberos !== "boolean")
+    throw invalid("hdfs kerberos must be true or false", uri);
+  for (const name of ["principal", "keytab"] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "string" || value === ""))
+      throw invalid(`hdfs ${name} must be a non-empty string`, uri);
   }
   return options;
 }
@@ -153,19 +171,35 @@ function toFileInfo(path: string, status: HdfsFileStatus): FileInfo {
   };
 }
 
+/** Whether Kerberos is asked for: the option, a principal or keytab, else the Hadoop configuration. */
+async function kerberosWanted(options: HdfsFileSystemOptions): Promise<boolean> {
+  if (options.kerberos !== undefined) return options.kerberos;
+  if (options.principal || options.keytab) return true;
+  const { configuration } = await readHadoopConfigurationFrom(process.env);
+  return configuration.get("hadoop.security.authentication")?.trim().toLowerCase() === "kerberos";
+}
+
 function createHdfsFileSystem(
   endpoint: HdfsEndpoint,
   options: HdfsFileSystemOptions,
   // From $HADOOP_TOKEN_FILE_LOCATION, only when no delegationToken option is given.
   fromTokenFile?: EnvironmentCredentials,
+  kerberos = false,
 ): FileSystem {
   const prefix = `${endpoint.scheme}://${endpoint.authority}`;
   const toUri = (path: string) => `${prefix}${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}`;
+  const delegationToken = options.delegationToken || fromTokenFile?.delegationToken;
+  // A delegation token authenticates by itself (inside YARN containers there is no ticket).
+  const spnego =
+    kerberos && !delegationToken
+      ? new Spnego({ principal: options.principal, keytab: options.keytab })
+      : undefined;
   const client = new WebHdfsClient({
     namenodes: endpoint.namenodes,
     user: options.user ?? defaultUser(),
     doAs: options.doAs,
-    delegationToken: options.delegationToken || fromTokenFile?.delegationToken,
+    delegationToken,
+    spnego,
     secrets: fromTokenFile?.secrets ?? [],
     missingTokenHint: fromTokenFile?.missingTokenHint,
     httpfs: options.httpfs ?? false,
@@ -366,7 +400,8 @@ export const fileSystemPlugin = defineFileSystemPlugin({
     const fromTokenFile = options.delegationToken
       ? undefined
       : await environmentCredentialsFor(uri, endpoint.namenodes);
-    return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile), path };
+    const kerberos = await kerberosWanted(options);
+    return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile, kerberos), path };
   },
 });
 
@@ -382,5 +417,6 @@ export function hdfsFileSystem(
     { scheme: "webhdfs", authority: new URL(first).host, namenodes: options.namenodes },
     options,
     options.delegationToken ? undefined : environmentCredentialsForUrls(options.namenodes),
+    options.kerberos ?? Boolean(options.principal || options.keytab),
   );
 }

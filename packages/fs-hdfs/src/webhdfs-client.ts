@@ -10,6 +10,7 @@ import {
   parseRemoteException,
   RemoteException,
 } from "./errors.js";
+import type { Spnego, SpnegoAttempt } from "./spnego.js";
 
 /** The fields of a WebHDFS FileStatus object that we read. */
 export interface HdfsFileStatus {
@@ -31,6 +32,8 @@ export interface WebHdfsClientOptions {
   secrets?: readonly string[];
   /** Added to a 401 when the token file had no token for this namenode. */
   missingTokenHint?: string | undefined;
+  /** Kerberos is on: every request to a namenode or gateway authenticates with SPNEGO (or its cookie). */
+  spnego?: Spnego | undefined;
   /** Talk to HttpFS: data goes in the first request with data=true instead of to a datanode. */
   httpfs: boolean;
   /** Ask for the datanode location as JSON (noredirect=true) rather than a 307. */
@@ -182,7 +185,7 @@ export class WebHdfsClient {
         // HttpFS takes the bytes in the first request, flagged data=true, with an octet-stream content type.
         const base = this.namenodeOrder()[0] as string;
         const url = this.url(base, path, "CREATE", { ...params, data: true });
-        await this.send("PUT", url, path, `HttpFS ${base}`, deadline, body);
+        await this.send("PUT", url, path, `HttpFS ${base}`, deadline, body, base);
         return;
       }
       const redirectParams = { ...params, noredirect: this.options.noRedirect || undefined };
@@ -297,12 +300,16 @@ export class WebHdfsClient {
       const server = `namenode ${base}`;
       let response: Response;
       try {
-        response = await fetch(this.url(base, path, op, params), {
-          method,
-          redirect: "manual",
-          signal: deadline.signal,
-        });
+        response = await this.authenticatedFetch(base, path, deadline, (headers) =>
+          fetch(this.url(base, path, op, params), {
+            method,
+            redirect: "manual",
+            signal: deadline.signal,
+            headers,
+          }),
+        );
       } catch (error) {
+        if (error instanceof StorageError) throw error;
         if (!isUnreachable(error) || deadline.signal.aborted)
           throw this.transportFailure(error, deadline, path, server);
         failures.push(`${base} (${connectionReasonOf(error)})`);
@@ -338,6 +345,8 @@ export class WebHdfsClient {
     server: string,
     deadline: Deadline,
     body?: AsyncIterable<Uint8Array>,
+    /** An HttpFS gateway's base URL: the request authenticates like one to a namenode. */
+    authBase?: string,
   ): Promise<Response> {
     // Every chunk taken by fetch restarts the idle clock.
     const tracked = body && {
@@ -349,6 +358,10 @@ export class WebHdfsClient {
       },
     };
     let response: Response;
+    const attempt =
+      authBase && this.options.spnego
+        ? await this.options.spnego.attempt(authBase, this.options.uriOf(path))
+        : undefined;
     try {
       response = await fetch(url, {
         method,
@@ -356,14 +369,17 @@ export class WebHdfsClient {
         // reads, which buffers the whole upload (nodejs/undici#4058). Datanodes do not redirect uploads.
         redirect: tracked ? "error" : "manual",
         signal: deadline.signal,
-        ...(tracked && {
-          body: tracked,
-          duplex: "half",
-          headers: { "Content-Type": "application/octet-stream" },
-        }),
+        headers: {
+          ...attempt?.headers,
+          ...(tracked && { "Content-Type": "application/octet-stream" }),
+        },
+        ...(tracked && { body: tracked, duplex: "half" }),
       });
     } catch (error) {
       throw this.transportFailure(error, deadline, path, server);
+    }
+    if (attempt && authBase && this.options.spnego) {
+      await this.options.spnego.accept(authBase, attempt, response, this.options.uriOf(path));
     }
     if (response.status >= 400) throw await this.httpFailure(response, path, server, deadline);
     if (response.status >= 300) {
@@ -372,6 +388,32 @@ export class WebHdfsClient {
       throw new StorageError("UNKNOWN", detail, { uri: this.options.uriOf(path) });
     }
     if (method !== "GET") await response.body?.cancel();
+    return response;
+  }
+
+  /**
+   * A body-less request to a namenode or gateway with its credentials: SPNEGO (or the server's cookie, and once
+   * more with a fresh Negotiate token when the cookie is refused), or none when Kerberos is off.
+   */
+  private async authenticatedFetch(
+    base: string,
+    path: string,
+    deadline: Deadline,
+    request: (headers: Record<string, string>) => Promise<Response>,
+  ): Promise<Response> {
+    const { spnego } = this.options;
+    if (!spnego) return request({});
+    const uri = this.options.uriOf(path);
+    let attempt: SpnegoAttempt = await spnego.attempt(base, uri);
+    let response = await request(attempt.headers);
+    if (response.status === 401 && attempt.usedCookie) {
+      await response.body?.cancel();
+      spnego.forget(base);
+      attempt = await spnego.attempt(base, uri, true);
+      response = await request(attempt.headers);
+    }
+    deadline.touch();
+    await spnego.accept(base, attempt, response, uri);
     return response;
   }
 
@@ -419,12 +461,13 @@ export class WebHdfsClient {
 
   private url(base: string, path: string, op: string, params: QueryParams): URL {
     const url = new URL(`${base}${API_PREFIX}${encodePath(path)}`);
-    const { user, doAs, delegationToken } = this.options;
-    // With a delegation token the token names the user; user.name would be ignored or refused.
+    const { user, doAs, delegationToken, spnego } = this.options;
+    // With a delegation token the token names the user, with Kerberos the ticket: user.name would be ignored
+    // or refused.
     const query: QueryParams = {
       op,
       ...params,
-      "user.name": delegationToken ? undefined : user,
+      "user.name": delegationToken || spnego ? undefined : user,
       doas: doAs,
       delegation: delegationToken,
     };
@@ -462,6 +505,24 @@ export class WebHdfsClient {
     const failure = remote
       ? fromRemoteException(remote, context)
       : fromHttpStatus(response.status, body, context);
+    if (response.status === 401 && this.options.spnego && !remote) {
+      return new StorageError(
+        "PERMISSION_DENIED",
+        `${server} refused the Kerberos credentials (HTTP 401): check that its HTTP principal and keytab match the host name used`,
+        {
+          uri: context.uri,
+          cause: failure.cause,
+          hint: "kinit again, or check the namenode's SPNEGO keytab",
+        },
+      );
+    }
+    if (response.status === 403 && this.options.spnego) {
+      return new StorageError(failure.code, failure.detail, {
+        uri: context.uri,
+        cause: failure.cause,
+        hint: "the namenode authenticated you but refused the request: check the Kerberos principal it maps to a user (hadoop.security.auth_to_local) and the permissions",
+      });
+    }
     const hint = this.options.missingTokenHint;
     if (response.status !== 401 || !hint) return failure;
     return new StorageError(failure.code, `${failure.detail}; ${hint}`, {

@@ -5,6 +5,8 @@
  * permissions; optionally an HA standby, an HttpFS gateway, or a cluster that demands delegation tokens.
  * File bytes are streamed to and from a temporary directory, so multi-GiB transfers stay out of memory.
  */
+
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -42,6 +44,14 @@ export interface WebHdfsServerOptions {
    * `issueDelegationToken` are accepted too (pass `{}` to accept only those).
    */
   delegationTokens?: Record<string, string>;
+  /**
+   * Secure mode (hadoop.security.authentication=kerberos): the namenode accepts only SPNEGO (`Authorization:
+   * Negotiate`, checked with the `kerberos` package against `keytab`, which KRB5_KTNAME is set to), its
+   * `hadoop.auth` cookie, or a delegation token it issued; anything else gets 401 `WWW-Authenticate: Negotiate`.
+   * `user.name` is ignored; the datanode redirect carries a `delegation=` token for the authenticated user.
+   * `servicePrincipal` (`HTTP@localhost`) narrows the acceptor; by default any principal of the keytab is.
+   */
+  kerberos?: { keytab: string; servicePrincipal?: string };
   /** Serve the namespace of another server: an HA pair over one file system. */
   shareNamespaceWith?: WebHdfsServer;
 }
@@ -55,6 +65,8 @@ export interface WebHdfsRequest {
   params: Record<string, string>;
   /** Whether the request carried a body (a Content-Length above 0 or a chunked body). */
   hasBody: boolean;
+  /** Secure mode: how the request authenticated (an `Authorization: Negotiate` header, the cookie, a token). */
+  auth?: "negotiate" | "cookie" | "delegation" | "none";
 }
 
 export interface WebHdfsServer {
@@ -75,6 +87,8 @@ export interface WebHdfsServer {
    * `delegation=` when the server demands tokens; `service` is only written into the token.
    */
   issueDelegationToken(user: string, service: string, kind?: string): IssuedDelegationToken;
+  /** Secure mode: forgets every `hadoop.auth` cookie it set, as when their validity ends (a 401 next time). */
+  expireAuthCookies(): void;
   stop(): Promise<void>;
 }
 
@@ -92,6 +106,8 @@ class AuthenticationRequired extends Error {}
 
 interface ParsedRequest extends WebHdfsRequest {
   query: URLSearchParams;
+  /** Secure mode: the short name of the user SPNEGO or the cookie authenticated. */
+  principalUser?: string;
 }
 
 function parseRequest(req: IncomingMessage, role: WebHdfsRequest["role"]): ParsedRequest | undefined {
@@ -198,17 +214,67 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
   let datanodeUrl = "";
 
   const record = (request: ParsedRequest) => {
-    const { query: _query, ...logged } = request;
+    const { query: _query, principalUser: _user, ...logged } = request;
     requests.push(logged);
   };
 
+  const secure = options.kerberos;
+  if (secure) process.env.KRB5_KTNAME = `FILE:${secure.keytab.replace(/^FILE:/, "")}`;
+  let kerberosModule: Promise<typeof import("kerberos")> | undefined;
+  /** hadoop.auth cookie value → short user name. */
+  const cookies = new Map<string, string>();
+  const cookieOf = (req: IncomingMessage) =>
+    /(?:^|;\s*)hadoop\.auth="?([^";]+)"?/.exec(req.headers.cookie ?? "")?.[1];
+
+  /**
+   * Secure mode, before WebHDFS: the AuthenticationFilter. A delegation token passes through (checked by
+   * `authenticate`); a known cookie or a good SPNEGO exchange names the user; anything else is a 401.
+   */
+  const authenticationFilter = async (req: IncomingMessage, res: ServerResponse, request: ParsedRequest) => {
+    if (!secure) return;
+    if (request.query.get("delegation")) {
+      request.auth = "delegation";
+      return;
+    }
+    const cookie = cookieOf(req);
+    const known = cookie && cookies.get(cookie);
+    if (known) {
+      request.auth = "cookie";
+      request.principalUser = known;
+      return;
+    }
+    const header = req.headers.authorization ?? "";
+    const match = /^Negotiate\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) {
+      request.auth = "none";
+      throw new AuthenticationRequired();
+    }
+    request.auth = "negotiate";
+    kerberosModule ??= import("kerberos");
+    const kerberos = await kerberosModule;
+    const server = await kerberos.initializeServer(secure.servicePrincipal ?? "");
+    try {
+      await server.step(match[1]);
+    } catch {
+      throw new AuthenticationRequired();
+    }
+    const user = server.username.split("@")[0] ?? server.username;
+    const value = randomBytes(18).toString("base64url");
+    cookies.set(value, user);
+    request.principalUser = user;
+    res.setHeader("Set-Cookie", `hadoop.auth="${value}"; Path=/; HttpOnly`);
+    if (server.response) res.setHeader("WWW-Authenticate", `Negotiate ${server.response}`);
+  };
+
   /** The user a request acts as: the token's owner or `user.name`, then `doas` if the caller may impersonate. */
-  const authenticate = (query: URLSearchParams): string => {
+  const authenticate = (query: URLSearchParams, principalUser?: string): string => {
     let user: string;
-    if (options.delegationTokens) {
+    if (principalUser) {
+      user = principalUser;
+    } else if (options.delegationTokens || secure) {
       const token = query.get("delegation");
       if (!token) throw new AuthenticationRequired();
-      const owner = options.delegationTokens[token] ?? secretManagerFor(namespace).ownerOf(token);
+      const owner = options.delegationTokens?.[token] ?? secretManagerFor(namespace).ownerOf(token);
       if (!owner) throw new RemoteException("InvalidToken", "token is expired or doesn't exist");
       user = owner;
     } else {
@@ -326,10 +392,18 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         res.end("Data upload requests must have content-type set to 'application/octet-stream'");
         return;
       }
-      await receiveFile(req, res, request, authenticate(query));
+      await receiveFile(req, res, request, authenticate(query, request.principalUser));
       return;
     }
-    const user = authenticate(query);
+    const user = authenticate(query, request.principalUser);
+    /** Where data goes; in secure mode with a token for the user, as Hadoop's namenode adds it. */
+    const dataAt = (base: string, extra: Record<string, string>) =>
+      dataLocation(base, request, {
+        ...extra,
+        ...(secure && !query.get("delegation")
+          ? { delegation: secretManagerFor(namespace).issue(user, namenodeAddress).urlString }
+          : {}),
+      });
     switch (`${request.method} ${request.op}`) {
       case "GET GETFILESTATUS":
         return sendJson(res, 200, { FileStatus: namespace.getFileStatus(user, path) });
@@ -358,11 +432,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         if (options.httpfs) return sendFile(res, request, user);
         // The namenode looks up the blocks (so a missing file fails here) and sends the reader to a datanode.
         namespace.openForRead(user, path);
-        return redirect(
-          res,
-          request,
-          dataLocation(datanodeUrl, request, { namenoderpcaddress: namenodeAddress }),
-        );
+        return redirect(res, request, dataAt(datanodeUrl, { namenoderpcaddress: namenodeAddress }));
       case "PUT CREATE":
         // Strict on purpose: the documented protocol sends no data to the namenode ("Create and Write to a File").
         if (request.hasBody) {
@@ -372,13 +442,9 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
           );
         }
         if (options.httpfs)
-          return redirect(res, request, dataLocation(`http://${namenodeAddress}`, request, { data: "true" }));
+          return redirect(res, request, dataAt(`http://${namenodeAddress}`, { data: "true" }));
         // Like Hadoop, the namenode only picks a datanode; the file is created when the datanode receives it.
-        return redirect(
-          res,
-          request,
-          dataLocation(datanodeUrl, request, { namenoderpcaddress: namenodeAddress }),
-        );
+        return redirect(res, request, dataAt(datanodeUrl, { namenoderpcaddress: namenodeAddress }));
       case "PUT MKDIRS":
         return sendJson(res, 200, { boolean: namespace.mkdirs(user, path, permissionParam(query, 0o755)) });
       case "PUT RENAME": {
@@ -419,8 +485,18 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         res.end("Not Found");
         return;
       }
-      record(request);
-      serve(req, res, request).catch((error: unknown) => sendError(res, error));
+      const filtered = role === "namenode" ? authenticationFilter(req, res, request) : Promise.resolve();
+      let recorded = false;
+      filtered
+        .then(() => {
+          recorded = true;
+          record(request);
+          return serve(req, res, request);
+        })
+        .catch((error: unknown) => {
+          if (!recorded) record(request);
+          sendError(res, error);
+        });
     };
 
   const namenode = createServer(handler("namenode", serveNamenode));
@@ -442,6 +518,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       standby = state;
     },
     issueDelegationToken: (user, service, kind) => secretManagerFor(namespace).issue(user, service, kind),
+    expireAuthCookies: () => cookies.clear(),
     async stop() {
       await Promise.all([close(namenode), datanode ? close(datanode) : undefined]);
       if (!shared) await namespace.dispose();

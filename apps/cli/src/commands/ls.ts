@@ -1,7 +1,7 @@
 import { type EnvListing, listEnvs } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type GlobalFlags, pluginsOf } from "../options.js";
+import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, formatBytes, style, table, text } from "../render.js";
 
 function describe(listing: EnvListing): string {
@@ -29,7 +29,7 @@ export function lsCommand(config: ProjectConfig): Command {
     .addOption(new Option("--json", "print the listing as one JSON object on stdout"))
     .action(async (uri: string, _flags: GlobalFlags, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
-      const listing = await listEnvs(uri, { fsArgs: { plugins: pluginsOf(flags, config) } });
+      const listing = await listEnvs(uri, { fsArgs: fsArgsOf(flags, config) });
       createOutput(flags).result(
         listing,
         () => describe(listing),

@@ -1,7 +1,7 @@
 import { type PruneResult, pruneEnvs, type StoredEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type GlobalFlags, pluginsOf } from "../options.js";
+import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, style, table, text } from "../render.js";
 import { UsageError } from "../usage-error.js";
 import { integer } from "./config/shared.js";
@@ -43,7 +43,7 @@ export function pruneCommand(config: ProjectConfig): Command {
         ...(flags.keep !== undefined && { keep: flags.keep }),
         ...(flags.olderThan !== undefined && { olderThan: flags.olderThan }),
         dryRun: !flags.yes,
-        fsArgs: { plugins: pluginsOf(flags, config) },
+        fsArgs: fsArgsOf(flags, config),
       });
       createOutput(flags).result(
         result,

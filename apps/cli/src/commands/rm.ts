@@ -1,7 +1,7 @@
 import { type RemovedEnv, removeEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type GlobalFlags, pluginsOf } from "../options.js";
+import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, style } from "../render.js";
 
 const describe = (result: RemovedEnv) =>
@@ -17,7 +17,7 @@ export function rmCommand(config: ProjectConfig): Command {
     .addOption(new Option("--json", "print what was removed as one JSON object on stdout"))
     .action(async (archive: string, _flags: GlobalFlags, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
-      const result = await removeEnv(archive, { fsArgs: { plugins: pluginsOf(flags, config) } });
+      const result = await removeEnv(archive, { fsArgs: fsArgsOf(flags, config) });
       createOutput(flags).result(result, () => describe(result), result.removed.join("\n"));
     });
 }

@@ -1,7 +1,7 @@
 import { type UploadedEnv, uploadZip } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type GlobalFlags, pluginsOf } from "../options.js";
+import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, formatBytes, style } from "../render.js";
 
 interface UploadZipFlags extends GlobalFlags {
@@ -36,7 +36,7 @@ export function uploadZipCommand(config: ProjectConfig): Command {
       try {
         result = await uploadZip(archive, packagePath, {
           ...(flags.force && { forceUpload: true }),
-          fsArgs: { plugins: pluginsOf(flags, config) },
+          fsArgs: fsArgsOf(flags, config),
           onProgress: progress,
         });
       } finally {

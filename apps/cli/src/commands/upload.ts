@@ -2,7 +2,7 @@ import { sparkConfig } from "@cluster-pack/spark";
 import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
-import { type EnvironmentFlags, environmentOptions, environmentOptionsOf, pluginsOf } from "../options.js";
+import { type EnvironmentFlags, environmentOptions, environmentOptionsOf, fsArgsOf } from "../options.js";
 import { createOutput, formatBytes, style, table } from "../render.js";
 
 interface UploadFlags extends EnvironmentFlags {
@@ -54,7 +54,7 @@ export function uploadCommand(config: ProjectConfig): Command {
         ...environmentOptionsOf(flags, config),
         ...(packagePath !== undefined && { packagePath }),
         ...(flags.force && { forceUpload: true }),
-        fsArgs: { plugins: pluginsOf(flags, config) },
+        fsArgs: fsArgsOf(flags, config),
         onProgress: progress,
       });
     } finally {

@@ -1,0 +1,139 @@
+// The CLI on a Kerberized cluster: a real MIT KDC, the WebHDFS test server in secure mode (SPNEGO or its own
+// delegation tokens only), and `upload-zip` to hdfs:/// with a ticket from kinit, after kdestroy, and with only a
+// token file from YARN (HADOOP_TOKEN_FILE_LOCATION).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  execute,
+  type RunningKdc,
+  startKdc,
+  startWebHdfsServer,
+  type WebHdfsServer,
+  writeTokenStorageFile,
+} from "@cluster-pack/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { baseEnv, runCli } from "./cli-process.js";
+
+describe("cluster-pack on a Kerberized cluster", () => {
+  let kdc: RunningKdc;
+  let server: WebHdfsServer;
+  let root: string;
+  let archive: string;
+  let env: NodeJS.ProcessEnv;
+  const packagePath = "hdfs:///user/tester/envs/env.pex";
+
+  beforeAll(async () => {
+    kdc = await startKdc();
+    // The server's side of SPNEGO runs in this process: the KDC's variables before the kerberos addon loads.
+    Object.assign(process.env, kdc.env());
+    server = await startWebHdfsServer({
+      kerberos: { keytab: kdc.httpKeytab },
+      directories: [{ path: "/user/tester", owner: "tester", permission: 0o755 }],
+    });
+    root = await mkdtemp(join(tmpdir(), "cp-cli-kerberos-"));
+    archive = join(root, "env.pex");
+    const made = await execute("python3", [
+      "-c",
+      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
+        "    z.writestr('PEX-INFO', '{\"requirements\": []}')\n    z.writestr('__main__.py', 'print(1)')\n",
+      archive,
+    ]);
+    expect(made.code).toBe(0);
+    const confDir = join(root, "conf");
+    await execute("mkdir", ["-p", confDir]);
+    await writeFile(
+      join(confDir, "core-site.xml"),
+      `<configuration>
+        <property><name>fs.defaultFS</name><value>hdfs://127.0.0.1:8020</value></property>
+        <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
+      </configuration>`,
+    );
+    await writeFile(
+      join(confDir, "hdfs-site.xml"),
+      `<configuration>
+        <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
+        <property><name>dfs.namenode.http-address</name><value>${server.namenodeAddress}</value></property>
+      </configuration>`,
+    );
+    // No user.name anywhere: the ticket names the user.
+    env = baseEnv({ ...kdc.env(), HADOOP_CONF_DIR: confDir, HADOOP_USER_NAME: "somebody-else" });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await kdc?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("uploads with a ticket from kinit, owned by the principal's short name; the second time is up to date", async () => {
+    await kdc.kinit();
+    const first = await runCli(["upload-zip", archive, "--package-path", packagePath], { env });
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`uploaded`);
+    expect(server.namespace.getFileStatus("hdfs", "/user/tester/envs/env.pex").owner).toBe("tester");
+    const second = await runCli(["upload-zip", archive, "--package-path", packagePath], { env });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`up to date ${packagePath}`);
+    expect(server.requests.some((request) => request.params["user.name"] !== undefined)).toBe(false);
+  });
+
+  it("after kdestroy: exit 1, one error line that says to run kinit, and a hint", async () => {
+    await kdc.kdestroy();
+    const outcome = await runCli(["upload-zip", archive, "--package-path", packagePath, "--force"], { env });
+    expect(outcome.code).toBe(1);
+    const lines = outcome.stderr.trim().split("\n");
+    // The first file the upload touches is the metadata beside the archive.
+    expect(lines).toEqual([
+      "error: hdfs:///user/tester/envs/env.json: no Kerberos ticket: run kinit, or give a principal and keytab",
+      expect.stringMatching(/^hint: run kinit, or log in from a keytab/),
+    ]);
+  });
+
+  it("--principal and --keytab log in without kinit", async () => {
+    await kdc.kdestroy();
+    const outcome = await runCli(
+      [
+        "upload-zip",
+        archive,
+        "--package-path",
+        packagePath,
+        "--force",
+        "--principal",
+        kdc.userPrincipal,
+        "--keytab",
+        kdc.userKeytab,
+      ],
+      { env },
+    );
+    expect(outcome.stderr).toBe("");
+    expect(outcome.code).toBe(0);
+  });
+
+  it("with no ticket, a token file from HADOOP_TOKEN_FILE_LOCATION; the token is never printed", async () => {
+    await kdc.kdestroy();
+    const issued = server.issueDelegationToken("tester", "127.0.0.1:8020");
+    const tokenFile = join(root, "container_tokens");
+    await writeTokenStorageFile(tokenFile, [issued], "protobuf");
+    const tokenEnv = { ...env, HADOOP_TOKEN_FILE_LOCATION: tokenFile };
+    const outcome = await runCli(
+      ["upload-zip", archive, "--package-path", packagePath, "--force", "--debug", "--verbose"],
+      { env: tokenEnv },
+    );
+    expect(outcome.stderr).not.toContain(issued.urlString);
+    expect(outcome.stdout).not.toContain(issued.urlString);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toContain("uploaded");
+
+    // A failure with --debug (a stack trace and causes) does not print it either.
+    const failed = await runCli(
+      ["upload-zip", join(root, "missing.pex"), "--package-path", packagePath, "--debug"],
+      {
+        env: tokenEnv,
+      },
+    );
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr + failed.stdout).not.toContain(issued.urlString);
+  });
+});
