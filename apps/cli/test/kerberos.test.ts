@@ -14,6 +14,7 @@ import {
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli } from "./cli-process.js";
+import { createFixtureVenv } from "./fixture-env.js";
 
 describe("cluster-pack on a Kerberized cluster", () => {
   let kdc: RunningKdc;
@@ -65,6 +66,21 @@ describe("cluster-pack on a Kerberized cluster", () => {
     await kdc?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
+
+  it("packs and uploads an environment (upload) with a ticket; the second upload is a cache hit", async () => {
+    const venv = await createFixtureVenv(join(root, "shippable"));
+    await kdc.kinit();
+    const target = "hdfs:///user/tester/envs/team.pex";
+    const args = ["upload", "--python", venv.python, "--package-path", target, "--json"];
+    const first = await runCli(args, { env });
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ uploaded: true, packagePath: target });
+    expect(server.namespace.getFileStatus("hdfs", "/user/tester/envs/team.pex").owner).toBe("tester");
+    const second = await runCli(args, { env });
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ uploaded: false, packagePath: target });
+  }, 180_000);
 
   it("uploads with a ticket from kinit, owned by the principal's short name; the second time is up to date", async () => {
     await kdc.kinit();
