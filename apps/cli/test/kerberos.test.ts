@@ -67,7 +67,7 @@ describe("cluster-pack on a Kerberized cluster", () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it("packs and uploads an environment (upload) with a ticket; the second upload is a cache hit", async () => {
+  it("upload: with a ticket, a cache hit the second time, one line after kdestroy, --force with a token file", async () => {
     const venv = await createFixtureVenv(join(root, "shippable"));
     await kdc.kinit();
     const target = "hdfs:///user/tester/envs/team.pex";
@@ -80,6 +80,28 @@ describe("cluster-pack on a Kerberized cluster", () => {
     const second = await runCli(args, { env });
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ uploaded: false, packagePath: target });
+
+    // After kdestroy: one line that says to run kinit, no stack trace.
+    await kdc.kdestroy();
+    const refused = await runCli(["upload", "--python", venv.python, "--package-path", target], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^error: hdfs:\/\/\/user\/tester\/envs\/team\.json: no Kerberos ticket: run kinit/,
+      ),
+      expect.stringMatching(/^hint: /),
+    ]);
+    // No ticket, as in a YARN container: the token file; upload --force packs and sends it again.
+    const issued = server.issueDelegationToken("tester", "127.0.0.1:8020");
+    const tokenFile = join(root, "upload_tokens");
+    await writeTokenStorageFile(tokenFile, [issued], "writable");
+    const forced = await runCli([...args, "--force", "--debug"], {
+      env: { ...env, HADOOP_TOKEN_FILE_LOCATION: tokenFile },
+    });
+    expect(forced.stderr).not.toContain(issued.urlString);
+    expect(forced.stdout).not.toContain(issued.urlString);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ uploaded: true, packagePath: target });
   }, 180_000);
 
   it("uploads with a ticket from kinit, owned by the principal's short name; the second time is up to date", async () => {
@@ -105,6 +127,35 @@ describe("cluster-pack on a Kerberized cluster", () => {
       "error: hdfs:///user/tester/envs/env.json: no Kerberos ticket: run kinit, or give a principal and keytab",
       expect.stringMatching(/^hint: run kinit, or log in from a keytab/),
     ]);
+  });
+
+  it("uploads through viewfs://, with fs.defaultFS mapping /user to the secure HDFS", async () => {
+    await kdc.kinit();
+    const viewConf = join(root, "view-conf");
+    await execute("mkdir", ["-p", viewConf]);
+    await writeFile(
+      join(viewConf, "core-site.xml"),
+      `<configuration>
+        <property><name>fs.defaultFS</name><value>viewfs://cluster</value></property>
+        <property><name>fs.viewfs.mounttable.cluster.link./user</name><value>hdfs://127.0.0.1:8020/user</value></property>
+        <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
+      </configuration>`,
+    );
+    await writeFile(
+      join(viewConf, "hdfs-site.xml"),
+      `<configuration>
+        <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
+        <property><name>dfs.namenode.http-address</name><value>${server.namenodeAddress}</value></property>
+      </configuration>`,
+    );
+    const target = "viewfs://cluster/user/tester/views/env.pex";
+    const outcome = await runCli(["upload-zip", archive, "--package-path", target, "--json"], {
+      env: { ...env, HADOOP_CONF_DIR: viewConf },
+    });
+    expect(outcome.stderr).toBe("");
+    expect(outcome.code).toBe(0);
+    expect(JSON.parse(outcome.stdout)).toMatchObject({ uploaded: true, packagePath: target });
+    expect(server.namespace.getFileStatus("hdfs", "/user/tester/views/env.pex").owner).toBe("tester");
   });
 
   it("--principal and --keytab log in without kinit", async () => {
