@@ -284,7 +284,7 @@ const listOf = (value: string | undefined) =>
  * logical nameservice, else the namenode's `host:port` (RPC port for hdfs://, HTTP port for webhdfs://).
  */
 export function tokenServicesOf(
-  scheme: "hdfs" | "webhdfs",
+  scheme: "hdfs" | "webhdfs" | "swebhdfs",
   host: string,
   port: string,
   configuration: HadoopConfiguration,
@@ -298,7 +298,8 @@ export function tokenServicesOf(
     const federated = configuration.get(`dfs.namenode.rpc-address.${host}`);
     if (scheme === "hdfs" && federated) return [federated.toLowerCase(), `${lower}:8020`];
   }
-  return [`${lower}:${port || (scheme === "hdfs" ? "8020" : "9870")}`];
+  const defaultPort = { hdfs: "8020", webhdfs: "9870", swebhdfs: "9871" }[scheme];
+  return [`${lower}:${port || defaultPort}`];
 }
 
 /** Adds `ip:port` beside each `host:port`: Hadoop names services by IP unless hadoop.security.token.service.use_ip=false. */
@@ -365,7 +366,8 @@ export async function environmentCredentialsFor(
     const defaultFs = defaultFileSystemOf(configuration);
     if (defaultFs && URL.canParse(defaultFs)) target = new URL(defaultFs);
   }
-  const scheme = schemeOf(target) === "webhdfs" ? "webhdfs" : "hdfs";
+  const targetScheme = schemeOf(target);
+  const scheme = targetScheme === "webhdfs" || targetScheme === "swebhdfs" ? targetScheme : "hdfs";
   const services = target.hostname
     ? tokenServicesOf(scheme, target.hostname, target.port, configuration)
     : [];

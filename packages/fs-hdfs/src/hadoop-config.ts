@@ -30,12 +30,15 @@ const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host
  */
 export function webHdfsUrlsFor(
   configuration: HadoopConfiguration,
-  scheme: "hdfs" | "webhdfs",
+  scheme: "hdfs" | "webhdfs" | "swebhdfs",
   host: string,
   port: string,
 ): string[] {
-  // webhdfs:// names the HTTP port itself; with dfs.http.policy=HTTPS_ONLY the namenode only serves HTTPS.
-  const https = scheme === "hdfs" && configuration.get("dfs.http.policy")?.toUpperCase() === "HTTPS_ONLY";
+  // webhdfs:// names the HTTP port itself, swebhdfs:// the HTTPS one; with dfs.http.policy=HTTPS_ONLY the
+  // namenode only serves HTTPS.
+  const https =
+    scheme === "swebhdfs" ||
+    (scheme === "hdfs" && configuration.get("dfs.http.policy")?.toUpperCase() === "HTTPS_ONLY");
   const addressKey = https ? "dfs.namenode.https-address" : "dfs.namenode.http-address";
   const protocol = https ? "https" : "http";
   const defaultPort = https ? "9871" : "9870";
@@ -65,7 +68,7 @@ export function webHdfsUrlsFor(
     const federated = configuration.get(`${addressKey}.${nameservice}`);
     if (federated) return [toUrl(federated, host)];
   }
-  if (scheme === "webhdfs") return [`http://${host}:${port || defaultPort}`];
+  if (scheme !== "hdfs") return [`${protocol}://${host}:${port || defaultPort}`];
 
   const rpcAddress = `${host}:${port || "8020"}`.toLowerCase();
   for (const [key, value] of configuration) {

@@ -64,7 +64,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Who a file system talks to, and how its URIs are written back. */
 interface HdfsEndpoint {
-  scheme: "hdfs" | "webhdfs";
+  scheme: "hdfs" | "webhdfs" | "swebhdfs";
   /** `nn:8020`, a nameservice, or "" for `hdfs:///`. */
   authority: string;
   namenodes: readonly string[];
@@ -104,7 +104,7 @@ const schemeOf = (url: URL) => url.protocol.slice(0, -1).toLowerCase();
  */
 async function resolveEndpoint(uri: URL, options: HdfsFileSystemOptions): Promise<HdfsEndpoint> {
   const scheme = schemeOf(uri);
-  if (scheme !== "hdfs" && scheme !== "webhdfs")
+  if (scheme !== "hdfs" && scheme !== "webhdfs" && scheme !== "swebhdfs")
     throw invalid(`${scheme}:// is not an HDFS scheme`, uri.href);
   const endpoint = (namenodes: readonly string[]): HdfsEndpoint => ({
     scheme,
@@ -134,7 +134,10 @@ async function resolveEndpoint(uri: URL, options: HdfsFileSystemOptions): Promis
   }
   const target = URL.canParse(defaultFs) ? new URL(defaultFs) : undefined;
   const targetScheme = target && schemeOf(target);
-  if (!target?.hostname || (targetScheme !== "hdfs" && targetScheme !== "webhdfs")) {
+  if (
+    !target?.hostname ||
+    (targetScheme !== "hdfs" && targetScheme !== "webhdfs" && targetScheme !== "swebhdfs")
+  ) {
     throw invalid(
       `fs.defaultFS in HADOOP_CONF_DIR=${confDir} is ${defaultFs}, not an hdfs:// file system`,
       uri.href,
@@ -386,9 +389,12 @@ function createHdfsFileSystem(
   };
 }
 
-/** The `hdfs://`, `webhdfs://` and `viewfs://` schemes, as `resolveFileSystem` loads them (reads `options.hdfs`). */
+/**
+ * The `hdfs://`, `webhdfs://`, `swebhdfs://` (WebHDFS over HTTPS) and `viewfs://` schemes, as `resolveFileSystem`
+ * loads them (reads `options.hdfs`).
+ */
 export const fileSystemPlugin = defineFileSystemPlugin({
-  schemes: ["hdfs", "webhdfs", "viewfs"],
+  schemes: ["hdfs", "webhdfs", "swebhdfs", "viewfs"],
   async factory(uri, storageOptions) {
     if (uri.protocol === "viewfs:") return resolveViewFsUri(uri, storageOptions);
     const options = hdfsOptionsOf(storageOptions.hdfs, uri.href);

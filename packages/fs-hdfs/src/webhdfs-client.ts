@@ -11,6 +11,7 @@ import {
   RemoteException,
 } from "./errors.js";
 import type { Spnego, SpnegoAttempt } from "./spnego.js";
+import { certificateError, certificateFailureOf, type TlsTrust, tlsTrust } from "./tls-trust.js";
 
 /** The fields of a WebHDFS FileStatus object that we read. */
 export interface HdfsFileStatus {
@@ -99,6 +100,8 @@ export class WebHdfsClient {
   private readonly options: WebHdfsClientOptions;
   private readonly namenodes: readonly string[];
   private readonly cluster: ClusterState;
+  /** The CAs of the last https request, for a certificate failure's message. */
+  private trust: TlsTrust | undefined;
 
   constructor(options: WebHdfsClientOptions) {
     this.options = options;
@@ -301,7 +304,7 @@ export class WebHdfsClient {
       let response: Response;
       try {
         response = await this.authenticatedFetch(base, path, deadline, (headers) =>
-          fetch(this.url(base, path, op, params), {
+          this.fetch(this.url(base, path, op, params), {
             method,
             redirect: "manual",
             signal: deadline.signal,
@@ -363,7 +366,7 @@ export class WebHdfsClient {
         ? await this.options.spnego.attempt(authBase, this.options.uriOf(path))
         : undefined;
     try {
-      response = await fetch(url, {
+      response = await this.fetch(url, {
         method,
         // With any other redirect mode fetch clones the request, teeing a streamed body into a branch nobody
         // reads, which buffers the whole upload (nodejs/undici#4058). Datanodes do not redirect uploads.
@@ -389,6 +392,16 @@ export class WebHdfsClient {
     }
     if (method !== "GET") await response.body?.cancel();
     return response;
+  }
+
+  /**
+   * fetch, through a dispatcher that trusts the system CA store and NODE_EXTRA_CA_CERTS when the URL is https
+   * (Node's fetch alone trusts only its bundled CAs).
+   */
+  private async fetch(url: URL, init: RequestInit): Promise<Response> {
+    if (url.protocol !== "https:") return fetch(url, init);
+    this.trust = await tlsTrust();
+    return fetch(url, { ...init, dispatcher: this.trust.dispatcher } as RequestInit);
   }
 
   /**
@@ -539,6 +552,8 @@ export class WebHdfsClient {
       return new StorageError("TRANSIENT", detail, { uri, cause: error });
     }
     if (deadline.signal.aborted) return new StorageError("ABORTED", "cancelled", { uri, cause: error });
+    const certificate = certificateFailureOf(error);
+    if (certificate) return certificateError(certificate, server, uri, this.trust?.files ?? [], error);
     return fromTransportError(error, this.context(path, server));
   }
 }

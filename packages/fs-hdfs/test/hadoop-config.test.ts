@@ -39,6 +39,7 @@ describe("namenode HTTP addresses", () => {
     const empty = configuration({});
     expect(webHdfsUrlsFor(empty, "hdfs", "nn.example", "8020")).toEqual(["http://nn.example:9870"]);
     expect(webHdfsUrlsFor(empty, "webhdfs", "nn.example", "50070")).toEqual(["http://nn.example:50070"]);
+    expect(webHdfsUrlsFor(empty, "swebhdfs", "nn.example", "")).toEqual(["https://nn.example:9871"]);
   });
 
   it("switches to the HTTPS addresses when dfs.http.policy is HTTPS_ONLY", () => {

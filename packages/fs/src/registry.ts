@@ -12,6 +12,7 @@ export const builtinAdapters: Readonly<Record<string, string>> = {
   s3a: "@cluster-pack/fs-s3",
   hdfs: "@cluster-pack/fs-hdfs",
   webhdfs: "@cluster-pack/fs-hdfs",
+  swebhdfs: "@cluster-pack/fs-hdfs",
   viewfs: "@cluster-pack/fs-hdfs",
 };
 

@@ -37,7 +37,7 @@ describe("resolveFileSystem", () => {
     const error = await resolveFileSystem("gs://bucket/env.pex").catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "INVALID_ARGUMENT", location: "gs://bucket/env.pex" });
     expect((error as Error).message).toBe(
-      "gs://bucket/env.pex: no storage adapter for gs:// (known: file, hdfs, s3, s3a, viewfs, webhdfs; a plugin package adds others)",
+      "gs://bucket/env.pex: no storage adapter for gs:// (known: file, hdfs, s3, s3a, swebhdfs, viewfs, webhdfs; a plugin package adds others)",
     );
   });
 

@@ -11,5 +11,6 @@ export * from "./s3rver.js";
 export * from "./s3rver-access.js";
 export * from "./shippable-venv.js";
 export * from "./skein-spec.js";
+export * from "./test-certificates.js";
 export * from "./test-stores.js";
 export * from "./webhdfs-server.js";

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
 import { type IssuedDelegationToken, secretManagerFor } from "./hadoop-tokens.js";
@@ -54,6 +55,11 @@ export interface WebHdfsServerOptions {
   kerberos?: { keytab: string; servicePrincipal?: string };
   /** Serve the namespace of another server: an HA pair over one file system. */
   shareNamespaceWith?: WebHdfsServer;
+  /**
+   * Serve HTTPS (dfs.http.policy=HTTPS_ONLY): the namenode and the datanode both speak TLS with this PEM key and
+   * certificate (see `makeTestCertificates`); every URL the server hands out is https.
+   */
+  https?: { key: string; cert: string };
 }
 
 /** One request the server received, for tests that check the protocol the client spoke. */
@@ -70,7 +76,7 @@ export interface WebHdfsRequest {
 }
 
 export interface WebHdfsServer {
-  /** `http://127.0.0.1:<port>`: the namenode's HTTP address (or the HttpFS gateway's). */
+  /** `http://127.0.0.1:<port>` (https with `https`): the namenode's HTTP address (or the HttpFS gateway's). */
   namenodeUrl: string;
   /** The datanode's HTTP address; the namenode's own in HttpFS mode. */
   datanodeUrl: string;
@@ -212,6 +218,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
   let standby = options.standby ?? false;
   let namenodeAddress = "";
   let datanodeUrl = "";
+  const protocol = options.https ? "https" : "http";
 
   const record = (request: ParsedRequest) => {
     const { query: _query, principalUser: _user, ...logged } = request;
@@ -442,7 +449,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
           );
         }
         if (options.httpfs)
-          return redirect(res, request, dataAt(`http://${namenodeAddress}`, { data: "true" }));
+          return redirect(res, request, dataAt(`${protocol}://${namenodeAddress}`, { data: "true" }));
         // Like Hadoop, the namenode only picks a datanode; the file is created when the datanode receives it.
         return redirect(res, request, dataAt(datanodeUrl, { namenoderpcaddress: namenodeAddress }));
       case "PUT MKDIRS":
@@ -499,14 +506,19 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         });
     };
 
-  const namenode = createServer(handler("namenode", serveNamenode));
+  const tls = options.https;
+  const serve = (listener: (req: IncomingMessage, res: ServerResponse) => void): Server =>
+    tls ? createTlsServer({ key: tls.key, cert: tls.cert }, listener) : createServer(listener);
+  const namenode = serve(handler("namenode", serveNamenode));
   const namenodePort = await listen(namenode);
   namenodeAddress = `127.0.0.1:${namenodePort}`;
-  const datanode = options.httpfs ? undefined : createServer(handler("datanode", serveDatanode));
-  datanodeUrl = datanode ? `http://127.0.0.1:${await listen(datanode)}` : `http://${namenodeAddress}`;
+  const datanode = options.httpfs ? undefined : serve(handler("datanode", serveDatanode));
+  datanodeUrl = datanode
+    ? `${protocol}://127.0.0.1:${await listen(datanode)}`
+    : `${protocol}://${namenodeAddress}`;
 
   return {
-    namenodeUrl: `http://${namenodeAddress}`,
+    namenodeUrl: `${protocol}://${namenodeAddress}`,
     datanodeUrl,
     namenodeAddress,
     namespace,
