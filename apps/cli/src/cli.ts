@@ -33,6 +33,9 @@ function program(config: ProjectConfig): Command {
     )
     .addOption(new Option("--principal <name>", "HDFS: the Kerberos principal to log in as (user@REALM)"))
     .addOption(new Option("--keytab <file>", "HDFS: a keytab of the principal: log in without kinit"))
+    .addOption(
+      new Option("--httpfs", "HDFS: the namenode addresses are HttpFS gateways (data goes through them)"),
+    )
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });

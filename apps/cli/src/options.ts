@@ -23,6 +23,8 @@ export interface GlobalFlags {
   /** HDFS: the Kerberos principal (with `keytab`, a login without kinit). */
   principal?: string;
   keytab?: string;
+  /** HDFS: the addresses are HttpFS gateways. */
+  httpfs?: boolean;
 }
 
 /** Flags that choose an environment and the packages it ships (`info` takes only these). */
@@ -177,13 +179,17 @@ export function pluginsOf(flags: GlobalFlags, config: ProjectConfig): string[] {
   return [...new Set([...(flags.plugin ?? []), ...(config.plugins ?? [])])];
 }
 
-/** The storage options of every command: plugins, and the HDFS Kerberos flags (`--kerberos`, `--principal`, `--keytab`). */
+/** The storage options of every command: plugins, and the HDFS flags (`--kerberos`, `--principal`, `--keytab`, `--httpfs`). */
 export function fsArgsOf(
   flags: GlobalFlags,
   config: ProjectConfig,
-): { plugins: string[]; hdfs?: { kerberos?: boolean; principal?: string; keytab?: string } } {
+): {
+  plugins: string[];
+  hdfs?: { kerberos?: boolean; principal?: string; keytab?: string; httpfs?: boolean };
+} {
   const hdfs = {
     ...(flags.kerberos && { kerberos: true }),
+    ...(flags.httpfs && { httpfs: true }),
     ...(flags.principal !== undefined && { principal: flags.principal }),
     ...(flags.keytab !== undefined && { keytab: resolve(flags.keytab) }),
   };

@@ -158,6 +158,28 @@ describe("cluster-pack on a Kerberized cluster", () => {
     expect(server.namespace.getFileStatus("hdfs", "/user/tester/views/env.pex").owner).toBe("tester");
   });
 
+  it("uploads through an HttpFS gateway (--httpfs) with a ticket", async () => {
+    await kdc.kinit();
+    const gateway = await startWebHdfsServer({
+      kerberos: { keytab: kdc.httpKeytab },
+      httpfs: true,
+      directories: [{ path: "/user/tester", owner: "tester", permission: 0o755 }],
+    });
+    try {
+      const target = `webhdfs://${gateway.namenodeAddress}/user/tester/envs/env.pex`;
+      const outcome = await runCli(["upload-zip", archive, "--package-path", target, "--httpfs", "--json"], {
+        env,
+      });
+      expect(outcome.stderr).toBe("");
+      expect(outcome.code).toBe(0);
+      expect(JSON.parse(outcome.stdout)).toMatchObject({ uploaded: true });
+      expect(gateway.namespace.getFileStatus("hdfs", "/user/tester/envs/env.pex").owner).toBe("tester");
+      expect(gateway.requests.every((request) => request.role === "namenode")).toBe(true);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it("--principal and --keytab log in without kinit", async () => {
     await kdc.kdestroy();
     const outcome = await runCli(
