@@ -8,13 +8,8 @@
 import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import {
-  defaultFileSystemOf,
-  errnoOf,
-  type HadoopConfiguration,
-  readHadoopConfigurationFrom,
-  StorageError,
-} from "@cluster-pack/fs";
+import { defaultFileSystemOf, errnoOf, type HadoopConfiguration, StorageError } from "@cluster-pack/fs";
+import { type HadoopSettings, hadoopSettingsOnce } from "./hadoop-config.js";
 
 /** One token of a token storage file. */
 export interface HadoopToken {
@@ -357,10 +352,11 @@ const schemeOf = (url: URL) => url.protocol.slice(0, -1).toLowerCase();
 export async function environmentCredentialsFor(
   uri: URL,
   namenodes: readonly string[],
+  hadoop: HadoopSettings = hadoopSettingsOnce(),
 ): Promise<EnvironmentCredentials | undefined> {
   const found = tokensFromEnvironment();
   if (!found) return undefined;
-  const { configuration } = await readHadoopConfigurationFrom(process.env);
+  const { configuration } = await hadoop();
   let target = uri;
   if (!uri.hostname) {
     const defaultFs = defaultFileSystemOf(configuration);

@@ -1,4 +1,4 @@
-import { type HadoopConfiguration, StorageError } from "@cluster-pack/fs";
+import { type HadoopConfiguration, readHadoopConfigurationFrom, StorageError } from "@cluster-pack/fs";
 
 export {
   defaultFileSystemOf,
@@ -6,6 +6,18 @@ export {
   parseHadoopConfiguration,
   readHadoopConfiguration,
 } from "@cluster-pack/fs";
+
+/** Hadoop's configuration as Hadoop finds it (`readHadoopConfigurationFrom`), asked for by each step of a resolve. */
+export type HadoopSettings = () => ReturnType<typeof readHadoopConfigurationFrom>;
+
+/** The configuration read on the first ask and shared by the later ones: one read of the files per resolve. */
+export function hadoopSettingsOnce(env: NodeJS.ProcessEnv = process.env): HadoopSettings {
+  let read: ReturnType<HadoopSettings> | undefined;
+  return () => {
+    read ??= readHadoopConfigurationFrom(env);
+    return read;
+  };
+}
 
 const listOf = (value: string | undefined) =>
   (value ?? "")

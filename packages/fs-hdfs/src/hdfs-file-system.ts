@@ -9,11 +9,9 @@ import {
   type FileInfo,
   type FileSystem,
   fromSystemError,
-  hadoopConfDirOf,
   isStorageError,
   openPutSource,
   progressTap,
-  readHadoopConfigurationFrom,
   StorageError,
   writeFileAtomically,
 } from "@cluster-pack/fs";
@@ -24,8 +22,8 @@ import {
 } from "./delegation-tokens.js";
 import {
   defaultFileSystemOf,
-  type HadoopConfiguration,
-  readHadoopConfiguration,
+  type HadoopSettings,
+  hadoopSettingsOnce,
   webHdfsUrlsFor,
 } from "./hadoop-config.js";
 import { Spnego } from "./spnego.js";
@@ -102,7 +100,11 @@ const schemeOf = (url: URL) => url.protocol.slice(0, -1).toLowerCase();
  * The namenodes behind a URI: `webhdfs://host:port` directly; `hdfs://nn:rpcport` and `hdfs://nameservice`
  * through hdfs-site.xml; `hdfs:///` through `fs.defaultFS` of core-site.xml (all from HADOOP_CONF_DIR).
  */
-async function resolveEndpoint(uri: URL, options: HdfsFileSystemOptions): Promise<HdfsEndpoint> {
+async function resolveEndpoint(
+  uri: URL,
+  options: HdfsFileSystemOptions,
+  hadoop: HadoopSettings,
+): Promise<HdfsEndpoint> {
   const scheme = schemeOf(uri);
   if (scheme !== "hdfs" && scheme !== "webhdfs" && scheme !== "swebhdfs")
     throw invalid(`${scheme}:// is not an HDFS scheme`, uri.href);
@@ -113,18 +115,14 @@ async function resolveEndpoint(uri: URL, options: HdfsFileSystemOptions): Promis
   });
   if (options.namenodes?.length) return endpoint(options.namenodes);
   // HADOOP_CONF_DIR, else $HADOOP_HOME/etc/hadoop, else /etc/hadoop/conf: as Hadoop's scripts find it.
-  const confDir = hadoopConfDirOf(process.env);
-  if (uri.hostname) {
-    const configuration: HadoopConfiguration = confDir ? await readHadoopConfiguration(confDir) : new Map();
-    return endpoint(webHdfsUrlsFor(configuration, scheme, uri.hostname, uri.port));
-  }
+  const { confDir, configuration } = await hadoop();
+  if (uri.hostname) return endpoint(webHdfsUrlsFor(configuration, scheme, uri.hostname, uri.port));
   if (!confDir) {
     throw invalid(
       `${scheme}:/// means the default file system of the Hadoop configuration, and there is none (HADOOP_CONF_DIR, $HADOOP_HOME/etc/hadoop, /etc/hadoop/conf): set HADOOP_CONF_DIR to the directory of core-site.xml, or write ${scheme}://namenode:port/path`,
       uri.href,
     );
   }
-  const configuration = await readHadoopConfiguration(confDir);
   const defaultFs = defaultFileSystemOf(configuration);
   if (!defaultFs) {
     throw invalid(
@@ -175,10 +173,10 @@ function toFileInfo(path: string, status: HdfsFileStatus): FileInfo {
 }
 
 /** Whether Kerberos is asked for: the option, a principal or keytab, else the Hadoop configuration. */
-async function kerberosWanted(options: HdfsFileSystemOptions): Promise<boolean> {
+async function kerberosWanted(options: HdfsFileSystemOptions, hadoop: HadoopSettings): Promise<boolean> {
   if (options.kerberos !== undefined) return options.kerberos;
   if (options.principal || options.keytab) return true;
-  const { configuration } = await readHadoopConfigurationFrom(process.env);
+  const { configuration } = await hadoop();
   return configuration.get("hadoop.security.authentication")?.trim().toLowerCase() === "kerberos";
 }
 
@@ -399,14 +397,15 @@ export const fileSystemPlugin = defineFileSystemPlugin({
     if (uri.protocol === "viewfs:") return resolveViewFsUri(uri, storageOptions);
     const options = hdfsOptionsOf(storageOptions.hdfs, uri.href);
     const path = pathOfUri(uri);
+    const hadoop = hadoopSettingsOnce();
     // hdfs:/// with a viewfs:// fs.defaultFS goes through its mount table.
-    const viewFsDefault = options.namenodes?.length ? undefined : await viewFsDefaultFor(uri);
-    if (viewFsDefault) return resolveViewFsUri(uri, storageOptions, viewFsDefault);
-    const endpoint = await resolveEndpoint(uri, options);
+    const viewFsDefault = options.namenodes?.length ? undefined : await viewFsDefaultFor(uri, hadoop);
+    if (viewFsDefault) return resolveViewFsUri(uri, storageOptions, viewFsDefault, hadoop);
+    const endpoint = await resolveEndpoint(uri, options, hadoop);
     const fromTokenFile = options.delegationToken
       ? undefined
-      : await environmentCredentialsFor(uri, endpoint.namenodes);
-    const kerberos = await kerberosWanted(options);
+      : await environmentCredentialsFor(uri, endpoint.namenodes, hadoop);
+    const kerberos = await kerberosWanted(options, hadoop);
     return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile, kerberos), path };
   },
 });

@@ -11,11 +11,11 @@ import {
   type HadoopConfiguration,
   isStorageError,
   type ResolvedPath,
-  readHadoopConfigurationFrom,
   resolveFileSystem,
   StorageError,
   type StorageOptions,
 } from "@cluster-pack/fs";
+import { type HadoopSettings, hadoopSettingsOnce } from "./hadoop-config.js";
 import { normalizePath, pathOfUri } from "./uri-path.js";
 
 const PREFIX = "fs.viewfs.mounttable.";
@@ -337,8 +337,9 @@ export async function resolveViewFsUri(
   uri: URL,
   options: StorageOptions,
   viewUri: URL = uri,
+  hadoop: HadoopSettings = hadoopSettingsOnce(),
 ): Promise<ResolvedPath> {
-  const { confDir, configuration } = await readHadoopConfigurationFrom(process.env);
+  const { confDir, configuration } = await hadoop();
   if (!confDir) {
     throw invalid(
       "viewfs:// needs the mount table of core-site.xml, and no Hadoop configuration was found: set HADOOP_CONF_DIR (or HADOOP_HOME)",
@@ -360,9 +361,12 @@ export async function resolveViewFsUri(
  * `fs.defaultFS` when it is a viewfs:// mount table and `uri` is `hdfs:///path`, which then goes through that
  * table (`hdfs://host/…` and `webhdfs://` URIs never do).
  */
-export async function viewFsDefaultFor(uri: URL): Promise<URL | undefined> {
+export async function viewFsDefaultFor(
+  uri: URL,
+  hadoop: HadoopSettings = hadoopSettingsOnce(),
+): Promise<URL | undefined> {
   if (uri.protocol !== "hdfs:" || uri.host) return undefined;
-  const { configuration } = await readHadoopConfigurationFrom(process.env);
+  const { configuration } = await hadoop();
   const defaultFs = defaultFileSystemOf(configuration);
   if (!defaultFs || !URL.canParse(defaultFs)) return undefined;
   const parsed = new URL(defaultFs);
