@@ -1,7 +1,7 @@
 import { packageBuild } from "../../tsup.shared.js";
 
+// `main` is an entry of its own: the standalone build runs it from its own entry point.
 export default packageBuild({
-  entry: ["src/cli.ts"],
+  entry: ["src/cli.ts", "src/main.ts"],
   dts: false,
-  banner: { js: "#!/usr/bin/env node" },
 });

@@ -429,12 +429,14 @@ describe("cluster-pack config spark", () => {
 
   it("keeps S3 secrets out unless asked, for an env uploaded to S3", async () => {
     const args = ["spark", "--upload", "--python", venv.python, "--package-path", "s3://team/envs/spark.pex"];
-    const properties = JSON.parse((await runCli(["config", ...args, "--json"], { env: s3Env() })).stdout);
+    const { properties } = JSON.parse((await runCli(["config", ...args, "--json"], { env: s3Env() })).stdout);
     expect(properties["spark.yarn.dist.files"]).toBe("s3a://team/envs/spark.pex");
     expect(properties["spark.hadoop.fs.s3a.endpoint"]).toBe(s3.endpoint);
     expect(JSON.stringify(properties)).not.toContain(s3.secretAccessKey);
     const withSecrets = await runCli(["config", ...args, "--json", "--include-secrets"], { env: s3Env() });
-    expect(JSON.parse(withSecrets.stdout)["spark.hadoop.fs.s3a.secret.key"]).toBe(s3.secretAccessKey);
+    expect(JSON.parse(withSecrets.stdout).properties["spark.hadoop.fs.s3a.secret.key"]).toBe(
+      s3.secretAccessKey,
+    );
   });
 
   it("keeps the S3A settings given with --conf, whatever AWS_ENDPOINT_URL_S3 says", async () => {
@@ -446,7 +448,7 @@ describe("cluster-pack config spark", () => {
     const conf = Object.entries(given).flatMap(([key, value]) => ["--conf", `${key}=${value}`]);
     const outcome = await runCli(["config", ...args, ...conf, "--json", "--quiet"], { env: s3Env() });
     expect(outcome).toMatchObject({ code: 0, stderr: "" });
-    const properties = JSON.parse(outcome.stdout);
+    const { properties } = JSON.parse(outcome.stdout);
     expect(properties).toMatchObject(given);
     expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.connection.ssl.enabled");
     expect(properties).not.toHaveProperty("spark.hadoop.fs.s3a.aws.credentials.provider");
@@ -566,7 +568,7 @@ describe("cluster-pack config with venv and conda archives", () => {
       { env: s3Env() },
     );
     expect(outcome).toMatchObject({ code: 0, stderr: "uploaded s3://team/envs/spark-venv.zip\n" });
-    expect(JSON.parse(outcome.stdout)).toMatchObject({
+    expect(JSON.parse(outcome.stdout).properties).toMatchObject({
       "spark.yarn.dist.archives": "s3a://team/envs/spark-venv.zip#environment",
       "spark.pyspark.python": "environment/bin/python",
       "spark.submit.pyFiles": "s3a://team/envs/spark-venv_editable/devpkg.zip",
@@ -581,7 +583,7 @@ describe("cluster-pack config with venv and conda archives", () => {
     );
     expect(upload).toMatchObject({ code: 0, stderr: "" });
     expect(upload.stdout.trim()).toMatch(/\/zip-store\/user\/ann\/envs\/venv_[0-9a-f]{7}\.zip$/);
-    const properties = JSON.parse(
+    const { properties } = JSON.parse(
       await config(
         ["spark", "--python", venv.python, "--packer", "venv", "--archive-format", "zip", "--json"],
         env,
@@ -617,19 +619,19 @@ describe("cluster-pack config on a cluster whose fs.defaultFS is another file sy
   ];
 
   it("names the archive's file system for Spark's delegation tokens, after the job's own", async () => {
-    const spark = JSON.parse(await config(offline("spark", elsewhere, ["--json"]), hadoopEnv));
+    const spark = JSON.parse(await config(offline("spark", elsewhere, ["--json"]), hadoopEnv)).properties;
     expect(spark[key]).toBe("hdfs://other-nn:8020");
     expect(spark["spark.submit.pyFiles"]).toBe("hdfs://other-nn:8020/envs/env_editable/devpkg.zip");
     const merged = JSON.parse(
       await config(offline("spark", elsewhere, ["--json", "--conf", `${key}=s3a://logs`]), hadoopEnv),
-    );
+    ).properties;
     expect(merged[key]).toBe("s3a://logs,hdfs://other-nn:8020");
   });
 
   it("uses Spark 2's property with --spark-version 2", async () => {
     const spark = JSON.parse(
       await config(offline("spark", elsewhere, ["--json", "--spark-version", "2"]), hadoopEnv),
-    );
+    ).properties;
     expect(spark["spark.yarn.access.hadoopFileSystems"]).toBe("hdfs://other-nn:8020");
     expect(spark).not.toHaveProperty(key);
   });
@@ -637,11 +639,15 @@ describe("cluster-pack config on a cluster whose fs.defaultFS is another file sy
   it("names nothing for an archive on the default file system, a local store, or without a Hadoop configuration", async () => {
     const onDefault = JSON.parse(
       await config(offline("spark", "hdfs://main-nn/envs/env.pex", ["--json"]), hadoopEnv),
-    );
+    ).properties;
     expect(onDefault).not.toHaveProperty(key);
-    const local = JSON.parse(await config(["spark", "--package-path", packagePath, "--json"], hadoopEnv));
+    const local = JSON.parse(
+      await config(["spark", "--package-path", packagePath, "--json"], hadoopEnv),
+    ).properties;
     expect(local).not.toHaveProperty(key);
-    const unconfigured = JSON.parse(await config(offline("spark", elsewhere, ["--json"]), baseEnv()));
+    const unconfigured = JSON.parse(
+      await config(offline("spark", elsewhere, ["--json"]), baseEnv()),
+    ).properties;
     expect(unconfigured).not.toHaveProperty(key);
   });
 

@@ -15,6 +15,7 @@ export {
   archiveFormats,
   EnvUsageError,
   getPyenvUsageFromArchive,
+  packerOfFormat,
   packers,
   UNPACKED_ENV_NAME,
   UNPACKED_VENV_NAME,
@@ -44,6 +45,7 @@ export type { ShippingErrorCode, ShippingErrorOptions } from "./errors.js";
 export { isShippingError, ShippingError } from "./errors.js";
 export type { EnvironmentOptions, PackageSelection, PackEnvOptions, PackedEnv } from "./pack-env.js";
 export { packEnv } from "./pack-env.js";
+export { formatOfArchive } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
 export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
 export { uploadEnv, uploadZip } from "./upload-env.js";

@@ -9,5 +9,6 @@ export {
   toSparkSubmitCommand,
 } from "./renderers.js";
 export type { ProcessEnv, SparkS3Options } from "./s3a-properties.js";
+export { s3aProperties } from "./s3a-properties.js";
 export type { SparkConfig, SparkOptions, SparkVersion } from "./spark-config.js";
 export { hadoopFileSystemsProperty, sparkConfig } from "./spark-config.js";

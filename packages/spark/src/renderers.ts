@@ -56,7 +56,7 @@ function escapeProperties(text: string, part: "key" | "value"): string {
 }
 
 /** The properties as `spark-defaults.conf` lines (`key value`); environment variables have no place there. */
-export function toSparkDefaultsConf(config: SparkConfig): string {
+export function toSparkDefaultsConf(config: Pick<SparkConfig, "properties">): string {
   const entries = Object.entries(config.properties);
   const width = Math.max(...entries.map(([key]) => key.length));
   return entries

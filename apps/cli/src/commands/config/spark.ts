@@ -3,8 +3,10 @@
 import {
   type SparkDeployMode,
   type SparkVersion,
+  s3aProperties,
   sparkConfig,
   toSparkDefaultsConf,
+  toSparkJson,
   toSparkSessionBuilder,
   toSparkSubmitCommand,
 } from "@cluster-pack/spark";
@@ -73,10 +75,7 @@ export function sparkCommand(config: ProjectConfig): Command {
       ...(defaultFs !== undefined && { defaultFileSystem: defaultFs }),
       sparkVersion: Number(flags.sparkVersion) as SparkVersion,
     });
-    if (format === "json")
-      process.stdout.write(
-        `${JSON.stringify({ ...spark.properties, ...spark.environmentVariables }, null, 2)}\n`,
-      );
+    if (format === "json") process.stdout.write(toSparkJson(spark));
     else if (format === "conf") process.stdout.write(toSparkDefaultsConf(spark));
     else if (format === "python") process.stdout.write(toSparkSessionBuilder(spark));
     else
@@ -84,4 +83,30 @@ export function sparkCommand(config: ProjectConfig): Command {
         toSparkSubmitCommand(spark, { ...(flags.application && { application: flags.application }), args }),
       );
   });
+}
+
+/** `cluster-pack config s3a`: the S3A settings alone, for a job that reads or writes S3 itself. */
+export function s3aCommand(): Command {
+  return new Command("s3a")
+    .description(
+      "the spark.hadoop.fs.s3a.* properties for the S3 settings of this environment (AWS_ENDPOINT_URL_S3, …)",
+    )
+    .addOption(
+      new Option("--conf <key=value>", "a property the job already has: it wins (repeatable)").argParser(
+        repeated,
+      ),
+    )
+    .addOption(new Option("--include-secrets", "write the access key and secret (AWS_ACCESS_KEY_ID, …) too"))
+    .addOption(new Option("--json", "print them as one JSON object on stdout"))
+    .action((_flags: { conf?: string[]; includeSecrets?: boolean; json?: boolean }, self: Command) => {
+      const flags = self.optsWithGlobals<{ conf?: string[]; includeSecrets?: boolean; json?: boolean }>();
+      const properties = s3aProperties(
+        { ...(flags.includeSecrets && { includeSecrets: true }) },
+        process.env,
+        keyValues(flags.conf, "--conf"),
+      );
+      process.stdout.write(
+        flags.json ? `${JSON.stringify({ properties }, null, 2)}\n` : toSparkDefaultsConf({ properties }),
+      );
+    });
 }
