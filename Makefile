@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 # MIT KDC (krb5-kdc, krb5-admin-server for kadmin.local, krb5-user for kinit/klist); the `kerberos` npm addon
 # compiles against libkrb5-dev's GSSAPI headers with g++ during `pnpm install`.
 DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml \
-	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++
+	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++ binutils
 
 .PHONY: setup test demo build lint typecheck bench clean
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { BatchResult, BatchTask } from "./compression-task.js";
+import { startCompressionWorker } from "./compression-worker-thread.js";
 
 type Done = Exclude<BatchResult, { error: unknown }>;
 
@@ -24,8 +25,7 @@ export class CompressionPool {
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
-      // No inherited execArgv: flags such as --input-type (for `node -e`) would make the worker fail to load.
-      const worker = new Worker(new URL("./compression-worker.js", import.meta.url), { execArgv: [] });
+      const worker = startCompressionWorker();
       worker.on("message", (result: BatchResult) => this.settle(worker, result));
       worker.on("error", (error) => this.fail(worker, error));
       this.all.push(worker);

@@ -1,6 +1,6 @@
-import { createRequire } from "node:module";
 import { metadataPathOf, type Packer } from "@cluster-pack/env-usage";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
+import ownPackage from "../package.json";
 import { readTextFile } from "./storage.js";
 
 /**
@@ -49,7 +49,6 @@ export interface ShippedInterpreter {
   glibc?: string;
 }
 
-const ownPackage = createRequire(import.meta.url)("../package.json") as { name: string; version: string };
 export const toolVersion = `${ownPackage.name}@${ownPackage.version}`;
 
 /** The stored metadata, or undefined when there is none or it is unreadable (then the archive is not trusted). */

@@ -9,6 +9,7 @@
  */
 import { firstLine } from "@cluster-pack/errors";
 import { StorageError, type StorageErrorCode } from "@cluster-pack/fs";
+import { importKerberosAddon } from "./kerberos-addon.js";
 
 type KerberosModule = typeof import("kerberos");
 type KerberosClient = Awaited<ReturnType<KerberosModule["initializeClient"]>>;
@@ -24,7 +25,7 @@ let loading: Promise<KerberosModule> | undefined;
 
 /** The `kerberos` package, or a one-line error saying what to install. */
 async function kerberosModule(uri: string): Promise<KerberosModule> {
-  loading ??= import("kerberos").then((module) => {
+  loading ??= importKerberosAddon().then((module) => {
     // CommonJS through import(): the functions may sit on `default`.
     const named = module as KerberosModule & { default?: KerberosModule };
     return typeof named.initializeClient === "function" ? named : (named.default as KerberosModule);

@@ -1,22 +1,15 @@
-import { readFileSync } from "node:fs";
-
-// Shipped as a real file (package `files`), not a generated string: it stays lintable and runnable with python
-// directly. `../` resolves to the package root from both src/ (tests) and dist/ (the build).
-const packageRoot = new URL("../", import.meta.url);
-
-let bootstrapSource: string | undefined;
+// A real file in the repository, not a generated string: it stays lintable and runnable with python directly.
+// The build inlines its text, so no file has to sit beside the code at run time.
+import bootstrapSource from "../bootstrap/__main__.py?raw";
+import packageJson from "../package.json";
 
 /** The bootstrap `__main__.py`, with a shebang so the unpack layout's `pyenv/__main__.py` is itself executable. */
 export function bootstrapMain(pythonCommand: string): string {
-  bootstrapSource ??= readFileSync(new URL("bootstrap/__main__.py", packageRoot), "utf8");
   return `#!/usr/bin/env ${pythonCommand}\n${bootstrapSource}`;
 }
 
 /** This package's version, recorded in PEX-INFO's `build_properties`. */
-export function toolVersion(): string {
-  return (JSON.parse(readFileSync(new URL("package.json", packageRoot), "utf8")) as { version: string })
-    .version;
-}
+export const toolVersion = (): string => packageJson.version;
 
 /** `python3.11` for `3.11.7`: the shebang names the minor version the packed C extensions were built for. */
 export function pythonCommand(version: string): string {

@@ -1,18 +1,13 @@
-import { readFileSync } from "node:fs";
+// Real files in the repository (relocation/), so they stay runnable and lintable as what they are; the build
+// inlines their text, so no file has to sit beside the code at run time.
+import activate from "../relocation/activate?raw";
+import condaUnpack from "../relocation/conda-unpack.py?raw";
 
-// Shipped as real files (package `files`: relocation/), so they stay runnable and lintable as what they are.
-// `../` is the package root from both src/ (tests) and dist/ (the build).
-const relocationDirectory = new URL("../relocation/", import.meta.url);
-const shipped = new Map<string, Buffer>();
+const relocationFiles = { activate, "conda-unpack.py": condaUnpack };
 
-/** A file of this package's `relocation/` directory: `activate`, `conda-unpack.py`. */
-export function relocationFile(name: string): Buffer {
-  let content = shipped.get(name);
-  if (!content) {
-    content = readFileSync(new URL(name, relocationDirectory));
-    shipped.set(name, content);
-  }
-  return content;
+/** A file of this package's `relocation/` directory. */
+export function relocationFile(name: keyof typeof relocationFiles): Buffer {
+  return Buffer.from(relocationFiles[name], "utf8");
 }
 
 /**

@@ -33,8 +33,19 @@ function filesUnder(directory: string): { path: string; mtimeMs: number }[] {
 }
 
 /**
+ * The directories a build reads: src/ and the files it inlines (the packers' bootstrap/ and relocation/), that is
+ * every top-level directory but the build's output, the tests and the benchmarks.
+ */
+function sourceDirectories(directory: string): string[] {
+  const skipped = new Set(["dist", "node_modules", "test", "bench"]);
+  return readdirSync(directory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith(".") && !skipped.has(entry.name))
+    .map((entry) => entry.name);
+}
+
+/**
  * Why the package at `packageDirectory` must be rebuilt before its tests run, in one line, or undefined when its
- * dist/ holds a build no file under src/ is newer than. The build's time is that of the oldest file in dist/
+ * dist/ holds a build no source file is newer than. The build's time is that of the oldest file in dist/
  * (tsup's `clean` empties it first): `index.js` for a library, `cli.js` for the CLI.
  */
 export function staleBuildReason(packageDirectory: string): string | undefined {
@@ -45,16 +56,17 @@ export function staleBuildReason(packageDirectory: string): string | undefined {
   // --force: after a checkout or a touch that left the contents as they were, turbo replays its cache without
   // writing dist/ again, and the check would keep failing.
   const rebuild = `run pnpm turbo run build --filter=${name} --force`;
-  const built = filesUnder(join(directory, "dist")).filter((file) => file.path.endsWith(".js"));
+  const built = filesUnder(join(directory, "dist")).filter((file) => /\.c?js$/.test(file.path));
   if (built.length === 0) return `${shown}: dist/ is missing (no built .js file) — ${rebuild}`;
   const buildTime = Math.min(...built.map((file) => file.mtimeMs));
-  const changed = filesUnder(join(directory, "src"))
+  const changed = sourceDirectories(directory)
+    .flatMap((source) => filesUnder(join(directory, source)))
     .filter((file) => file.mtimeMs > buildTime)
     .sort((a, b) => b.mtimeMs - a.mtimeMs);
   const [newest] = changed;
   if (newest) {
     const more = changed.length > 1 ? ` and ${changed.length - 1} more` : "";
-    return `${shown}: dist/ is older than src/ (${relative(directory, newest.path)}${more} changed after dist/ was built) — ${rebuild}`;
+    return `${shown}: dist/ is older than its sources (${relative(directory, newest.path)}${more} changed after dist/ was built) — ${rebuild}`;
   }
   return undefined;
 }

@@ -53,7 +53,7 @@ describe("the build-before-test check", () => {
     await build(20);
     await utimes(join(pkg, "src", "nested", "deep.ts"), at(30), at(30));
     const reason =
-      "packages/demo: dist/ is older than src/ (src/nested/deep.ts changed after dist/ was built) — run pnpm turbo run build --filter=@cluster-pack/demo --force";
+      "packages/demo: dist/ is older than its sources (src/nested/deep.ts changed after dist/ was built) — run pnpm turbo run build --filter=@cluster-pack/demo --force";
     expect(staleBuildReason(pkg)).toBe(reason);
     expect(() => requireFreshBuild(pkg)).toThrow(reason);
     await utimes(join(pkg, "src", "index.ts"), at(25), at(25));
@@ -62,11 +62,29 @@ describe("the build-before-test check", () => {
     );
   });
 
+  it("counts the files a build inlines (bootstrap/), not the tests", async () => {
+    await build(70);
+    for (const [directory, seconds] of [
+      ["test", 90],
+      ["bootstrap", 80],
+    ] as const) {
+      await mkdir(join(pkg, directory), { recursive: true });
+      await writeFile(join(pkg, directory, "file"), "");
+      await utimes(join(pkg, directory, "file"), at(seconds), at(seconds));
+    }
+    expect(staleBuildReason(pkg)).toMatch(/\(bootstrap\/file changed after dist\/ was built\)/);
+    await rm(join(pkg, "bootstrap"), { recursive: true });
+    expect(staleBuildReason(pkg)).toBeUndefined();
+    await rm(join(pkg, "test"), { recursive: true });
+  });
+
   it("dates the build by its oldest built file, so one rewritten entry does not hide a stale one", async () => {
     await build(40);
     await utimes(join(pkg, "src", "index.ts"), at(45), at(45));
     await utimes(join(pkg, "dist", "index.js"), at(50), at(50));
-    expect(staleBuildReason(pkg)).toMatch(/^packages\/demo: dist\/ is older than src\/ \(src\/index\.ts /);
+    expect(staleBuildReason(pkg)).toMatch(
+      /^packages\/demo: dist\/ is older than its sources \(src\/index\.ts /,
+    );
   });
 
   it("stops a vitest run before any test with that one line and status 1, as a globalSetup", async () => {
@@ -87,7 +105,7 @@ describe("the build-before-test check", () => {
     });
     expect(outcome.status).toBe(1);
     expect(outcome.stderr.trim()).toBe(
-      "packages/demo: dist/ is older than src/ (src/index.ts changed after dist/ was built) — run pnpm turbo run build --filter=@cluster-pack/demo --force",
+      "packages/demo: dist/ is older than its sources (src/index.ts changed after dist/ was built) — run pnpm turbo run build --filter=@cluster-pack/demo --force",
     );
     expect(outcome.stdout).not.toContain("never runs");
   }, 60_000);

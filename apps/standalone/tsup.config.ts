@@ -1,0 +1,96 @@
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { defineConfig, type Options } from "tsup";
+import { rawTextPlugin } from "../../tsup.shared.js";
+
+type EsbuildPlugin = NonNullable<Options["esbuildPlugins"]>[number];
+
+const workspace = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * The workspace's packages from their sources (the replacements below name source modules), never testkit.
+ */
+const workspaceSources: EsbuildPlugin = {
+  name: "workspace-sources",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^(cluster-pack|@cluster-pack\/[^/]+)(\/main)?$/ }, (args) => {
+      if (args.path === "@cluster-pack/cli/main") return { path: join(workspace, "apps/cli/src/main.ts") };
+      if (args.path === "@cluster-pack/testkit") return { errors: [{ text: "testkit is for tests only" }] };
+      const name = args.path === "cluster-pack" ? "cluster-pack" : args.path.slice("@cluster-pack/".length);
+      return { path: join(workspace, "packages", name, "src/index.ts") };
+    });
+  },
+};
+
+/** The compression worker as one CommonJS script: the one-file build starts its workers from this text. */
+async function compressionWorkerSource(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(workspace, "packages/archive/src/compression-worker.ts")],
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    write: false,
+  });
+  return result.outputFiles[0]?.text ?? "";
+}
+
+/**
+ * Two modules that find files beside the code at run time, replaced by ones that need nothing beside the one file:
+ * the compression workers run from inlined code, and the optional `kerberos` addon is looked up beside the
+ * executable (or the .cjs file), where one compiled for this Node can be put.
+ */
+const oneFileReplacements: EsbuildPlugin = {
+  name: "one-file-replacements",
+  setup(pluginBuild) {
+    const worker = join(workspace, "packages/archive/src/compression-worker-thread.ts");
+    const kerberos = join(workspace, "packages/fs-hdfs/src/kerberos-addon.ts");
+    pluginBuild.onLoad({ filter: /(compression-worker-thread|kerberos-addon)\.ts$/ }, async (args) => {
+      if (args.path === worker)
+        return {
+          loader: "ts",
+          contents: [
+            'import { Worker } from "node:worker_threads";',
+            `const source = ${JSON.stringify(await compressionWorkerSource())};`,
+            "export const startCompressionWorker = () => new Worker(source, { eval: true, execArgv: [] });",
+          ].join("\n"),
+        };
+      if (args.path === kerberos)
+        return {
+          loader: "ts",
+          contents: [
+            'import { createRequire } from "node:module";',
+            "// In a single executable application, __filename is the executable itself.",
+            'export const importKerberosAddon = async (): Promise<unknown> => createRequire(__filename)("kerberos");',
+          ].join("\n"),
+        };
+      return undefined;
+    });
+  },
+};
+
+export default defineConfig([
+  {
+    entry: { "cluster-pack": "src/cluster-pack.ts" },
+    format: ["cjs"],
+    outExtension: () => ({ js: ".cjs" }),
+    platform: "node",
+    target: "node20",
+    dts: false,
+    // Everything inside, but the native addon, which is looked up at run time.
+    noExternal: [/.*/],
+    external: ["kerberos"],
+    esbuildPlugins: [workspaceSources, oneFileReplacements, rawTextPlugin],
+  },
+  {
+    // The build step that injects the bundle into Node: it runs here, with its dependencies installed.
+    entry: { "make-executable": "src/make-executable.ts" },
+    format: ["cjs"],
+    outExtension: () => ({ js: ".cjs" }),
+    platform: "node",
+    target: "node20",
+    dts: false,
+    external: ["postject"],
+  },
+]);

@@ -1,0 +1,5 @@
+// Text files imported with `?raw` (inlined by the build, read by Vite in tests).
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}
