@@ -37,36 +37,29 @@ async function compressionWorkerSource(): Promise<string> {
 }
 
 /**
- * Two modules that find files beside the code at run time, replaced by ones that need nothing beside the one file:
- * the compression workers run from inlined code, and the optional `kerberos` addon is looked up beside the
- * executable (or the .cjs file), where one compiled for this Node can be put.
+ * Two modules that find files beside the code at run time, swapped for the ones in src/one-file/ that need nothing
+ * beside the one file: the compression workers run from inlined code, the `kerberos` addon is looked up beside the
+ * executable.
  */
 const oneFileReplacements: EsbuildPlugin = {
   name: "one-file-replacements",
   setup(pluginBuild) {
-    const worker = join(workspace, "packages/archive/src/compression-worker-thread.ts");
-    const kerberos = join(workspace, "packages/fs-hdfs/src/kerberos-addon.ts");
-    pluginBuild.onLoad({ filter: /(compression-worker-thread|kerberos-addon)\.ts$/ }, async (args) => {
-      if (args.path === worker)
-        return {
-          loader: "ts",
-          contents: [
-            'import { Worker } from "node:worker_threads";',
-            `const source = ${JSON.stringify(await compressionWorkerSource())};`,
-            "export const startCompressionWorker = () => new Worker(source, { eval: true, execArgv: [] });",
-          ].join("\n"),
-        };
-      if (args.path === kerberos)
-        return {
-          loader: "ts",
-          contents: [
-            'import { createRequire } from "node:module";',
-            "// In a single executable application, __filename is the executable itself.",
-            'export const importKerberosAddon = async (): Promise<unknown> => createRequire(__filename)("kerberos");',
-          ].join("\n"),
-        };
-      return undefined;
+    const replaced: Record<string, string> = {
+      [join(workspace, "packages/archive/src/compression-worker-thread.js")]: "compression-worker-thread.ts",
+      [join(workspace, "packages/fs-hdfs/src/kerberos-addon.js")]: "kerberos-addon.ts",
+    };
+    pluginBuild.onResolve({ filter: /^\.\/(compression-worker-thread|kerberos-addon)\.js$/ }, (args) => {
+      const replacement = replaced[join(args.resolveDir, args.path)];
+      return replacement ? { path: join(workspace, "apps/standalone/src/one-file", replacement) } : undefined;
     });
+    pluginBuild.onResolve({ filter: /^compression-worker-source$/ }, () => ({
+      path: "compression-worker-source",
+      namespace: "one-file",
+    }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "one-file" }, async () => ({
+      contents: await compressionWorkerSource(),
+      loader: "text",
+    }));
   },
 };
 

@@ -82,7 +82,7 @@ describe("the kerberos addon beside the standalone executable", () => {
     const outcome = await upload();
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.split("\n")[0]).toMatch(
-      /^error: .*Kerberos is on for hdfs:\/\/\/user\/tester\/envs\/env\.json but the kerberos package cannot load/,
+      /^error: .*Kerberos is on for hdfs:\/\/\/user\/tester\/envs\/env\.json but the kerberos package cannot load \(not beside .*\/opt\/cluster-pack: run npm install kerberos@7 there\)/,
     );
   });
 

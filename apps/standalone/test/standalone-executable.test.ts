@@ -1,9 +1,10 @@
 // The standalone executable and the one-file bundle, run as a user without Node (or with only Node) would: they
 // pack, upload to each kind of store, and the archive they wrote runs.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   createShippableVenv,
   execute,
@@ -96,6 +97,38 @@ describe("the standalone executable", () => {
     expect(fromExecutable.code).toBe(0);
     expect(JSON.parse(fromExecutable.stdout).properties["spark.yarn.dist.files"]).toBe(packagePath);
     expect(fromBundle.stdout).toBe(fromExecutable.stdout);
+  });
+
+  it("loads a storage plugin from the working directory's node_modules", async () => {
+    const project = join(root, "project");
+    await mkdir(join(project, "node_modules"), { recursive: true });
+    const plugin = fileURLToPath(new URL("../../../examples/fs-memory", import.meta.url));
+    await symlink(plugin, join(project, "node_modules", "cluster-pack-fs-memory"));
+    const archive = join(project, "env.pex");
+    const made = await execute("python3", [
+      "-c",
+      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
+        "    z.writestr('PEX-INFO', '{\"requirements\": []}')\n    z.writestr('__main__.py', 'print(1)')\n",
+      archive,
+    ]);
+    expect(made.code).toBe(0);
+    const args = [
+      "--plugin",
+      "cluster-pack-fs-memory",
+      "upload-zip",
+      archive,
+      "--package-path",
+      "memory://team/env.pex",
+    ];
+    const outcome = await execute(executable, [...args, "--json"], {
+      env: userEnv({ PATH: nodeless }),
+      cwd: project,
+    });
+    expect(outcome.stderr).toBe("");
+    expect(JSON.parse(outcome.stdout)).toMatchObject({
+      uploaded: true,
+      packagePath: "memory://team/env.pex",
+    });
   });
 
   it("is made the same, byte for byte, from the same bundle", async () => {

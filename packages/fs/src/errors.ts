@@ -1,4 +1,4 @@
-import { ClusterPackError, type ClusterPackErrorOptions, firstLine } from "@cluster-pack/errors";
+import { ClusterPackError, type ClusterPackErrorOptions, firstLine, isClusterPackError } from "@cluster-pack/errors";
 
 /** Stable codes: callers branch on these, never on messages. */
 export type StorageErrorCode =
@@ -34,7 +34,8 @@ export class StorageError extends ClusterPackError<StorageErrorCode> {
 }
 
 export function isStorageError(error: unknown, code?: StorageErrorCode): error is StorageError {
-  return error instanceof StorageError && (code === undefined || error.code === code);
+  // By brand and name, not instanceof: a plugin bundling its own copy of this package throws its copy's class.
+  return isClusterPackError(error, code) && error.name === "StorageError";
 }
 
 const errnoCodes: Record<string, StorageErrorCode> = {
