@@ -7,10 +7,10 @@ export DO_NOT_TRACK := 1
 # Debian packages the tests use (installed when missing and running as root). The Kerberos tests start a real
 # MIT KDC (krb5-kdc, krb5-admin-server for kadmin.local, krb5-user for kinit/klist); the `kerberos` npm addon
 # compiles against libkrb5-dev's GSSAPI headers with g++ during `pnpm install`.
-DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml \
+DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml python3-pytest python3-pyflakes \
 	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++ binutils
 
-.PHONY: setup test demo build lint typecheck bench clean
+.PHONY: setup test demo build wheel lint typecheck bench clean
 
 # The Debian packages come first: `pnpm install` builds native addons (kerberos) against them.
 setup:
@@ -33,6 +33,11 @@ demo: setup
 	pnpm turbo run build --filter=@cluster-pack/cli...
 	examples/demo-project/demo.sh
 
+# The Python package with the standalone executable inside, to dist/python/: `pip install dist/python/*.whl`.
+wheel: setup
+	pnpm turbo run build --filter=@cluster-pack/standalone
+	python/build-wheel.sh dist/python apps/standalone/dist/cluster-pack
+
 lint: setup
 	pnpm lint
 
@@ -43,5 +48,5 @@ bench: setup
 	pnpm turbo run bench
 
 clean:
-	rm -rf node_modules packages/*/dist packages/*/node_modules apps/*/dist apps/*/node_modules \
+	rm -rf dist node_modules packages/*/dist packages/*/node_modules apps/*/dist apps/*/node_modules \
 		examples/*/dist examples/*/node_modules .turbo packages/*/.turbo apps/*/.turbo examples/*/.turbo
