@@ -80,9 +80,9 @@ def get_default_fs() -> str:
 
 
 def get_editable_requirements(executable: str = sys.executable) -> Dict[str, str]:
-    """The editable installs of ``executable``'s environment: distribution name -> project directory."""
+    """The code under development in ``executable``'s environment: each importable top-level -> its path."""
     editable = run_json(["info", "--python", executable])["editable"]
-    return {package["name"]: package["location"] for package in editable if "location" in package}
+    return {top["name"]: top["path"] for package in editable for top in package["topLevels"]}
 
 
 def get_non_editable_requirements(executable: str = sys.executable) -> Dict[str, str]:

@@ -42,7 +42,7 @@ def test_default_fs_is_the_store_without_hadoop(session_store: Path) -> None:
 
 
 def test_requirements_of_a_venv(venv: Venv, projects: dict) -> None:
-    assert cluster_pack.get_editable_requirements(str(venv.python)) == {"edlib": str(projects["edlib"])}
+    assert cluster_pack.get_editable_requirements(str(venv.python)) == {"edlib": str(projects["edlib"] / "edlib")}
     non_editable = cluster_pack.get_non_editable_requirements(str(venv.python))
     assert non_editable["tinypkg"] == "1.0"
     assert "edlib" not in non_editable

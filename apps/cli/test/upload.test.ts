@@ -350,13 +350,21 @@ describe("cluster-pack pack and info", () => {
     const summary = JSON.parse(outcome.stdout) as {
       interpreter: { kind: string; prefix: string };
       packages: { name: string }[];
-      editable: { name: string }[];
+      editable: {
+        name: string;
+        location: string;
+        topLevels: { name: string; kind: string; path: string }[];
+      }[];
       largest: unknown[];
       totalSize: number;
     };
     expect(summary.interpreter).toMatchObject({ kind: "venv", prefix: venv.prefix });
     expect(summary.packages.map((p) => p.name)).toEqual(expect.arrayContaining(["purepkg", "devpkg"]));
     expect(summary.editable.map((p) => p.name)).toEqual(["devpkg"]);
+    // What criteo's get_editable_requirements maps: each importable top-level to its directory in the project.
+    expect(summary.editable[0]?.topLevels).toEqual([
+      { name: "devpkg", kind: "package", path: join(summary.editable[0]?.location ?? "", "devpkg") },
+    ]);
     expect(summary.largest).toHaveLength(2);
     expect(summary.totalSize).toBeGreaterThan(0);
     const human = await runCli(["info", "--python", venv.python]);

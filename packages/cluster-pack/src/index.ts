@@ -2,8 +2,8 @@
 
 export type { ArchiveErrorCode } from "@cluster-pack/archive";
 export { ArchiveError } from "@cluster-pack/archive";
-export type { EditableErrorCode } from "@cluster-pack/editable";
-export { EditableError } from "@cluster-pack/editable";
+export type { EditableErrorCode, EditableInstall, ImportableTopLevel } from "@cluster-pack/editable";
+export { EditableError, findEditableInstalls } from "@cluster-pack/editable";
 export type {
   ArchiveFormat,
   EditableCode,

@@ -1,7 +1,10 @@
 import {
   type Distribution,
+  type EditableInstall,
   type EnvironmentModel,
+  findEditableInstalls,
   formatRequirements,
+  type ImportableTopLevel,
   inspectEnvironment,
 } from "cluster-pack";
 import { Command, Option } from "commander";
@@ -17,7 +20,8 @@ interface InfoFlags extends PackageSelectionFlags {
 export interface EnvironmentSummary {
   interpreter: EnvironmentModel["interpreter"];
   packages: { name: string; version: string; size: number; editable: boolean; location?: string }[];
-  editable: { name: string; version: string; location?: string }[];
+  /** With the importable top-levels each ships (what criteo's `get_editable_requirements` maps). */
+  editable: { name: string; version: string; location?: string; topLevels: ImportableTopLevel[] }[];
   requirements: string[];
   totalSize: number;
   largest: { name: string; version: string; size: number }[];
@@ -29,7 +33,11 @@ export interface EnvironmentSummary {
 const sizeOf = (distribution: Distribution) =>
   (distribution.files ?? []).reduce((sum, file) => sum + (file.size ?? 0), 0);
 
-export function summarize(model: EnvironmentModel, top: number): EnvironmentSummary {
+export function summarize(
+  model: EnvironmentModel,
+  top: number,
+  editables: readonly EditableInstall[] = [],
+): EnvironmentSummary {
   const packages = model.distributions
     .map((d) => ({
       name: d.name,
@@ -42,9 +50,15 @@ export function summarize(model: EnvironmentModel, top: number): EnvironmentSumm
   return {
     interpreter: model.interpreter,
     packages,
-    editable: packages
-      .filter((p) => p.editable)
-      .map(({ name, version, location }) => ({ name, version, ...(location !== undefined && { location }) })),
+    editable: model.distributions
+      .filter((d) => d.editable)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((d) => ({
+        name: d.name,
+        version: d.version,
+        ...(d.editableLocation !== undefined && { location: d.editableLocation }),
+        topLevels: editables.find((e) => e.name === d.normalizedName)?.topLevels ?? [],
+      })),
     requirements: formatRequirements(model.requirements),
     totalSize: packages.reduce((sum, p) => sum + p.size, 0),
     largest: [...packages]
@@ -90,7 +104,9 @@ export function infoCommand(config: ProjectConfig): Command {
     const output = createOutput(flags);
     const top = Number.parseInt(flags.top ?? "10", 10);
     const model = await inspectEnvironment(packageSelectionOf(flags, config));
-    const summary = summarize(model, Number.isFinite(top) && top >= 0 ? top : 10);
+    // Broken editables are the model's `problems` already: the scan's own list would say the same twice.
+    const { editables } = await findEditableInstalls(model.distributions);
+    const summary = summarize(model, Number.isFinite(top) && top >= 0 ? top : 10, editables);
     output.result(summary, () => describe(summary), summary.interpreter.executable);
   });
 }
