@@ -45,7 +45,8 @@ def test_the_builder_gets_what_config_spark_prints(uploaded_pex: str) -> None:
 
     expected = cli_json("config", "spark", "--package-path", uploaded_pex, *conf_args(existing))
     assert builder._options == expected["properties"]
-    assert set(builder._options["spark.yarn.dist.files"].split(",")) == {"hdfs://nn/data/extra.txt", uploaded_pex}
+    index = os.path.join(os.path.dirname(uploaded_pex), "shared_editable", "editable_packages_index")
+    assert builder._options["spark.yarn.dist.files"].split(",") == ["hdfs://nn/data/extra.txt", uploaded_pex, index]
     assert builder._options["spark.submit.pyFiles"].endswith("/edlib.zip")
     assert os.environ["PYSPARK_PYTHON"] == expected["environmentVariables"]["PYSPARK_PYTHON"] == "./shared.pex"
     assert os.environ["PYSPARK_DRIVER_PYTHON"] == expected["properties"]["spark.pyspark.driver.python"]
@@ -56,7 +57,7 @@ def test_the_cluster_is_left_to_spark_submit_when_the_builder_does_not_name_it(u
     spark_config_builder.add_packaged_environment(builder, uploaded_pex)
     assert "spark.master" not in builder._options
     assert "spark.submit.deployMode" not in builder._options
-    assert builder._options["spark.yarn.dist.files"] == uploaded_pex
+    assert builder._options["spark.yarn.dist.files"].split(",")[0] == uploaded_pex
 
 
 def test_cluster_mode_runs_the_driver_in_the_archive(uploaded_pex: str) -> None:

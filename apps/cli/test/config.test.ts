@@ -392,8 +392,8 @@ describe("cluster-pack config tf", () => {
 });
 
 describe("cluster-pack config spark", () => {
-  it("prints the properties and environment variables as one flat JSON object", async () => {
-    const properties = JSON.parse(
+  it("prints the emitter's whole configuration as JSON: properties and environment variables apart", async () => {
+    const spark = JSON.parse(
       await config([
         "spark",
         "--package-path",
@@ -404,15 +404,20 @@ describe("cluster-pack config spark", () => {
         "spark.submit.pyFiles=a.zip",
       ]),
     );
+    expect(spark).toMatchObject({ master: "yarn", clusterManager: "yarn", deployMode: "client" });
+    const { properties, environmentVariables } = spark;
     expect(properties).toMatchObject({
       "spark.master": "yarn",
       "spark.submit.deployMode": "client",
-      "spark.yarn.dist.files": expect.stringMatching(/\/store\/envs\/team\.pex$/),
+      // The index goes with the editable zips: a job launched from the job ships the same code.
+      "spark.yarn.dist.files": expect.stringMatching(
+        /\/store\/envs\/team\.pex,.*\/store\/envs\/team_editable\/editable_packages_index$/,
+      ),
       "spark.submit.pyFiles": expect.stringMatching(/^a\.zip,.*\/store\/envs\/team_editable\/devpkg\.zip$/),
       "spark.pyspark.python": "./team.pex",
       "spark.executorEnv.PEX_ROOT": "./.pex",
-      PYSPARK_PYTHON: "./team.pex",
     });
+    expect(environmentVariables).toEqual({ PYSPARK_PYTHON: "./team.pex" });
     expect(Object.values(properties).every((value) => typeof value === "string")).toBe(true);
   });
 
@@ -430,7 +435,9 @@ describe("cluster-pack config spark", () => {
   it("keeps S3 secrets out unless asked, for an env uploaded to S3", async () => {
     const args = ["spark", "--upload", "--python", venv.python, "--package-path", "s3://team/envs/spark.pex"];
     const { properties } = JSON.parse((await runCli(["config", ...args, "--json"], { env: s3Env() })).stdout);
-    expect(properties["spark.yarn.dist.files"]).toBe("s3a://team/envs/spark.pex");
+    expect(properties["spark.yarn.dist.files"]).toBe(
+      "s3a://team/envs/spark.pex,s3a://team/envs/spark_editable/editable_packages_index",
+    );
     expect(properties["spark.hadoop.fs.s3a.endpoint"]).toBe(s3.endpoint);
     expect(JSON.stringify(properties)).not.toContain(s3.secretAccessKey);
     const withSecrets = await runCli(["config", ...args, "--json", "--include-secrets"], { env: s3Env() });

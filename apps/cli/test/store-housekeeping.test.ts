@@ -133,11 +133,12 @@ describe("cluster-pack config --offline", () => {
     );
     expect(outcome.stderr).toBe("");
     expect(outcome.code).toBe(0);
-    expect(JSON.parse(outcome.stdout)).toMatchObject({
-      "spark.yarn.dist.files": packagePath,
+    const { properties, environmentVariables } = JSON.parse(outcome.stdout);
+    expect(properties).toMatchObject({
+      "spark.yarn.dist.files": `${packagePath},webhdfs://127.0.0.1:1/user/bob/envs/team_editable/editable_packages_index`,
       "spark.submit.pyFiles": "webhdfs://127.0.0.1:1/user/bob/envs/team_editable/devpkg.zip",
-      PYSPARK_PYTHON: "./team.pex",
     });
+    expect(environmentVariables).toEqual({ PYSPARK_PYTHON: "./team.pex" });
   });
 
   it("refuses --offline with --upload in one line", async () => {

@@ -95,7 +95,8 @@ describe("the standalone executable", () => {
     const fromExecutable = await execute(executable, spark, { env });
     const fromBundle = await execute(process.execPath, [oneFileBundle, ...spark], { env });
     expect(fromExecutable.code).toBe(0);
-    expect(JSON.parse(fromExecutable.stdout).properties["spark.yarn.dist.files"]).toBe(packagePath);
+    const index = join(store, "envs", "run_editable", "editable_packages_index");
+    expect(JSON.parse(fromExecutable.stdout).properties["spark.yarn.dist.files"]).toBe(`${packagePath},${index}`);
     expect(fromBundle.stdout).toBe(fromExecutable.stdout);
   });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, resolve } from "node:path";
-import { type ArchiveFormat, defaultFormatOf, type Packer } from "@cluster-pack/env-usage";
+import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
 import { defaultFileSystemOf, embeddedStorePath, readHadoopConfigurationFrom } from "@cluster-pack/fs";
 import type { Interpreter } from "@cluster-pack/python-env";
 import { choosePacking } from "./packer.js";
@@ -62,15 +62,6 @@ export async function archivePathInStore(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   return `${await defaultStore(env)}/user/${currentUser(env)}/envs/${envName}.${format}`;
-}
-
-/** cluster-pack's default: `<default store>/user/<user>/envs/<envName>.<ext>`, the packer's default extension. */
-export async function defaultPackagePath(
-  envName: string,
-  packer: Packer,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string> {
-  return archivePathInStore(envName, defaultFormatOf(packer), env);
 }
 
 /**

@@ -14,6 +14,7 @@ import type { EnvironmentModel } from "@cluster-pack/python-env";
 import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
 import { sha256OfFile } from "./publish.js";
+import { type RunningEnv, shippedEditables } from "./running-env.js";
 
 /** One top-level package of code under development, zipped for Spark's `pyFiles` and uploaded beside the env. */
 export interface EditablePackage {
@@ -74,6 +75,32 @@ export async function zipEditables(editables: readonly EditableInstall[]): Promi
           sha256: await sha256OfFile(file),
         });
       }
+    return { directory, zips, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/**
+ * The editable code a running job was started with, ready for `uploadEditables`: a zip the job has goes as it is; a
+ * directory the cluster unpacked is zipped again, as `zipEditables` does. Inside a job the distribution is unknown:
+ * the top-level's name stands for it.
+ */
+export async function zipShippedEditables(running: RunningEnv): Promise<ZippedEditables> {
+  const directory = await mkdtemp(join(tmpdir(), "cluster-pack-editable-"));
+  const cleanup = () => rm(directory, { recursive: true, force: true });
+  try {
+    const zips: ZippedEditables["zips"] = [];
+    for (const shipped of await shippedEditables(running)) {
+      const file =
+        "zip" in shipped
+          ? shipped.zip
+          : await writeTopLevelZip(shipped.topLevel, join(directory, `${shipped.name}.zip`), {
+              shape: "pyfiles",
+            });
+      zips.push({ name: shipped.name, distribution: shipped.name, file, sha256: await sha256OfFile(file) });
+    }
     return { directory, zips, cleanup };
   } catch (error) {
     await cleanup();

@@ -24,6 +24,12 @@ import { defaultPackagePathFor } from "./default-package-path.js";
 import { editablesToShip } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
 import { checkFormat, checkPacker, formatOfArchive } from "./packer.js";
+import {
+  defaultPackagePathOfRunning,
+  type RunningEnv,
+  runningEnvToShip,
+  shippedEditableNames,
+} from "./running-env.js";
 import { parentOf, readTextFile, resolveStorage } from "./storage.js";
 
 /** An archive in a store, with what belongs to it. */
@@ -135,8 +141,12 @@ async function describeStored(
   };
 }
 
-/** The archive path `uploadEnv` would choose for this environment, packer and format. */
-async function defaultPathOf(options: LocateEnvOptions): Promise<string> {
+/**
+ * The archive path `uploadEnv` would choose for this environment, packer and format: inside a shipped environment
+ * (and no `python` given), the one it re-ships.
+ */
+async function defaultPathOf(options: LocateEnvOptions, running: RunningEnv | undefined): Promise<string> {
+  if (running) return defaultPackagePathOfRunning(running, options.env ?? process.env);
   const interpreter = await detectInterpreter({
     ...(options.python !== undefined && { python: options.python }),
     ...(options.env !== undefined && { env: options.env }),
@@ -148,18 +158,28 @@ async function defaultPathOf(options: LocateEnvOptions): Promise<string> {
   });
 }
 
-/** The editable zips an environment ships beside an archive, from the environment alone (no store). */
-async function plannedEditableCode(
-  packagePath: string,
+/** The top-level names of the editable code an environment ships beside its archive (no store). */
+async function editableNamesOf(
   options: LocateEnvOptions,
-): Promise<Pick<StoredEnv, "editable" | "editableIndex">> {
+  running: RunningEnv | undefined,
+): Promise<string[]> {
+  if (running) return shippedEditableNames(running);
   const environment = await inspectEnvironment({
     ...(options.python !== undefined && { python: options.python }),
     ...(options.env !== undefined && { env: options.env }),
   });
-  const names = (await editablesToShip(environment)).flatMap((editable) =>
+  return (await editablesToShip(environment)).flatMap((editable) =>
     editable.topLevels.map((topLevel) => topLevel.name),
   );
+}
+
+/** The editable zips an environment ships beside an archive, from the environment alone (no store). */
+async function plannedEditableCode(
+  packagePath: string,
+  options: LocateEnvOptions,
+  running: RunningEnv | undefined,
+): Promise<Pick<StoredEnv, "editable" | "editableIndex">> {
+  const names = await editableNamesOf(options, running);
   if (names.length === 0) return { editable: [] };
   const directory = editableDirectoryOf(packagePath);
   return {
@@ -170,18 +190,23 @@ async function plannedEditableCode(
 
 /**
  * Finds a shipped environment: the archive at `packagePath` (default: where `uploadEnv` puts the environment of
- * `python`), its metadata and the editable zips beside it. The archive must exist (`NOT_FOUND` otherwise), unless
- * `offline`, which describes it from its path without reading the store.
+ * `python`, or, inside a shipped environment, the one it re-ships), its metadata and the editable zips beside it.
+ * The archive must exist (`NOT_FOUND` otherwise), unless `offline`, which describes it from its path without
+ * reading the store.
  */
 export async function locateEnv(packagePath?: string, options: LocateEnvOptions = {}): Promise<StoredEnv> {
-  const archive = packagePath ?? (await defaultPathOf(options));
+  const running =
+    packagePath === undefined || options.offline
+      ? await runningEnvToShip(options.python, options.env ?? process.env)
+      : undefined;
+  const archive = packagePath ?? (await defaultPathOf(options, running));
   const format = formatOfArchive(archive);
   if (options.offline)
     return {
       packagePath: archive,
       format,
       metadataPath: metadataPathOf(archive),
-      ...(await plannedEditableCode(archive, options)),
+      ...(await plannedEditableCode(archive, options, running)),
     };
   const { fs, path } = await resolveStorage(archive, options.fsArgs ?? {});
   try {

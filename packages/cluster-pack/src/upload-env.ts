@@ -1,7 +1,7 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { archiveStem, formatOfPath, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
+import { archiveStem, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
 import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
 import { isBuildTool, normalizeName } from "@cluster-pack/python-env";
 import {
@@ -11,18 +11,14 @@ import {
   readArchiveMetadata,
   toolVersion,
 } from "./archive-metadata.js";
-import {
-  archivePathInStore,
-  defaultPackagePath,
-  defaultPackagePathFor,
-  envNameOfInterpreter,
-} from "./default-package-path.js";
+import { archivePathInStore, defaultPackagePathFor, envNameOfInterpreter } from "./default-package-path.js";
 import {
   type EditablePackage,
   editablesToShip,
   uploadEditables,
   type ZippedEditables,
   zipEditables,
+  zipShippedEditables,
 } from "./editable-upload.js";
 import {
   cacheKeyOf,
@@ -36,6 +32,12 @@ import { checkExtension, choosePacking, formatOfArchive } from "./packer.js";
 import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { publishArchive, sha256OfFile } from "./publish.js";
+import {
+  archiveOfRunningEnv,
+  defaultPackagePathOfRunning,
+  type RunningEnv,
+  runningEnvToShip,
+} from "./running-env.js";
 import { resolveStorage } from "./storage.js";
 
 export interface UploadEnvOptions extends EnvironmentOptions {
@@ -54,8 +56,8 @@ export interface UploadedEnv {
   /** False when the stored archive was current: nothing was packed or uploaded. */
   uploaded: boolean;
   packer: Packer;
-  /** Where the archive came from when it was uploaded. */
-  source?: "environment" | "staging" | "fallback" | "pex";
+  /** Where the archive came from when it was uploaded; `running`: the shipped environment this job runs in. */
+  source?: "environment" | "staging" | "fallback" | "running";
   /** The metadata now beside the archive. */
   metadata: Partial<ArchiveMetadata>;
   /** What will not work where a freshly packed venv or conda archive is unpacked, each one line. */
@@ -99,30 +101,11 @@ async function tryFallback(
 export async function uploadEnv(options: UploadEnvOptions = {}): Promise<UploadedEnv> {
   const env = options.env ?? process.env;
   // Checked before anything else; a .tar.gz is a venv or a conda archive depending on the environment, known later.
-  const { packer: requested } = choosePacking({ ...options, path: options.packagePath });
+  choosePacking({ ...options, path: options.packagePath });
 
-  // A job launched from inside one of our zipapps ships that very archive (cluster-pack's `_running_from_pex`).
-  const runningPex = env.PEX;
-  if (
-    runningPex &&
-    !options.python &&
-    (await stat(runningPex).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  ) {
-    const pexPacker = packerOfFormat(formatOfPath(runningPex)) ?? requested;
-    const envName = archiveStem(runningPex);
-    const packagePath = options.packagePath ?? (await defaultPackagePath(envName, pexPacker, env));
-    checkExtension(packagePath, pexPacker);
-    const result = await uploadArchiveFile(runningPex, packagePath, {
-      forceUpload: options.forceUpload ?? false,
-      fsArgs: options.fsArgs ?? {},
-      packer: pexPacker,
-      ...(options.onProgress && { onProgress: options.onProgress }),
-    });
-    return { ...result, envName, editable: [], ...(result.uploaded && { source: "pex" as const }) };
-  }
+  // A job launched from inside a shipped environment ships that environment (cluster-pack's `_running_from_pex`).
+  const running = await runningEnvToShip(options.python, env);
+  if (running) return reshipRunningEnv(running, options, env);
 
   const model = await inspect(options);
   const { packer, format } = choosePacking({ ...options, path: options.packagePath }, model.interpreter.kind);
@@ -208,40 +191,91 @@ export interface UploadZipOptions {
   onProgress?: ProgressListener;
 }
 
+type PrebuiltOptions = Required<Pick<UploadZipOptions, "forceUpload">> & {
+  packer: Packer;
+  onProgress?: ProgressListener;
+};
+
+/** Publishes a prebuilt archive at a resolved path, unless the store holds the same bytes. */
+async function publishPrebuilt(
+  fs: FileSystem,
+  path: string,
+  localArchive: string,
+  options: PrebuiltOptions,
+): Promise<Omit<UploadedEnv, "envName" | "editable">> {
+  const sha256 = await sha256OfFile(localArchive);
+  const stored = await readArchiveMetadata(fs, path);
+  if (!options.forceUpload && stored?.sha256 === sha256)
+    return { packagePath: fs.toUri(path), uploaded: false, packer: options.packer, metadata: stored };
+  const metadata = await publishArchive({
+    fs,
+    path,
+    localArchive,
+    sha256,
+    metadata: {
+      package_installed: [],
+      platform: "",
+      python_version: "",
+      // Never equal to an environment's fingerprint: uploadEnv packs again rather than trust a prebuilt archive.
+      fingerprint: `prebuilt:${sha256}`,
+      format: options.packer,
+      tool: toolVersion,
+    },
+    ...(options.onProgress && { onProgress: options.onProgress }),
+  });
+  return { packagePath: fs.toUri(path), uploaded: true, packer: options.packer, metadata };
+}
+
 async function uploadArchiveFile(
   localArchive: string,
   packagePath: string,
-  options: Required<Pick<UploadZipOptions, "forceUpload" | "fsArgs">> & {
-    packer: Packer;
-    onProgress?: ProgressListener;
-  },
+  options: PrebuiltOptions & { fsArgs: StorageOptions },
 ): Promise<Omit<UploadedEnv, "envName" | "editable">> {
   const { fs, path }: { fs: FileSystem; path: string } = await resolveStorage(packagePath, options.fsArgs);
   try {
-    const sha256 = await sha256OfFile(localArchive);
-    const stored = await readArchiveMetadata(fs, path);
-    // A prebuilt archive is current when the store holds the same bytes.
-    if (!options.forceUpload && stored?.sha256 === sha256)
-      return { packagePath: fs.toUri(path), uploaded: false, packer: options.packer, metadata: stored };
-    const metadata = await publishArchive({
-      fs,
-      path,
-      localArchive,
-      sha256,
-      metadata: {
-        package_installed: [],
-        platform: "",
-        python_version: "",
-        // Never equal to an environment's fingerprint: uploadEnv packs again rather than trust a prebuilt archive.
-        fingerprint: `prebuilt:${sha256}`,
-        format: options.packer,
-        tool: toolVersion,
-      },
-      ...(options.onProgress && { onProgress: options.onProgress }),
-    });
-    return { packagePath: fs.toUri(path), uploaded: true, packer: options.packer, metadata };
+    return await publishPrebuilt(fs, path, localArchive, options);
   } finally {
     await fs.close?.();
+  }
+}
+
+/**
+ * Re-ships the environment a job runs in, as a prebuilt archive (a job cannot tell how it was packed): the
+ * zipapp itself, or the unpacked directory archived again; then the editable code the job was started with, as
+ * `uploadEnv` ships a developer's.
+ */
+async function reshipRunningEnv(
+  running: RunningEnv,
+  options: UploadEnvOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<UploadedEnv> {
+  const packagePath = options.packagePath ?? (await defaultPackagePathOfRunning(running, env));
+  checkExtension(packagePath, running.packer);
+  const zipped = await zipShippedEditables(running);
+  const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-upload-"));
+  try {
+    const localArchive = await archiveOfRunningEnv(running, workspace);
+    const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
+    try {
+      const result = await publishPrebuilt(fs, path, localArchive, {
+        forceUpload: options.forceUpload ?? false,
+        packer: running.packer,
+        ...(options.onProgress && { onProgress: options.onProgress }),
+      });
+      const { editable, editableIndex } = await uploadEditables(fs, path, zipped, options.onProgress);
+      return {
+        ...result,
+        envName: running.envName,
+        ...(result.uploaded && { source: "running" as const }),
+        editable,
+        ...(editableIndex && { editableIndex }),
+      };
+    } finally {
+      await fs.close?.();
+    }
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+    await zipped.cleanup();
   }
 }
 

@@ -25,6 +25,11 @@ export interface SparkOptions {
   /** Code under development, put on the executors' `sys.path` through `spark.submit.pyFiles`. */
   editable?: readonly EditableZip[];
   /**
+   * The `editable_packages_index` beside the editable zips, shipped with them as a file: a job launched from inside
+   * the job reads it to ship the same code again.
+   */
+  editableIndex?: string;
+  /**
    * The driver's Python where the driver runs outside the cluster (client mode, local mode): a local
    * interpreter with the same packages, typically the one the environment was packed from. Default: the
    * `spark.pyspark.driver.python` of `properties`, else `python3`.
@@ -134,7 +139,11 @@ export function sparkConfig(env: PythonEnvDescription, options: SparkOptions = {
 
   if (env.mustUnpack) appendTo(onYarn ? "spark.yarn.dist.archives" : "spark.archives", [shipped]);
   else appendTo(onYarn ? "spark.yarn.dist.files" : "spark.files", [shipped]);
-  if (editableZips.length > 0) appendTo("spark.submit.pyFiles", editableZips);
+  if (editableZips.length > 0) {
+    appendTo("spark.submit.pyFiles", editableZips);
+    if (options.editableIndex)
+      appendTo(onYarn ? "spark.yarn.dist.files" : "spark.files", [toHadoopUri(options.editableIndex)]);
+  }
 
   const fileSystemsKey = hadoopFileSystemsProperty(clusterManager, options.sparkVersion);
   if (fileSystemsKey && options.defaultFileSystem !== undefined) {

@@ -192,6 +192,20 @@ describe("sparkConfig merges into the job's own properties", () => {
     expect(properties["spark.submit.pyFiles"]).toBe(`hdfs:///libs/helpers.zip,${editable[0]?.uri}`);
   });
 
+  it("ships the editable packages index with the zips, as a file, for a job launched from the job", () => {
+    const editableIndex = "hdfs:///user/alice/envs/analytics_editable/editable_packages_index";
+    const onYarn = sparkConfig(pex, { editable, editableIndex, processEnv: {} }).properties;
+    expect(onYarn["spark.yarn.dist.files"]).toBe(`hdfs:///user/alice/envs/analytics.pex,${editableIndex}`);
+    const onKubernetes = sparkConfig(pex, { editable, editableIndex, properties: given, processEnv: {} }).properties;
+    expect(onKubernetes["spark.files"]).toBe(
+      `s3a://data/lookup.csv,hdfs:///user/alice/envs/analytics.pex,${editableIndex}`,
+    );
+    // No editable code, nothing to index.
+    expect(sparkConfig(pex, { editableIndex, processEnv: {} }).properties["spark.yarn.dist.files"]).toBe(
+      "hdfs:///user/alice/envs/analytics.pex",
+    );
+  });
+
   it("takes master and deploy mode from the properties and keeps unrelated settings and the user's PEX_ROOT", () => {
     const config = sparkConfig(pex, { properties: given, processEnv: {} });
     expect(config).toMatchObject({ clusterManager: "kubernetes", deployMode: "cluster" });

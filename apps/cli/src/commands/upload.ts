@@ -22,7 +22,10 @@ function describe(result: UploadedEnv): string {
     lines.push(table(result.editable.map((zip) => [`  ${zip.name}`, zip.uri])));
   }
   // What the spark emitter computes (`cluster-pack config spark` prints it all), less the settings every job has.
-  const spark = sparkConfig(getPyenvUsageFromArchive(result.packagePath), { editable: result.editable });
+  const spark = sparkConfig(getPyenvUsageFromArchive(result.packagePath), {
+    editable: result.editable,
+    ...(result.editableIndex && { editableIndex: result.editableIndex }),
+  });
   const shown = Object.entries({ ...spark.properties, ...spark.environmentVariables }).filter(
     ([key]) =>
       key !== "spark.master" && key !== "spark.submit.deployMode" && !key.startsWith("spark.hadoop."),

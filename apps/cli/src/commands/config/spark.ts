@@ -67,6 +67,7 @@ export function sparkCommand(config: ProjectConfig): Command {
     const defaultFs = await defaultFileSystem();
     const spark = sparkConfig(getPyenvUsageFromArchive(shipped.packagePath), {
       editable: shipped.editable,
+      ...(shipped.editableIndex && { editableIndex: shipped.editableIndex }),
       properties,
       ...(flags.master && { master: flags.master }),
       ...(flags.deployMode && { deployMode: flags.deployMode }),
