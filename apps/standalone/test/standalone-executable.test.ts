@@ -96,7 +96,9 @@ describe("the standalone executable", () => {
     const fromBundle = await execute(process.execPath, [oneFileBundle, ...spark], { env });
     expect(fromExecutable.code).toBe(0);
     const index = join(store, "envs", "run_editable", "editable_packages_index");
-    expect(JSON.parse(fromExecutable.stdout).properties["spark.yarn.dist.files"]).toBe(`${packagePath},${index}`);
+    expect(JSON.parse(fromExecutable.stdout).properties["spark.yarn.dist.files"]).toBe(
+      `${packagePath},${index}`,
+    );
     expect(fromBundle.stdout).toBe(fromExecutable.stdout);
   });
 

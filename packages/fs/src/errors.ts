@@ -1,4 +1,9 @@
-import { ClusterPackError, type ClusterPackErrorOptions, firstLine, isClusterPackError } from "@cluster-pack/errors";
+import {
+  ClusterPackError,
+  type ClusterPackErrorOptions,
+  firstLine,
+  isClusterPackError,
+} from "@cluster-pack/errors";
 
 /** Stable codes: callers branch on these, never on messages. */
 export type StorageErrorCode =

@@ -196,7 +196,12 @@ describe("sparkConfig merges into the job's own properties", () => {
     const editableIndex = "hdfs:///user/alice/envs/analytics_editable/editable_packages_index";
     const onYarn = sparkConfig(pex, { editable, editableIndex, processEnv: {} }).properties;
     expect(onYarn["spark.yarn.dist.files"]).toBe(`hdfs:///user/alice/envs/analytics.pex,${editableIndex}`);
-    const onKubernetes = sparkConfig(pex, { editable, editableIndex, properties: given, processEnv: {} }).properties;
+    const onKubernetes = sparkConfig(pex, {
+      editable,
+      editableIndex,
+      properties: given,
+      processEnv: {},
+    }).properties;
     expect(onKubernetes["spark.files"]).toBe(
       `s3a://data/lookup.csv,hdfs:///user/alice/envs/analytics.pex,${editableIndex}`,
     );
