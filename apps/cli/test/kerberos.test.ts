@@ -10,6 +10,8 @@ import {
   startKdc,
   startWebHdfsServer,
   type WebHdfsServer,
+  writeKerberizedHadoopConf,
+  writeMinimalPex,
   writeTokenStorageFile,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,30 +35,8 @@ describe("cluster-pack on a Kerberized cluster", () => {
       directories: [{ path: "/user/tester", owner: "tester", permission: 0o755 }],
     });
     root = await mkdtemp(join(tmpdir(), "cp-cli-kerberos-"));
-    archive = join(root, "env.pex");
-    const made = await execute("python3", [
-      "-c",
-      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
-        "    z.writestr('PEX-INFO', '{\"requirements\": []}')\n    z.writestr('__main__.py', 'print(1)')\n",
-      archive,
-    ]);
-    expect(made.code).toBe(0);
-    const confDir = join(root, "conf");
-    await execute("mkdir", ["-p", confDir]);
-    await writeFile(
-      join(confDir, "core-site.xml"),
-      `<configuration>
-        <property><name>fs.defaultFS</name><value>hdfs://127.0.0.1:8020</value></property>
-        <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
-      </configuration>`,
-    );
-    await writeFile(
-      join(confDir, "hdfs-site.xml"),
-      `<configuration>
-        <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
-        <property><name>dfs.namenode.http-address</name><value>${server.namenodeAddress}</value></property>
-      </configuration>`,
-    );
+    archive = await writeMinimalPex(join(root, "env.pex"));
+    const confDir = await writeKerberizedHadoopConf(join(root, "conf"), server.namenodeAddress);
     // No user.name anywhere: the ticket names the user.
     env = baseEnv({ ...kdc.env(), HADOOP_CONF_DIR: confDir, HADOOP_USER_NAME: "somebody-else" });
   }, 60_000);

@@ -1,7 +1,7 @@
 // The optional `kerberos` addon for the standalone executable: not inside it, found beside it. Without it a
 // Kerberized upload is one line saying what to install; with it (node_modules/kerberos next to the executable) the
 // upload to a Kerberized WebHDFS (a real MIT KDC) goes through.
-import { copyFile, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +12,8 @@ import {
   startKdc,
   startWebHdfsServer,
   type WebHdfsServer,
+  writeKerberizedHadoopConf,
+  writeMinimalPex,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executable, pathWithoutNode, userEnv } from "./built-files.js";
@@ -37,30 +39,8 @@ describe("the kerberos addon beside the standalone executable", () => {
     installed = join(root, "opt", "cluster-pack");
     await mkdir(installed, { recursive: true });
     await copyFile(executable, join(installed, "cluster-pack"));
-    archive = join(root, "env.pex");
-    const made = await execute("python3", [
-      "-c",
-      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
-        "    z.writestr('PEX-INFO', '{\"requirements\": []}')\n    z.writestr('__main__.py', 'print(1)')\n",
-      archive,
-    ]);
-    expect(made.code).toBe(0);
-    const confDir = join(root, "conf");
-    await mkdir(confDir);
-    await writeFile(
-      join(confDir, "core-site.xml"),
-      `<configuration>
-        <property><name>fs.defaultFS</name><value>hdfs://127.0.0.1:8020</value></property>
-        <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
-      </configuration>`,
-    );
-    await writeFile(
-      join(confDir, "hdfs-site.xml"),
-      `<configuration>
-        <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
-        <property><name>dfs.namenode.http-address</name><value>${server.namenodeAddress}</value></property>
-      </configuration>`,
-    );
+    archive = await writeMinimalPex(join(root, "env.pex"));
+    const confDir = await writeKerberizedHadoopConf(join(root, "conf"), server.namenodeAddress);
     env = userEnv({ ...kdc.env(), HADOOP_CONF_DIR: confDir, PATH: await pathWithoutNode(root) });
     await kdc.kinit();
   }, 60_000);

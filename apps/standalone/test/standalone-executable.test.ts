@@ -12,6 +12,7 @@ import {
   type RunningTestStore,
   testStores,
   type Venv,
+  writeMinimalPex,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executable, makeExecutableScript, oneFileBundle, pathWithoutNode, userEnv } from "./built-files.js";
@@ -107,14 +108,7 @@ describe("the standalone executable", () => {
     await mkdir(join(project, "node_modules"), { recursive: true });
     const plugin = fileURLToPath(new URL("../../../examples/fs-memory", import.meta.url));
     await symlink(plugin, join(project, "node_modules", "cluster-pack-fs-memory"));
-    const archive = join(project, "env.pex");
-    const made = await execute("python3", [
-      "-c",
-      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n" +
-        "    z.writestr('PEX-INFO', '{\"requirements\": []}')\n    z.writestr('__main__.py', 'print(1)')\n",
-      archive,
-    ]);
-    expect(made.code).toBe(0);
+    const archive = await writeMinimalPex(join(project, "env.pex"));
     const args = [
       "--plugin",
       "cluster-pack-fs-memory",

@@ -9,6 +9,7 @@ export * from "./localize.js";
 export * from "./python.js";
 export * from "./s3rver.js";
 export * from "./s3rver-access.js";
+export * from "./secure-cluster-files.js";
 export * from "./shippable-venv.js";
 export * from "./skein-spec.js";
 export * from "./test-certificates.js";
