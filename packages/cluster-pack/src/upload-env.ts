@@ -20,6 +20,7 @@ import {
   zipEditables,
   zipShippedEditables,
 } from "./editable-upload.js";
+import { ShippingError } from "./errors.js";
 import {
   cacheKeyOf,
   checkPackerOptions,
@@ -244,11 +245,38 @@ async function uploadArchiveFile(
  * zipapp itself, or the unpacked directory archived again; then the editable code the job was started with, as
  * `uploadEnv` ships a developer's.
  */
+/** Options that change what is packed: a running environment is shipped as it is, so they are refused, not ignored. */
+const packingOptions = [
+  "additionalPackages",
+  "ignoredPackages",
+  "onlyPackages",
+  "includeEditable",
+  "withPython",
+  "destPrefix",
+] as const;
+
+function refusePackingOptions(running: RunningEnv, options: UploadEnvOptions) {
+  const given: string[] = packingOptions.filter(
+    (name) => options[name] !== undefined && options[name] !== false,
+  );
+  if (options.packer !== undefined && options.packer !== running.packer)
+    given.push(`packer ${options.packer}`);
+  if (options.format !== undefined && options.format !== running.format)
+    given.push(`format ${options.format}`);
+  if (given.length > 0)
+    throw new ShippingError(
+      "INVALID_ARGUMENT",
+      `this job runs in a shipped environment, which is uploaded as it is: ${given.join(", ")} cannot apply`,
+      { location: running.path, hint: "drop those options, or give python for another environment" },
+    );
+}
+
 async function reshipRunningEnv(
   running: RunningEnv,
   options: UploadEnvOptions,
   env: NodeJS.ProcessEnv,
 ): Promise<UploadedEnv> {
+  refusePackingOptions(running, options);
   const packagePath = options.packagePath ?? (await defaultPackagePathOfRunning(running, env));
   checkExtension(packagePath, running.packer);
   const zipped = await zipShippedEditables(running);

@@ -197,6 +197,20 @@ describe("inside a zipapp (env.pex)", () => {
     expect(shipped.source).toBe("environment");
   }, 60_000);
 
+  it("refuses, in one line, options that would change what is packed: the environment goes as it is", async () => {
+    const pex = join(directory, "myenv.pex");
+    const env = jobEnv({ PEX: pex });
+    const refused = await uploadEnv({ env, onlyPackages: ["purepkg"], packer: "venv" }).catch(
+      (error: unknown) => error,
+    );
+    expect(isShippingError(refused, "INVALID_ARGUMENT")).toBe(true);
+    expect((refused as Error).message).toBe(
+      `${pex}: this job runs in a shipped environment, which is uploaded as it is: onlyPackages, packer venv cannot apply`,
+    );
+    // Its own packer, named, is no change.
+    expect((await uploadEnv({ env, packer: "pex" })).packagePath).toMatch(/\/myenv\.pex$/);
+  }, 60_000);
+
   it("re-uploads a zip Spark localized as it is (spark.submit.pyFiles, in __pyfiles__/)", async () => {
     const driver = await mkdtemp(join(root, "spark-driver-"));
     await mkdir(join(driver, "__pyfiles__"));
