@@ -46,7 +46,9 @@ def upload_env(
         # criteo turns a requested name.pex into name.pex.zip; the executable insists on the right extension.
         if package_path is not None and package_path.endswith(".pex"):
             package_path += ".zip"
-    args = ["upload", *interpreter_args()]
+    # --verbose: what is being done (inspecting, packing, uploading) as one line each on stderr, where a notebook
+    # shows it; the progress bars are for terminals only.
+    args = ["--verbose", "upload", *interpreter_args()]
     if name is not None:
         args += ["--packer", name]
     if package_path is not None:
@@ -71,7 +73,7 @@ def upload_zip(
     fs_args: Optional[Dict[str, Any]] = None,
 ) -> str:
     """Uploads a prebuilt archive (a local file or an http(s) URL); returns where it went."""
-    args = ["upload-zip", zip_file]
+    args = ["--verbose", "upload-zip", zip_file]
     if package_path is not None:
         args += ["--package-path", package_path]
     if force_upload:

@@ -98,3 +98,12 @@ def test_the_child_stderr_reaches_ours_while_the_answer_is_parsed(
 
     assert cluster_pack.get_pyenv_usage_from_archive("x.pex").interpreter_cmd == "./x.pex"
     assert "note: from the child" in capfd.readouterr().err
+
+
+def test_what_is_being_done_reaches_stderr_one_line_each(
+    uploaded_pex: str, tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    target = tmp_path / "copy" / "shared.pex"
+    capfd.readouterr()
+    assert cluster_pack.upload_zip(uploaded_pex, package_path=str(target)) == str(target)
+    assert f"uploading {target}" in capfd.readouterr().err.splitlines()
