@@ -77,12 +77,6 @@ async function cliInsideJob(directory: string, python: readonly string[], args: 
   return outcome.stdout;
 }
 
-/** Spark properties, read from either output shape: `{ properties, environment }` or the flat object. */
-function sparkProperties(stdout: string): Record<string, string> {
-  const json = JSON.parse(stdout) as { properties?: Record<string, string> } & Record<string, unknown>;
-  return json.properties ?? (json as Record<string, string>);
-}
-
 /** The re-uploaded editable code is the job's: same files, the index beside it, and `config spark` ships both. */
 async function expectEditableCodeReshipped(reshipped: UploadedEnv, original: UploadedEnv) {
   expect(reshipped.editable.map((editable) => editable.name)).toEqual(["devpkg"]);
@@ -93,9 +87,13 @@ async function expectEditableCodeReshipped(reshipped: UploadedEnv, original: Upl
 }
 
 async function expectConfigNames(directory: string, python: readonly string[], reshipped: UploadedEnv) {
-  const properties = sparkProperties(await cliInsideJob(directory, python, ["config", "spark", "--json"]));
+  const { properties } = JSON.parse(await cliInsideJob(directory, python, ["config", "spark", "--json"])) as {
+    properties: Record<string, string>;
+  };
   const shipped = [properties["spark.yarn.dist.files"], properties["spark.yarn.dist.archives"]].join(",");
   expect(shipped).toContain(reshipped.packagePath);
+  // The index goes with the zips, so that a job started by this one can ship the same code again.
+  expect(properties["spark.yarn.dist.files"]).toContain(reshipped.editableIndex);
   expect(properties["spark.submit.pyFiles"]).toContain(reshipped.editable[0]?.uri);
 }
 
