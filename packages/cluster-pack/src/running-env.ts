@@ -4,7 +4,7 @@
 import { readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join, posix, resolve } from "node:path";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
-import type { ImportableTopLevel } from "@cluster-pack/editable";
+import { type ImportableTopLevel, locateTopLevel } from "@cluster-pack/editable";
 import {
   type ArchiveFormat,
   archiveStem,
@@ -161,19 +161,6 @@ export async function shippedEditableNames(running: RunningEnv): Promise<string[
   return parseEditablePackagesIndex(index);
 }
 
-/** The top-level `name` inside the directory the cluster unpacked its zip into (`<name>.zip/<name>/`, or a module). */
-async function topLevelIn(directory: string, name: string): Promise<ImportableTopLevel | undefined> {
-  const base = join(directory, name);
-  if ((await kindOf(base)) === "directory")
-    return {
-      name,
-      kind: (await kindOf(join(base, "__init__.py"))) === "file" ? "package" : "namespace",
-      path: base,
-    };
-  if ((await kindOf(`${base}.py`)) === "file") return { name, kind: "module", path: `${base}.py` };
-  return undefined;
-}
-
 /** Where Spark on YARN localizes `spark.submit.pyFiles` in a container (its `LOCALIZED_PYTHON_DIR`). */
 const SPARK_PYFILES_DIRECTORY = "__pyfiles__";
 
@@ -192,7 +179,8 @@ async function localizedEditable(
     const localized = join(directory, `${name}.zip`);
     const kind = await kindOf(localized);
     if (kind === "file") return { name, zip: localized };
-    const topLevel = kind === "directory" ? await topLevelIn(localized, name) : undefined;
+    // YARN unpacks `<name>.zip` into a directory of that name, holding the top-level as the zip did.
+    const topLevel = kind === "directory" ? await locateTopLevel(name, join(localized, name)) : undefined;
     if (topLevel) return { name, topLevel };
   }
   return undefined;
