@@ -49,7 +49,14 @@ export async function hadoopDefaultFileSystem(
  * written), else the embedded local store.
  */
 export async function defaultStore(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const defaultFs = await hadoopDefaultFileSystem(env);
+  return storeOfDefaultFileSystem(await hadoopDefaultFileSystem(env), env);
+}
+
+/** `defaultStore` for a `fs.defaultFS` already read (undefined without a Hadoop configuration). */
+export function storeOfDefaultFileSystem(
+  defaultFs: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (defaultFs?.startsWith("hdfs://")) return "hdfs://";
   if (defaultFs && !defaultFs.startsWith("file:")) return defaultFs.replace(/\/+$/, "");
   return embeddedStorePath(env).replace(/\/+$/, "");

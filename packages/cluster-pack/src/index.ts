@@ -29,7 +29,12 @@ export { PackerError } from "@cluster-pack/packers";
 export type { Distribution, EnvironmentModel, PythonEnvErrorCode } from "@cluster-pack/python-env";
 export { formatRequirements, inspectEnvironment, PythonEnvError } from "@cluster-pack/python-env";
 export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";
-export { defaultPackagePathFor, defaultStore, hadoopDefaultFileSystem } from "./default-package-path.js";
+export {
+  defaultPackagePathFor,
+  defaultStore,
+  hadoopDefaultFileSystem,
+  storeOfDefaultFileSystem,
+} from "./default-package-path.js";
 export type { EditablePackage } from "./editable-upload.js";
 export type {
   EnvListing,

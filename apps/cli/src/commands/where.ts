@@ -1,4 +1,4 @@
-import { defaultStore, hadoopDefaultFileSystem } from "cluster-pack";
+import { hadoopDefaultFileSystem, storeOfDefaultFileSystem } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { GlobalFlags } from "../options.js";
 import { createOutput, style, table } from "../render.js";
@@ -18,8 +18,9 @@ export function whereCommand(): Command {
     .description("where environments go by default: the default file system and the store")
     .addOption(new Option("--json", "print it as one JSON object on stdout"))
     .action(async (_flags: GlobalFlags, self: Command) => {
+      // One read of the Hadoop configuration for both answers.
       const hadoopDefaultFs = (await hadoopDefaultFileSystem(process.env)) ?? null;
-      const store = await defaultStore(process.env);
+      const store = storeOfDefaultFileSystem(hadoopDefaultFs ?? undefined, process.env);
       const location: StoreLocation = { defaultFs: hadoopDefaultFs ?? store, hadoopDefaultFs, store };
       createOutput(self.optsWithGlobals<GlobalFlags>()).result(
         location,
