@@ -1,15 +1,15 @@
 // The CLI on a Kerberized cluster: a real MIT KDC, the WebHDFS test server in secure mode (SPNEGO or its own
 // delegation tokens only), and `upload-zip` to hdfs:/// with a ticket from kinit, after kdestroy, and with only a
 // token file from YARN (HADOOP_TOKEN_FILE_LOCATION).
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  execute,
   type RunningKdc,
   startKdc,
   startWebHdfsServer,
   type WebHdfsServer,
+  writeHadoopConfDir,
   writeKerberizedHadoopConf,
   writeMinimalPex,
   writeTokenStorageFile,
@@ -36,7 +36,7 @@ describe("cluster-pack on a Kerberized cluster", () => {
     });
     root = await mkdtemp(join(tmpdir(), "cp-cli-kerberos-"));
     archive = await writeMinimalPex(join(root, "env.pex"));
-    const confDir = await writeKerberizedHadoopConf(join(root, "conf"), server.namenodeAddress);
+    const confDir = await writeKerberizedHadoopConf(server.namenodeAddress);
     // No user.name anywhere: the ticket names the user.
     env = baseEnv({ ...kdc.env(), HADOOP_CONF_DIR: confDir, HADOOP_USER_NAME: "somebody-else" });
   }, 60_000);
@@ -111,22 +111,13 @@ describe("cluster-pack on a Kerberized cluster", () => {
 
   it("uploads through viewfs://, with fs.defaultFS mapping /user to the secure HDFS", async () => {
     await kdc.kinit();
-    const viewConf = join(root, "view-conf");
-    await execute("mkdir", ["-p", viewConf]);
-    await writeFile(
-      join(viewConf, "core-site.xml"),
-      `<configuration>
-        <property><name>fs.defaultFS</name><value>viewfs://cluster</value></property>
-        <property><name>fs.viewfs.mounttable.cluster.link./user</name><value>hdfs://127.0.0.1:8020/user</value></property>
-        <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
-      </configuration>`,
-    );
-    await writeFile(
-      join(viewConf, "hdfs-site.xml"),
-      `<configuration>
-        <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
-        <property><name>dfs.namenode.http-address</name><value>${server.namenodeAddress}</value></property>
-      </configuration>`,
+    const viewConf = await writeHadoopConfDir(
+      {
+        "fs.defaultFS": "viewfs://cluster",
+        "fs.viewfs.mounttable.cluster.link./user": "hdfs://127.0.0.1:8020/user",
+        "hadoop.security.authentication": "kerberos",
+      },
+      { "dfs.namenode.rpc-address": "127.0.0.1:8020", "dfs.namenode.http-address": server.namenodeAddress },
     );
     const target = "viewfs://cluster/user/tester/views/env.pex";
     const outcome = await runCli(["upload-zip", archive, "--package-path", target, "--json"], {

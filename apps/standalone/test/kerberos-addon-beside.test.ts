@@ -40,7 +40,7 @@ describe("the kerberos addon beside the standalone executable", () => {
     await mkdir(installed, { recursive: true });
     await copyFile(executable, join(installed, "cluster-pack"));
     archive = await writeMinimalPex(join(root, "env.pex"));
-    const confDir = await writeKerberizedHadoopConf(join(root, "conf"), server.namenodeAddress);
+    const confDir = await writeKerberizedHadoopConf(server.namenodeAddress);
     env = userEnv({ ...kdc.env(), HADOOP_CONF_DIR: confDir, PATH: await pathWithoutNode(root) });
     await kdc.kinit();
   }, 60_000);

@@ -13,6 +13,7 @@ import {
   tokenStorageBytes,
   tokenUrlString,
   type WebHdfsServer,
+  writeHadoopConfDir,
   writeTokenStorageFile,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -25,7 +26,7 @@ import {
   selectDelegationToken,
   tokenServicesOf,
 } from "../src/index.js";
-import { caught, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { caught, setEnvironment, uniqueDirectory } from "./support.js";
 
 const directory = await mkdtemp(join(tmpdir(), "cp-tokens-"));
 let files = 0;

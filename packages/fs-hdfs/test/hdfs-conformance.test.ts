@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { describeFileSystem } from "@cluster-pack/fs/testing";
-import { startWebHdfsServer } from "@cluster-pack/testkit";
-import { setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { startWebHdfsServer, writeHadoopConfDir } from "@cluster-pack/testkit";
+import { setEnvironment, uniqueDirectory } from "./support.js";
 
 // Every variant resolves its URIs through resolveFileSystem, which imports @cluster-pack/fs-hdfs lazily.
 

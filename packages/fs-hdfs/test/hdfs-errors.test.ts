@@ -3,10 +3,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { resolveFileSystem, StorageError } from "@cluster-pack/fs";
-import { startWebHdfsServer, type WebHdfsServer } from "@cluster-pack/testkit";
+import { startWebHdfsServer, type WebHdfsServer, writeHadoopConfDir } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type HdfsFileSystemOptions, hdfsFileSystem } from "../src/index.js";
-import { caught, closedPort, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { caught, closedPort, setEnvironment, uniqueDirectory } from "./support.js";
 
 const text = (value: string) => Readable.from([Buffer.from(value)]);
 

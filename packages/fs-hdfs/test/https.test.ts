@@ -10,10 +10,11 @@ import {
   type TestCertificates,
   type WebHdfsServer,
   type WebHdfsServerOptions,
+  writeHadoopConfDir,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { hdfsFileSystem } from "../src/index.js";
-import { caught, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { caught, setEnvironment, uniqueDirectory } from "./support.js";
 
 // The client reads NODE_EXTRA_CA_CERTS and SSL_CERT_FILE itself, at its first https request (Node reads
 // NODE_EXTRA_CA_CERTS only at process start, for its own default store): so each case sets them in this process.

@@ -9,10 +9,11 @@ import {
   startWebHdfsServer,
   type WebHdfsServer,
   type WebHdfsServerOptions,
+  writeHadoopConfDir,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { hdfsFileSystem } from "../src/index.js";
-import { caught, closedPort, setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { caught, closedPort, setEnvironment, uniqueDirectory } from "./support.js";
 
 // GSSAPI reads KRB5_CONFIG, KRB5CCNAME and KRB5_CLIENT_KTNAME from the environment: the test KDC's are set in
 // process.env before anything loads the `kerberos` addon (this file runs in a process of its own).

@@ -1,7 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { StorageError } from "@cluster-pack/fs";
 import { expect } from "vitest";
 
@@ -9,25 +6,6 @@ let directories = 0;
 
 /** A fresh directory under the server's world-writable /tmp, so suites never see each other's files. */
 export const uniqueDirectory = (label: string) => `/tmp/${label}-${process.pid}-${++directories}`;
-
-const propertiesXml = (properties: Record<string, string>) =>
-  `<?xml version="1.0"?>\n<configuration>\n${Object.entries(properties)
-    .map(
-      ([name, value]) =>
-        `  <property>\n    <name>${name}</name>\n    <value>${value}</value>\n  </property>\n`,
-    )
-    .join("")}</configuration>\n`;
-
-/** Writes core-site.xml and hdfs-site.xml into a new directory, as a cluster's client configuration. */
-export async function writeHadoopConfDir(
-  coreSite: Record<string, string>,
-  hdfsSite: Record<string, string> = {},
-): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "cp-hadoop-conf-"));
-  await writeFile(join(directory, "core-site.xml"), propertiesXml(coreSite));
-  await writeFile(join(directory, "hdfs-site.xml"), propertiesXml(hdfsSite));
-  return directory;
-}
 
 /** Sets environment variables (undefined removes one) and returns the function that puts the old values back. */
 export function setEnvironment(values: Record<string, string | undefined>): () => void {

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { resolveFileSystem, StorageError } from "@cluster-pack/fs";
 import { describeFileSystem } from "@cluster-pack/fs/testing";
-import { startWebHdfsServer, type WebHdfsServer } from "@cluster-pack/testkit";
+import { startWebHdfsServer, type WebHdfsServer, writeHadoopConfDir } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { setEnvironment, uniqueDirectory, writeHadoopConfDir } from "./support.js";
+import { setEnvironment, uniqueDirectory } from "./support.js";
 
 // viewfs:// over real parts: the WebHDFS test server behind a mount table written into core-site.xml, and a local
 // directory behind another link. Every URI goes through resolveFileSystem, as users reach it.

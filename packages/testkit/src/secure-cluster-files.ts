@@ -1,34 +1,39 @@
-// Files the Kerberos and prebuilt-archive tests write the same way: a Hadoop configuration for a secure cluster
+// Files the storage and Kerberos tests write the same way: a Hadoop client configuration, one for a secure cluster
 // whose namenode is the WebHDFS test server, and the smallest zipapp `upload-zip` accepts.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "./python.js";
 
-/**
- * A HADOOP_CONF_DIR at `directory`: `fs.defaultFS` hdfs://127.0.0.1:8020 with Kerberos on, its web address the
- * test server's `namenodeAddress`.
- */
-export async function writeKerberizedHadoopConf(directory: string, namenodeAddress: string): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  await writeFile(
-    join(directory, "core-site.xml"),
-    `<configuration>
-  <property><name>fs.defaultFS</name><value>hdfs://127.0.0.1:8020</value></property>
-  <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
-</configuration>
-`,
-  );
-  await writeFile(
-    join(directory, "hdfs-site.xml"),
-    `<configuration>
-  <property><name>dfs.namenode.rpc-address</name><value>127.0.0.1:8020</value></property>
-  <property><name>dfs.namenode.http-address</name><value>${namenodeAddress}</value></property>
-</configuration>
-`,
-  );
+const propertiesXml = (properties: Record<string, string>) =>
+  `<?xml version="1.0"?>\n<configuration>\n${Object.entries(properties)
+    .map(
+      ([name, value]) =>
+        `  <property>\n    <name>${name}</name>\n    <value>${value}</value>\n  </property>\n`,
+    )
+    .join("")}</configuration>\n`;
+
+/** Writes core-site.xml and hdfs-site.xml into a new directory, as a cluster's client configuration. */
+export async function writeHadoopConfDir(
+  coreSite: Record<string, string>,
+  hdfsSite: Record<string, string> = {},
+): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), "cp-hadoop-conf-"));
+  await writeFile(join(directory, "core-site.xml"), propertiesXml(coreSite));
+  await writeFile(join(directory, "hdfs-site.xml"), propertiesXml(hdfsSite));
   return directory;
 }
 
+/**
+ * A HADOOP_CONF_DIR with `fs.defaultFS` hdfs://127.0.0.1:8020 and Kerberos on, the namenode's web address the test
+ * server's `namenodeAddress`.
+ */
+export function writeKerberizedHadoopConf(namenodeAddress: string): Promise<string> {
+  return writeHadoopConfDir(
+    { "fs.defaultFS": "hdfs://127.0.0.1:8020", "hadoop.security.authentication": "kerberos" },
+    { "dfs.namenode.rpc-address": "127.0.0.1:8020", "dfs.namenode.http-address": namenodeAddress },
+  );
+}
 /** A zipapp with no requirements that prints 1, written by Python's zipfile: a prebuilt archive to upload. */
 export async function writeMinimalPex(path: string): Promise<string> {
   await run("python3", [
