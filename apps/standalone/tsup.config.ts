@@ -63,27 +63,28 @@ const oneFileReplacements: EsbuildPlugin = {
   },
 };
 
+/** Both outputs: CommonJS (what a single executable application runs) for Node 20, no type declarations. */
+const commonJsForNode = {
+  format: ["cjs"],
+  outExtension: () => ({ js: ".cjs" }),
+  platform: "node",
+  target: "node20",
+  dts: false,
+} satisfies Options;
+
 export default defineConfig([
   {
+    ...commonJsForNode,
     entry: { "cluster-pack": "src/cluster-pack.ts" },
-    format: ["cjs"],
-    outExtension: () => ({ js: ".cjs" }),
-    platform: "node",
-    target: "node20",
-    dts: false,
     // Everything inside, but the native addon, which is looked up at run time.
     noExternal: [/.*/],
     external: ["kerberos"],
     esbuildPlugins: [workspaceSources, oneFileReplacements, rawTextPlugin],
   },
   {
+    ...commonJsForNode,
     // The build step that injects the bundle into Node: it runs here, with its dependencies installed.
     entry: { "make-executable": "src/make-executable.ts" },
-    format: ["cjs"],
-    outExtension: () => ({ js: ".cjs" }),
-    platform: "node",
-    target: "node20",
-    dts: false,
     external: ["postject"],
   },
 ]);
