@@ -9,7 +9,7 @@ import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { defaultFileSystemOf, errnoOf, type HadoopConfiguration, StorageError } from "@cluster-pack/fs";
-import { type HadoopSettings, hadoopSettingsOnce } from "./hadoop-config.js";
+import { type HadoopSettings, hadoopSettingsOnce, listOf } from "./hadoop-config.js";
 
 /** One token of a token storage file. */
 export interface HadoopToken {
@@ -267,12 +267,6 @@ export function selectDelegationToken(
   }
   return undefined;
 }
-
-const listOf = (value: string | undefined) =>
-  (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
 
 /**
  * The token services Hadoop would name for a file system: `ha-hdfs:<ns>` (`ha-webhdfs:` for webhdfs://) for a

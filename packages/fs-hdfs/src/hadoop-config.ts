@@ -19,7 +19,8 @@ export function hadoopSettingsOnce(env: NodeJS.ProcessEnv = process.env): Hadoop
   };
 }
 
-const listOf = (value: string | undefined) =>
+/** A comma-separated Hadoop setting (`dfs.nameservices`, `dfs.ha.namenodes.<ns>`) as its trimmed items. */
+export const listOf = (value: string | undefined) =>
   (value ?? "")
     .split(",")
     .map((item) => item.trim())
