@@ -10,6 +10,7 @@ import {
   startWebHdfsServer,
   type Venv,
   type WebHdfsServer,
+  writeHadoopConfDir,
 } from "@cluster-pack/testkit";
 import type { UploadedEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -267,22 +268,9 @@ describe("cluster-pack upload to HDFS (WebHDFS test server)", () => {
 
   it("uploads a pex to hdfs:/// (fs.defaultFS from HADOOP_CONF_DIR) that plain WebHDFS OPEN reads back and Python runs", async () => {
     // The RPC address is never dialled: hdfs-site.xml maps it to the test namenode's HTTP address.
-    const confDir = join(root, "hadoop-conf");
-    await mkdir(confDir, { recursive: true });
-    const xml = (properties: Record<string, string>) =>
-      `<?xml version="1.0"?>\n<configuration>\n${Object.entries(properties)
-        .map(
-          ([name, value]) =>
-            `  <property>\n    <name>${name}</name>\n    <value>${value}</value>\n  </property>\n`,
-        )
-        .join("")}</configuration>\n`;
-    await writeFile(join(confDir, "core-site.xml"), xml({ "fs.defaultFS": "hdfs://127.0.0.1:8020" }));
-    await writeFile(
-      join(confDir, "hdfs-site.xml"),
-      xml({
-        "dfs.namenode.rpc-address": "127.0.0.1:8020",
-        "dfs.namenode.http-address": server.namenodeAddress,
-      }),
+    const confDir = await writeHadoopConfDir(
+      { "fs.defaultFS": "hdfs://127.0.0.1:8020" },
+      { "dfs.namenode.rpc-address": "127.0.0.1:8020", "dfs.namenode.http-address": server.namenodeAddress },
     );
     const packagePath = "hdfs:///tmp/envs/hdfs/env.pex";
     const env = baseEnv({ HADOOP_CONF_DIR: confDir, HADOOP_USER_NAME: "alice" });
