@@ -251,6 +251,7 @@ function createHdfsFileSystem(
 
   return {
     scheme: endpoint.scheme,
+    supportsBeforeCommit: true,
     toUri,
 
     stat: (path) => stat(normalizePath(path)),
@@ -305,6 +306,7 @@ function createHdfsFileSystem(
         );
         try {
           await client.create(temporary, watched(body), { overwrite: false }, putOptions.signal);
+          await putOptions.beforeCommit?.();
           // Removed right before the rename, which (unlike POSIX) refuses to replace an existing file.
           if (existing) await client.delete(path, false);
           await renameOrExplain(temporary, path);

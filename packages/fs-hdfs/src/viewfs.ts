@@ -11,6 +11,7 @@ import {
   type HadoopConfiguration,
   isStorageError,
   type ResolvedPath,
+  putCommitting,
   resolveFileSystem,
   StorageError,
   type StorageOptions,
@@ -239,6 +240,7 @@ export function viewFileSystem(
 
   return {
     scheme: "viewfs",
+    supportsBeforeCommit: true,
     toUri,
     stat,
 
@@ -285,7 +287,8 @@ export function viewFileSystem(
 
     async put(source, remotePath, putOptions) {
       const located = await locate(remotePath);
-      await located.run((fs) => fs.put(source, located.targetPath, putOptions));
+      // A mount may lead to an adapter without the hook: putCommitting honours it either way.
+      await located.run((fs) => putCommitting(fs, source, located.targetPath, putOptions));
     },
 
     async get(remotePath, localPath, getOptions) {

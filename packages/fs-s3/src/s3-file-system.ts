@@ -36,7 +36,7 @@ import {
   type S3Context,
   uriOf,
 } from "./s3-requests.js";
-import { uploadObject } from "./s3-upload.js";
+import { AbandonedUpload, CommitHookFailure, uploadObject } from "./s3-upload.js";
 
 // One function per FileSystem operation, each given the S3Context of its file system; s3FileSystem, at the end,
 // assembles them.
@@ -139,7 +139,20 @@ async function put(
   }
   try {
     await uploadObject(context.client, location, source, context.settings, options);
-  } catch (error) {
+  } catch (thrown) {
+    if (thrown instanceof CommitHookFailure) throw thrown.cause;
+    const error = thrown instanceof AbandonedUpload ? thrown.cause : thrown;
+    if (thrown instanceof AbandonedUpload) {
+      const reason = failure(context, location, error);
+      const abort = failure(context, location, thrown.abortFailure);
+      throw fail(
+        context,
+        location,
+        reason.code,
+        `${reason.detail}; aborting multipart upload ${thrown.uploadId} failed too (${abort.detail}): its parts stay until the bucket's lifecycle rule removes them`,
+        error,
+      );
+    }
     // The object appeared between the HEAD and the upload's If-None-Match.
     if (
       refuseExisting &&
@@ -273,6 +286,7 @@ export function s3FileSystem(options: S3FileSystemOptions = {}): FileSystem {
   };
   return {
     scheme,
+    supportsBeforeCommit: true,
     toUri: context.toUri,
     stat: (path) => stat(context, path),
     exists: (path) => exists(context, path),

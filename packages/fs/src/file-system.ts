@@ -35,6 +35,12 @@ export interface PutOptions {
   /** Size of a stream source, when known: lets progress report a total. */
   size?: number;
   signal?: AbortSignal;
+  /**
+   * Called once every byte is stored and right before the target is replaced: the last moment to withdraw what
+   * described the previous content (an archive's metadata), so that no reader pairs it with the new bytes. If it
+   * throws, the put fails and the previous target stays. Only adapters with `supportsBeforeCommit` call it.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface GetOptions {
@@ -71,6 +77,11 @@ export interface RenameOptions {
 export interface FileSystem {
   /** The URI scheme this instance serves (`file`, `s3`, `hdfs`…). */
   readonly scheme: string;
+  /**
+   * Whether `put` calls `beforeCommit`. Callers that need it fall back to writing a temporary name and renaming
+   * it when an adapter (a plugin written before the hook) does not.
+   */
+  readonly supportsBeforeCommit?: boolean;
   /** The URI a user would write for `path`; used in messages. */
   toUri(path: string): string;
   stat(path: string): Promise<FileInfo>;

@@ -1,5 +1,6 @@
 export type { ByteRange, SizedByteRange } from "./byte-range.js";
 export { checkByteRange } from "./byte-range.js";
+export { putCommitting } from "./committing-put.js";
 export { embeddedStorePath, STORE_ENV } from "./embedded-store.js";
 export type { StorageErrorCode, StorageErrorOptions } from "./errors.js";
 export { errnoOf, fromSystemError, isAbort, isStorageError, StorageError } from "./errors.js";

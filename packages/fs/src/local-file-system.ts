@@ -48,6 +48,7 @@ export function localFileSystem(): FileSystem {
 
   return {
     scheme: "file",
+    supportsBeforeCommit: true,
     toUri: (path) => path,
 
     stat: statOf,
@@ -94,6 +95,7 @@ export function localFileSystem(): FileSystem {
         ...(opened.mode !== undefined && { mode: opened.mode }),
         ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
         ...(options.signal && { signal: options.signal }),
+        ...(options.beforeCommit && { beforeCommit: options.beforeCommit }),
       });
     },
 

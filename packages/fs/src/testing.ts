@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { putCommitting } from "./committing-put.js";
 import { StorageError } from "./errors.js";
 import type {
   FileSystem,
@@ -226,6 +227,52 @@ export function describeFileSystem(
         const error = await caught(directory.fs.open(directory.path, range));
         expect(error.code, JSON.stringify(range)).toBe("INVALID_ARGUMENT");
       }
+    });
+
+    it(
+      "calls beforeCommit once every byte is stored and before the target changes (putCommitting on any adapter)",
+      async () => {
+        await putText("committed/archive.bin", "previous");
+        const { fs, path } = await at("committed/archive.bin");
+        const bytes = randomBytes(largeFileBytes);
+        const seenAtCommit: string[] = [];
+        let sent = 0;
+        async function* counted() {
+          for (let offset = 0; offset < bytes.length; offset += 1 << 20) {
+            const chunk = bytes.subarray(offset, offset + (1 << 20));
+            sent += chunk.length;
+            yield chunk;
+          }
+        }
+        await putCommitting(fs, counted(), path, {
+          beforeCommit: async () => {
+            expect(sent).toBe(bytes.length);
+            seenAtCommit.push(await readText("committed/archive.bin"));
+          },
+        });
+        expect(seenAtCommit).toEqual(["previous"]);
+        expect(
+          createHash("sha256")
+            .update(await readAll(await fs.open(path)))
+            .digest("hex"),
+        ).toBe(createHash("sha256").update(bytes).digest("hex"));
+      },
+      timeout,
+    );
+
+    it("keeps the previous target, and nothing beside it, when beforeCommit throws", async () => {
+      await putText("withdrawn/archive.bin", "previous");
+      const { fs, path } = await at("withdrawn/archive.bin");
+      const refusal = new Error("metadata could not be removed");
+      const put = putCommitting(fs, Readable.from([randomBytes(64 * 1024)]), path, {
+        beforeCommit: async () => {
+          throw refusal;
+        },
+      });
+      await expect(put).rejects.toBe(refusal);
+      expect(await readText("withdrawn/archive.bin")).toBe("previous");
+      const parent = await at("withdrawn");
+      expect((await parent.fs.ls(parent.path)).map((entry) => entry.name)).toEqual(["archive.bin"]);
     });
 
     it("puts an empty file", async () => {

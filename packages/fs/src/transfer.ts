@@ -101,10 +101,14 @@ export interface AtomicWriteOptions {
   signal?: AbortSignal;
   /** Where the bytes come from (a remote URI): a failure of the source is reported against it. */
   sourceUri?: string;
+  /** Runs after the bytes are on disk, before the rename (see `PutOptions.beforeCommit`). */
+  beforeCommit?: () => Promise<void>;
 }
 
 /** Marks a failure of the source stream, so that it is not blamed on the local target. */
 class SourceFailure extends Error {}
+/** Marks a failure of the caller's `beforeCommit`, which is reported as it was thrown. */
+class CommitHookFailure extends Error {}
 
 async function* rethrowingAsSourceFailure(source: AsyncIterable<Uint8Array>) {
   try {
@@ -147,6 +151,13 @@ export async function writeFileAtomically(
     await (options.signal ? pipeline(...stages, { signal: options.signal }) : pipeline(...stages));
     // The creation mode is filtered by the umask; an explicit mode (an executable archive) must survive it.
     if (options.mode !== undefined) await chmod(temporary, options.mode);
+    if (options.beforeCommit) {
+      try {
+        await options.beforeCommit();
+      } catch (error) {
+        throw new CommitHookFailure("beforeCommit failed", { cause: error });
+      }
+    }
     if (options.overwrite === false) {
       await link(temporary, target);
       await unlink(temporary);
@@ -156,6 +167,7 @@ export async function writeFileAtomically(
     await syncDirectory(directory);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
+    if (error instanceof CommitHookFailure) throw error.cause;
     if (error instanceof SourceFailure) throw fromSystemError(error.cause, options.sourceUri ?? target);
     throw fromSystemError(error, target);
   }

@@ -1,0 +1,33 @@
+import { randomBytes } from "node:crypto";
+import { posix } from "node:path";
+import type { FileSystem, PutOptions, PutSource } from "./file-system.js";
+
+/**
+ * `fs.put` with `beforeCommit` honoured by any adapter: natively where the adapter calls it, otherwise by putting
+ * the bytes to a hidden temporary name beside the target, running the hook, then renaming over the target (the
+ * temporary name is removed again when anything fails).
+ */
+export async function putCommitting(
+  fs: FileSystem,
+  source: PutSource,
+  path: string,
+  options: PutOptions = {},
+): Promise<void> {
+  const { beforeCommit, ...putOptions } = options;
+  if (!beforeCommit || fs.supportsBeforeCommit) return fs.put(source, path, options);
+  // Same directory, so the rename stays inside one bucket or namespace.
+  const temporary = posix.join(
+    posix.dirname(path),
+    `.${posix.basename(path)}.${randomBytes(6).toString("hex")}.uploading`,
+  );
+  try {
+    await fs.put(source, temporary, { ...putOptions, overwrite: true });
+    await beforeCommit();
+    await fs.rename(temporary, path, { overwrite: options.overwrite !== false });
+  } catch (error) {
+    await fs.rm(temporary).catch(() => {
+      // Best effort: a leftover hidden name is harmless, the target is what readers look at.
+    });
+    throw error;
+  }
+}
