@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { basenameOf, metadataPathOf } from "@cluster-pack/env-usage";
+import { PassThrough, pipeline, Readable, Transform, type Writable } from "node:stream";
+import { metadataPathOf } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
-import { type FileSystem, isStorageError } from "@cluster-pack/fs";
+import { type FileSystem, isStorageError, putCommitting } from "@cluster-pack/fs";
 import type { ArchiveMetadata } from "./archive-metadata.js";
 import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
@@ -16,107 +16,175 @@ export async function sha256OfFile(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * What is published: a finished local archive (its sha256 already known), or a writer that streams the archive
+ * straight into the upload (a packer), whose bytes are hashed and counted on their way.
+ */
+export type ArchiveSource =
+  | { file: string; sha256: string }
+  | { write: (destination: Writable) => Promise<void> };
+
 export interface PublishOptions {
   fs: FileSystem;
   /** The archive's final path, in the file system's path space. */
   path: string;
-  /** The finished local archive. */
-  localArchive: string;
-  sha256: string;
+  archive: ArchiveSource;
   metadata: Omit<ArchiveMetadata, "sha256" | "size" | "created">;
   onProgress?: ProgressListener;
 }
 
-async function removeQuietly(fs: FileSystem, path: string) {
-  try {
-    await fs.rm(path);
-  } catch {
-    // Best effort: a leftover temporary name is harmless, the final paths are what readers look at.
+/** A pass-through that hashes and counts what flows through it. */
+class Fingerprinting extends Transform {
+  size = 0;
+  private readonly hash = createHash("sha256");
+
+  override _transform(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null, data?: Buffer) => void,
+  ) {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  sha256(): string {
+    return this.hash.digest("hex");
   }
 }
 
+type Step = <T>(what: string, location: string, action: () => Promise<T>) => Promise<T>;
+
+const step: Step = async (what, location, action) => {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof ShippingError) throw error;
+    throw new ShippingError(
+      "UPLOAD_FAILED",
+      `${what} failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
+      {
+        location,
+        cause: error,
+      },
+    );
+  }
+};
+
 /**
- * Publishes an archive and its metadata so that readers never see a half-written or mismatched pair:
- * 1. `put` to a hidden temporary name beside the target (same directory, so the rename stays inside one bucket or
- *    namespace) and check its size (and, on a local store where it is cheap, its sha256);
- * 2. remove the old metadata, then rename the archive over the final path: from here until step 3 the archive
- *    has no metadata, which readers treat as "not there" (the next upload packs again), never as "trusted";
- * 3. write the metadata (a `put`, atomic in every adapter) last.
- * A failure in step 1 leaves the previous archive and metadata untouched.
+ * Runs the writer into `destination` while `upload` reads it, and settles when both have. The first failure is
+ * the one reported: a packer's error when packing broke (the upload then fails because its source did), the
+ * upload's when the store broke (the packer then fails because its destination closed).
+ */
+async function streamed(
+  archive: Extract<ArchiveSource, { write: unknown }>,
+  destination: PassThrough,
+  upload: (written: Promise<void>) => Promise<void>,
+): Promise<void> {
+  let first: { error: unknown } | undefined;
+  const written = archive.write(destination).then(
+    () => {
+      destination.end();
+    },
+    (error: unknown) => {
+      first ??= { error };
+      destination.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    },
+  );
+  const uploaded = upload(written).catch((error: unknown) => {
+    first ??= { error };
+    // Unblocks a writer waiting for room in a stream that nobody reads any more.
+    destination.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  });
+  await Promise.allSettled([written, uploaded]);
+  if (first) throw first.error;
+}
+
+/**
+ * Publishes an archive and its metadata so that readers never trust a mismatched or half-written pair:
+ * 1. the archive goes to its final path in one `put`, which every adapter makes appear whole or not at all
+ *    (S3: a PutObject or a completed multipart upload, no temporary key and no copy; HDFS and local: a temporary
+ *    name renamed; plugins without the hook: the same, by `putCommitting`);
+ * 2. right before the new bytes replace the old (`beforeCommit`, once every byte is stored), the old metadata is
+ *    removed: from then until step 3 the archive has no metadata, which readers treat as "not there" (the next
+ *    upload packs again), never as "trusted";
+ * 3. the size is checked, and the metadata, with the sha256 and size of what was sent, is written last.
+ * A failure before step 2 (packing, the network, the store) leaves the previous archive and metadata untouched.
  */
 export async function publishArchive(options: PublishOptions): Promise<ArchiveMetadata> {
-  const { fs, path, localArchive } = options;
+  const { fs, path, archive } = options;
   const uri = fs.toUri(path);
-  const size = (await stat(localArchive)).size;
   const directory = parentOf(path);
-  const temporary = `${directory}/.${basenameOf(path)}.${randomBytes(6).toString("hex")}.uploading`;
-  const step = async <T>(what: string, location: string, action: () => Promise<T>): Promise<T> => {
-    try {
-      return await action();
-    } catch (error) {
-      if (error instanceof ShippingError) throw error;
-      throw new ShippingError(
-        "UPLOAD_FAILED",
-        `${what} failed: ${isStorageError(error) ? error.detail : firstLine(error)}`,
-        {
-          location,
-          cause: error,
-        },
-      );
-    }
-  };
-
+  const metadataPath = metadataPathOf(path);
+  const knownSize = "file" in archive ? (await stat(archive.file)).size : undefined;
   await step("creating the directory", fs.toUri(directory), () => fs.mkdir(directory));
-  try {
-    await step("uploading the archive", uri, () =>
-      fs.put(localArchive, temporary, {
+
+  const removeMetadata = () =>
+    step("removing the previous metadata", fs.toUri(metadataPath), async () => {
+      if (await fs.exists(metadataPath)) await fs.rm(metadataPath);
+    });
+  const put = (source: string | Readable, beforeCommit: () => Promise<void>) =>
+    step("uploading the archive", uri, () =>
+      putCommitting(fs, source, path, {
         overwrite: true,
-        size,
+        ...(knownSize !== undefined && { size: knownSize }),
+        beforeCommit,
         onProgress: (progress) =>
           options.onProgress?.({
             phase: "upload",
             transferredBytes: progress.transferredBytes,
-            totalBytes: progress.totalBytes ?? size,
+            ...(progress.totalBytes !== undefined && { totalBytes: progress.totalBytes }),
             target: uri,
           }),
       }),
     );
-    const uploaded = await step("checking the upload", uri, () => fs.stat(temporary));
-    if (uploaded.size !== size)
-      throw new ShippingError(
-        "VERIFICATION_FAILED",
-        `the store holds ${uploaded.size} bytes where ${size} were sent`,
-        { location: uri },
-      );
-    if (fs.scheme === "file") {
-      // Local paths are the file system's own path space: re-reading the stored copy is cheap here.
-      const stored = await sha256OfFile(temporary);
-      if (stored !== options.sha256)
-        throw new ShippingError(
-          "VERIFICATION_FAILED",
-          "the stored archive's sha256 differs from the packed one",
-          {
-            location: uri,
-          },
-        );
-    }
-    const metadataPath = metadataPathOf(path);
-    await step("removing the previous metadata", fs.toUri(metadataPath), async () => {
-      if (await fs.exists(metadataPath)) await fs.rm(metadataPath);
-    });
-    await step("moving the archive into place", uri, () => fs.rename(temporary, path, { overwrite: true }));
-  } catch (error) {
-    await removeQuietly(fs, temporary);
-    throw error;
+
+  let sha256: string;
+  let size: number;
+  if ("file" in archive) {
+    await put(archive.file, removeMetadata);
+    sha256 = archive.sha256;
+    size = knownSize ?? 0;
+  } else {
+    const fingerprint = new Fingerprinting();
+    const destination = new PassThrough();
+    await streamed(archive, destination, (written) =>
+      // Only a complete archive may replace the old one: the writer must have finished without error.
+      // pipeline, not pipe: a failure on either side reaches the other.
+      put(
+        pipeline(destination, fingerprint, () => undefined),
+        async () => {
+          await written;
+          await removeMetadata();
+        },
+      ),
+    );
+    sha256 = fingerprint.sha256();
+    size = fingerprint.size;
   }
 
-  const metadata: ArchiveMetadata = {
-    ...options.metadata,
-    sha256: options.sha256,
-    size,
-    created: new Date().toISOString(),
-  };
-  const metadataPath = metadataPathOf(path);
+  const stored = await step("checking the upload", uri, () => fs.stat(path));
+  if (stored.size !== size)
+    throw new ShippingError(
+      "VERIFICATION_FAILED",
+      `the store holds ${stored.size} bytes where ${size} were sent`,
+      {
+        location: uri,
+      },
+    );
+  // Local paths are the file system's own path space: re-reading the stored copy is cheap here.
+  if (fs.scheme === "file" && (await sha256OfFile(path)) !== sha256)
+    throw new ShippingError(
+      "VERIFICATION_FAILED",
+      "the stored archive's sha256 differs from the packed one",
+      {
+        location: uri,
+      },
+    );
+
+  const metadata: ArchiveMetadata = { ...options.metadata, sha256, size, created: new Date().toISOString() };
   const body = `${JSON.stringify(metadata, null, 4)}\n`;
   await step("writing the metadata", fs.toUri(metadataPath), () =>
     fs.put(Readable.from([Buffer.from(body)]), metadataPath, {

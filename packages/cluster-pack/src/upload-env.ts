@@ -154,8 +154,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
         metadata = await publishArchive({
           fs,
           path,
-          localArchive,
-          sha256: await sha256OfFile(localArchive),
+          archive: { file: localArchive, sha256: await sha256OfFile(localArchive) },
           metadata: {
             ...expected,
             ...(expected.with_python && { interpreter: shippedInterpreterOf(model.interpreter) }),
@@ -211,8 +210,7 @@ async function publishPrebuilt(
   const metadata = await publishArchive({
     fs,
     path,
-    localArchive,
-    sha256,
+    archive: { file: localArchive, sha256 },
     metadata: {
       package_installed: [],
       platform: "",

@@ -51,12 +51,13 @@ async function main() {
     response.writeHead(204).end();
   };
 
-  const requests: { method: string; url: string }[] = [];
+  const requests: { method: string; url: string; copySource?: string }[] = [];
   const handle = s3rver.callback();
   const server = createServer((request, response) => {
     const method = request.method ?? "GET";
     const url = request.url ?? "/";
-    requests.push({ method, url });
+    const copySource = request.headers["x-amz-copy-source"];
+    requests.push({ method, url, ...(typeof copySource === "string" && { copySource }) });
     if (method === "DELETE" && new URL(url, "http://s3rver").searchParams.has("uploadId")) {
       abortMultipartUpload(new URL(url, "http://s3rver"), response).catch((error: unknown) =>
         response.destroy(error as Error),

@@ -14,6 +14,8 @@ export interface S3rverRequest {
   method: string;
   /** Full request URL (path-style: `/<bucket>/<key>?<query>`), still percent-encoded. */
   url: URL;
+  /** The `x-amz-copy-source` header: set on CopyObject (and UploadPartCopy) requests only. */
+  copySource?: string;
 }
 
 export interface RunningS3rver {
@@ -85,8 +87,12 @@ export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS
     secretAccessKey: "S3RVER",
     directory,
     async requests() {
-      const logged = await ask<{ method: string; url: string }[]>({ query: "requests" });
-      return logged.map(({ method, url }) => ({ method, url: new URL(url, endpoint) }));
+      const logged = await ask<{ method: string; url: string; copySource?: string }[]>({ query: "requests" });
+      return logged.map(({ method, url, copySource }) => ({
+        method,
+        url: new URL(url, endpoint),
+        ...(copySource !== undefined && { copySource }),
+      }));
     },
     unfinishedUploads: (bucket) => ask<string[]>({ query: "unfinishedUploads", bucket }),
     async stop() {

@@ -1,0 +1,185 @@
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { metadataPathOf } from "@cluster-pack/env-usage";
+import { type FileSystem, resolveFileSystem } from "@cluster-pack/fs";
+import {
+  type RunningS3rver,
+  type RunningTestStore,
+  s3StorageOptions,
+  startS3rver,
+  testStores,
+} from "@cluster-pack/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readArchiveMetadata } from "../src/archive-metadata.js";
+import { publishArchive, sha256OfFile } from "../src/publish.js";
+
+const MiB = 1024 * 1024;
+
+const metadataOf = (fingerprint: string) => ({
+  package_installed: [],
+  platform: "linux_x86_64",
+  python_version: "3.11.2",
+  fingerprint,
+  format: "pex" as const,
+  tool: "test",
+});
+
+/** Writes `chunks` into the destination as a packer does: waiting for room when the upload lags behind. */
+async function writeChunks(destination: Writable, chunks: Iterable<Buffer>): Promise<void> {
+  for (const chunk of chunks) if (!destination.write(chunk)) await once(destination, "drain");
+}
+
+function* randomChunks(count: number, size = MiB): Generator<Buffer> {
+  for (let index = 0; index < count; index++) yield randomBytes(size);
+}
+
+async function readStored(fs: FileSystem, path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await fs.open(path)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe.each(testStores)("publishing an archive on $name", (store) => {
+  let root: string;
+  let running: RunningTestStore;
+  const opened: FileSystem[] = [];
+  const at = async (name: string) => {
+    const resolved = await resolveFileSystem(`${running.directory}/${name}`, running.fsArgs);
+    opened.push(resolved.fs);
+    return resolved;
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "cp-publication-"));
+    running = await store.start(root);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(opened.map((fs) => fs.close?.()));
+    await running?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("streams the packer's bytes to the final path and records their sha256 and size", async () => {
+    const { fs, path } = await at("streamed/env.pex");
+    const sent = [...randomChunks(20)];
+    const metadata = await publishArchive({
+      fs,
+      path,
+      archive: { write: (destination) => writeChunks(destination, sent) },
+      metadata: metadataOf("streamed"),
+    });
+
+    const stored = await readStored(fs, path);
+    expect(stored.equals(Buffer.concat(sent))).toBe(true);
+    expect(metadata).toMatchObject({
+      size: 20 * MiB,
+      sha256: createHash("sha256").update(stored).digest("hex"),
+    });
+    expect(await readArchiveMetadata(fs, path)).toEqual(metadata);
+    const { fs: directoryFs, path: directory } = await at("streamed");
+    expect((await directoryFs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
+  }, 60_000);
+
+  it("keeps the previous archive and metadata, and nothing else, when packing fails midway", async () => {
+    const { fs, path } = await at("failed/env.pex");
+    const previousFile = join(root, "previous.pex");
+    await writeFile(previousFile, randomBytes(3 * MiB));
+    const previous = await publishArchive({
+      fs,
+      path,
+      archive: { file: previousFile, sha256: await sha256OfFile(previousFile) },
+      metadata: metadataOf("previous"),
+    });
+
+    const broken = new Error("packing broke after 12 MiB");
+    const publishing = publishArchive({
+      fs,
+      path,
+      archive: {
+        write: async (destination) => {
+          await writeChunks(destination, randomChunks(12));
+          throw broken;
+        },
+      },
+      metadata: metadataOf("next"),
+    });
+
+    await expect(publishing).rejects.toBe(broken);
+    expect(
+      createHash("sha256")
+        .update(await readStored(fs, path))
+        .digest("hex"),
+    ).toBe(previous.sha256);
+    expect(await readArchiveMetadata(fs, path)).toEqual(previous);
+    const { fs: directoryFs, path: directory } = await at("failed");
+    expect((await directoryFs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
+  }, 60_000);
+});
+
+describe("publishing on S3", () => {
+  let s3: RunningS3rver;
+  let fs: FileSystem;
+
+  beforeAll(async () => {
+    s3 = await startS3rver({ buckets: ["envs"] });
+    const options = s3StorageOptions(s3);
+    // Big parts keep the > 5 GiB upload at about 80 requests.
+    ({ fs } = await resolveFileSystem("s3://envs", {
+      s3: { ...options.s3, partSize: 64 * MiB, queueSize: 2 },
+    }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await fs?.close?.();
+    await s3?.stop();
+  });
+
+  it("writes the archive to its final key only: no temporary key, no copy", async () => {
+    const path = "envs/team/env.pex";
+    for (const round of [1, 2]) {
+      await publishArchive({
+        fs,
+        path,
+        archive: { write: (destination) => writeChunks(destination, randomChunks(70)) },
+        metadata: metadataOf(`round ${round}`),
+      });
+    }
+    const writes = (await s3.requests()).filter((request) => ["PUT", "POST"].includes(request.method));
+    expect(writes.filter((request) => request.copySource !== undefined)).toEqual([]);
+    const keys = new Set(writes.map((request) => decodeURIComponent(request.url.pathname)));
+    expect([...keys].sort()).toEqual(["/envs/team/", `/${metadataPathOf(path)}`, "/envs/team/env.pex"].sort());
+    // 70 MiB in 64 MiB parts: a multipart upload each round.
+    expect(writes.filter((request) => request.url.searchParams.has("partNumber"))).toHaveLength(4);
+  }, 120_000);
+
+  it("publishes more than 5 GiB, the most one copy could move, without a copy", async () => {
+    const path = "envs/huge/env.pex";
+    const size = 5 * 1024 * MiB + MiB;
+    const zeros = Buffer.alloc(8 * MiB);
+    function* generated(): Generator<Buffer> {
+      for (let left = size; left > 0; left -= zeros.length)
+        yield zeros.subarray(0, Math.min(left, zeros.length));
+    }
+    const expected = createHash("sha256");
+    for (const chunk of generated()) expected.update(chunk);
+
+    const metadata = await publishArchive({
+      fs,
+      path,
+      archive: { write: (destination) => writeChunks(destination, generated()) },
+      metadata: metadataOf("huge"),
+    });
+
+    expect(metadata).toMatchObject({ size, sha256: expected.digest("hex") });
+    expect(await fs.stat(path)).toMatchObject({ size });
+    const requests = await s3.requests();
+    expect(requests.filter((request) => request.copySource !== undefined)).toEqual([]);
+    expect(await s3.unfinishedUploads("envs")).toEqual([]);
+    await fs.rm(path);
+  }, 600_000);
+});
