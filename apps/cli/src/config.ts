@@ -18,6 +18,9 @@ export interface ProjectConfig {
   includeEditable?: boolean;
   withPython?: boolean;
   destPrefix?: string;
+  /** `store`, `fast`, `best` or a level 0–9; a TOML integer is read as its digits. */
+  compression?: string;
+  exclude?: string[];
   additionalPackages?: string[];
   ignoredPackages?: string[];
   onlyPackages?: string[];
@@ -34,7 +37,7 @@ export interface ProjectConfig {
   envFallbackPath?: string;
 }
 
-type Kind = "string" | "boolean" | "strings";
+type Kind = "string" | "boolean" | "strings" | "level";
 const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   python: ["python", "string"],
   "package-path": ["packagePath", "string"],
@@ -43,6 +46,8 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   "include-editable": ["includeEditable", "boolean"],
   "with-python": ["withPython", "boolean"],
   "dest-prefix": ["destPrefix", "string"],
+  compression: ["compression", "level"],
+  exclude: ["exclude", "strings"],
   "additional-packages": ["additionalPackages", "strings"],
   "ignored-packages": ["ignoredPackages", "strings"],
   "only-packages": ["onlyPackages", "strings"],
@@ -54,6 +59,13 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   store: ["store", "string"],
   user: ["user", "string"],
   "env-fallback-path": ["envFallbackPath", "string"],
+};
+
+const kindNames: Record<Kind, string> = {
+  string: "a string",
+  boolean: "a boolean",
+  strings: "a list of strings",
+  level: 'a level 0-9 or "store", "fast", "best"',
 };
 
 /** The nearest pyproject.toml from `start` upwards, or undefined. */
@@ -113,11 +125,11 @@ export async function loadProjectConfig(cwd = process.cwd()): Promise<ProjectCon
     let parsed: unknown;
     if (kind === "string") parsed = typeof value === "string" ? value : undefined;
     else if (kind === "boolean") parsed = typeof value === "boolean" ? value : undefined;
+    else if (kind === "level")
+      parsed = typeof value === "string" || typeof value === "number" ? String(value) : undefined;
     else parsed = asStrings(value);
     if (parsed === undefined)
-      throw new UsageError(
-        `${found.file}: [tool.cluster-pack] ${key} must be ${kind === "strings" ? "a list of strings" : `a ${kind}`}`,
-      );
+      throw new UsageError(`${found.file}: [tool.cluster-pack] ${key} must be ${kindNames[kind]}`);
     (config as Record<string, unknown>)[field] = parsed;
   }
   // Paths in the file are relative to the file, not to wherever the command runs.

@@ -2,6 +2,7 @@ import { basename, resolve } from "node:path";
 import {
   type ArchiveFormat,
   archiveFormats,
+  type Compression,
   type EnvironmentOptions,
   type PackageSelection,
   type Packer,
@@ -42,6 +43,8 @@ export interface EnvironmentFlags extends PackageSelectionFlags {
   includeEditable?: boolean;
   withPython?: boolean;
   destPrefix?: string;
+  compression?: string;
+  exclude?: string[];
   indexUrl?: string;
   extraIndexUrl?: string[];
   findLinks?: string[];
@@ -90,6 +93,15 @@ export const environmentOptions = () => [
     "--dest-prefix <path>",
     "conda archives: the absolute path they will be unpacked at (no unpack step)",
   ),
+  new Option(
+    "--compression <level>",
+    "store (0), fast (1), best (9) or a level 0-9 (default: 1 for pex and pex.zip, 4 for venv and conda)",
+  ),
+  // Repeated only: a comma may be part of a pattern.
+  new Option(
+    "--exclude <glob>",
+    "leave out files matching this fnmatch pattern, on paths inside the archive (repeatable; e.g. '*/tests/*')",
+  ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
   ...packageSelectionOptions(),
   new Option("--index-url <url>", "package index for additional packages (default C_PACK_PYPI_URL)"),
   listOption("--extra-index-url <url>", "more package indexes"),
@@ -126,6 +138,16 @@ const oneOf = (key: string, value: string | undefined, allowed: readonly string[
   return value;
 };
 
+/** `store`, `fast`, `best` or a level 0–9 (as the façade takes it), or a usage error. */
+export function parseCompression(value: string, given = "--compression"): Compression {
+  if (/^[0-9]$/.test(value)) return Number(value);
+  if (value === "store" || value === "fast" || value === "best") return value;
+  throw new UsageError(
+    `${given} "${value}" is not supported`,
+    "use store (0), fast (1), best (9) or a level from 0 to 9",
+  );
+}
+
 /** Flags first, then `[tool.cluster-pack]`: the environment and the packages it ships. */
 export function packageSelectionOf(
   flags: PackageSelectionFlags,
@@ -156,6 +178,8 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
       "write the full path the archive will be unpacked at, e.g. /opt/envs/analytics",
     );
   const includeEditable = flags.includeEditable ?? config.includeEditable;
+  const compression = flags.compression ?? config.compression;
+  const exclude = flags.exclude ?? config.exclude;
   const indexUrl = flags.indexUrl ?? config.indexUrl;
   const extraIndexUrls = flags.extraIndexUrl ?? config.extraIndexUrls;
   const findLinks = flags.findLinks ?? config.findLinks;
@@ -167,6 +191,13 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
     ...(includeEditable !== undefined && { includeEditable }),
     ...(withPython !== undefined && { withPython }),
     ...(destPrefix !== undefined && { destPrefix }),
+    ...(compression !== undefined && {
+      compression: parseCompression(
+        compression,
+        flags.compression === undefined ? `${config.file}: [tool.cluster-pack] compression` : undefined,
+      ),
+    }),
+    ...(exclude !== undefined && { exclude }),
     ...(indexUrl !== undefined && { indexUrl }),
     ...(extraIndexUrls !== undefined && { extraIndexUrls }),
     ...(findLinks !== undefined && { findLinks }),

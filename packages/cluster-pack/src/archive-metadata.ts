@@ -1,6 +1,7 @@
 import { metadataPathOf, type Packer } from "@cluster-pack/env-usage";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
 import ownPackage from "../package.json";
+import { defaultCompressionLevels } from "./pack-env.js";
 import { readTextFile } from "./storage.js";
 
 /**
@@ -32,6 +33,13 @@ export interface ArchiveMetadata {
   interpreter?: ShippedInterpreter;
   /** The path a conda archive was packed for (`destPrefix`): it must be unpacked exactly there. */
   dest_prefix?: string;
+  /**
+   * The deflate or gzip level the archive was packed with, 0–9 (0: stored; `compression`'s names resolved).
+   * Absent in metadata written before it was recorded: the packer's default level then.
+   */
+  compression_level?: number;
+  /** The `exclude` patterns the archive was packed with, sorted, each once; absent when none. */
+  exclude?: string[];
   /** `cluster-pack@<version>`. */
   tool: string;
   /** When the archive was published (ISO 8601). */
@@ -83,11 +91,15 @@ export type CacheKey = Pick<
   | "format"
   | "with_python"
   | "dest_prefix"
+  | "compression_level"
+  | "exclude"
 >;
 
 /**
  * cluster-pack's check (same sorted requirements, platform, Python version) plus our fingerprint, format, whether
- * the interpreter is inside and the destination of a conda archive.
+ * the interpreter is inside, the destination of a conda archive, the compression level and the exclude patterns.
+ * Metadata from before the last two were recorded describes an archive packed at the packer's default level with
+ * nothing excluded, and compares as such.
  */
 export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expected: CacheKey): boolean {
   if (!stored || !Array.isArray(stored.package_installed)) return false;
@@ -100,6 +112,9 @@ export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expecte
     stored.format === expected.format &&
     (stored.with_python ?? false) === (expected.with_python ?? false) &&
     stored.dest_prefix === expected.dest_prefix &&
+    (stored.compression_level ?? defaultCompressionLevels[expected.format]) ===
+      (expected.compression_level ?? defaultCompressionLevels[expected.format]) &&
+    sorted(Array.isArray(stored.exclude) ? stored.exclude : []) === sorted(expected.exclude ?? []) &&
     typeof stored.sha256 === "string" &&
     typeof stored.size === "number"
   );

@@ -48,7 +48,13 @@ export type {
 export { listEnvs, locateEnv, pruneEnvs, removeEnv } from "./env-store.js";
 export type { ShippingErrorCode, ShippingErrorOptions } from "./errors.js";
 export { isShippingError, ShippingError } from "./errors.js";
-export type { EnvironmentOptions, PackageSelection, PackEnvOptions, PackedEnv } from "./pack-env.js";
+export type {
+  Compression,
+  EnvironmentOptions,
+  PackageSelection,
+  PackEnvOptions,
+  PackedEnv,
+} from "./pack-env.js";
 export { packEnv } from "./pack-env.js";
 export { formatOfArchive } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";

@@ -3,7 +3,14 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
-import { packConda, packVenv, packZipapp } from "@cluster-pack/packers";
+import {
+  DEFAULT_ENV_ARCHIVE_LEVEL,
+  excludePatternProblem,
+  normalizeExcludePatterns,
+  packConda,
+  packVenv,
+  packZipapp,
+} from "@cluster-pack/packers";
 import {
   type EnvironmentModel,
   formatRequirements,
@@ -30,6 +37,9 @@ export interface PackageSelection {
   onlyPackages?: readonly string[];
 }
 
+/** How hard archives are compressed: `store` (level 0), `fast` (1), `best` (9), or a level from 0 to 9. */
+export type Compression = "store" | "fast" | "best" | number;
+
 export interface EnvironmentOptions extends PackageSelection, IndexOptions {
   /** The interpreter whose environment is shipped; default the active venv, conda env, else `python3`. */
   python?: string;
@@ -46,6 +56,18 @@ export interface EnvironmentOptions extends PackageSelection, IndexOptions {
   withPython?: boolean;
   /** conda archives: the absolute path the archive will be unpacked at (no unpack step then). */
   destPrefix?: string;
+  /**
+   * `store` (0: entries kept uncompressed, fastest to pack and extract; zip formats only), `fast` (1), `best` (9)
+   * or a level 0–9. Default the packer's: 1 for `pex` and `pex.zip`, 4 for venv and conda archives.
+   */
+  compression?: Compression;
+  /**
+   * Files left out of the archive: fnmatch patterns on paths inside it, relative to the environment: under
+   * `.deps/` for `pex`/`pex.zip` (`numpy/tests/test_a.py`), inside the environment for venv and conda archives
+   * (`lib/python3.11/site-packages/numpy/tests/test_a.py`). `*` matches `/` too, so `*.a` matches at any depth. A
+   * pattern matching a directory leaves out what it holds. The files cluster-pack adds itself always ship.
+   */
+  exclude?: readonly string[];
   onProgress?: ProgressListener;
   /** Where `VIRTUAL_ENV`, `C_PACK_*`, `HADOOP_CONF_DIR`… are read; default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -102,12 +124,47 @@ async function condaFingerprint(prefix: string): Promise<string> {
   return `conda:${hash.digest("hex")}`;
 }
 
+/** What each packer compresses with when not told: the packers' own defaults (zipapp 1, venv and conda 4). */
+export const defaultCompressionLevels: Readonly<Record<Packer, number>> = {
+  pex: 1,
+  "pex.zip": 1,
+  venv: DEFAULT_ENV_ARCHIVE_LEVEL,
+  conda: DEFAULT_ENV_ARCHIVE_LEVEL,
+};
+
+const compressionNames: Readonly<Record<string, number>> = { store: 0, fast: 1, best: 9 };
+
+/** The level a `compression` option means for a packer (`fast` and `1` are the same); a bad value is refused. */
+export function compressionLevelOf(packer: Packer, compression: Compression | undefined): number {
+  if (compression === undefined) return defaultCompressionLevels[packer];
+  const level =
+    typeof compression === "number"
+      ? compression
+      : (compressionNames[compression] ?? (/^[0-9]$/.test(compression) ? Number(compression) : Number.NaN));
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new ShippingError(
+      "INVALID_ARGUMENT",
+      `compression "${compression}" is not supported: use store (0), fast (1), best (9) or a level from 0 to 9`,
+    );
+  return level;
+}
+
+/** The exclude patterns as the cache key and the metadata hold them: sorted, each once; a bad one is refused. */
+export function excludePatternsOf(exclude: readonly string[] | undefined): string[] {
+  for (const pattern of exclude ?? []) {
+    const problem = excludePatternProblem(pattern);
+    if (problem) throw new ShippingError("INVALID_ARGUMENT", problem);
+  }
+  return normalizeExcludePatterns(exclude);
+}
+
 export async function cacheKeyOf(
   model: EnvironmentModel,
   packer: Packer,
-  options: Pick<EnvironmentOptions, "withPython" | "destPrefix">,
+  options: Pick<EnvironmentOptions, "withPython" | "destPrefix" | "compression" | "exclude">,
   extraFingerprint = "",
 ): Promise<CacheKey> {
+  const exclude = excludePatternsOf(options.exclude);
   const extras = [
     extraFingerprint,
     packer === "conda" ? await condaFingerprint(model.interpreter.prefix) : "",
@@ -121,6 +178,8 @@ export async function cacheKeyOf(
     format: packer,
     ...(carriesPython(packer, options) && { with_python: true }),
     ...(packer === "conda" && options.destPrefix !== undefined && { dest_prefix: options.destPrefix }),
+    compression_level: compressionLevelOf(packer, options.compression),
+    ...(exclude.length > 0 && { exclude }),
   };
 }
 
@@ -151,6 +210,8 @@ export function checkPackerOptions(packer: Packer, options: EnvironmentOptions):
     );
   if (options.destPrefix !== undefined && packer !== "conda")
     throw new ShippingError("INVALID_ARGUMENT", `destPrefix is for conda archives, not the ${packer} packer`);
+  compressionLevelOf(packer, options.compression);
+  excludePatternsOf(options.exclude);
   if (packer === "conda" && selects(options))
     throw new ShippingError(
       "INVALID_ARGUMENT",
@@ -196,12 +257,25 @@ async function withStaging<T>(
   }
 }
 
+/** The packers' size options: the level always given (so the key's is the one used), the patterns when any. */
+function sizeOptionsOf(options: EnvironmentOptions & { packer: Packer; format: ArchiveFormat }) {
+  const compressionLevel = compressionLevelOf(options.packer, options.compression);
+  if (compressionLevel === 0 && options.format === "tar.gz")
+    throw new ShippingError(
+      "INVALID_ARGUMENT",
+      "compression store (level 0) applies to zip formats (pex, pex.zip, zip): a .tar.gz is always gzip-compressed; use fast (1), or the zip format to store",
+    );
+  const exclude = excludePatternsOf(options.exclude);
+  return { compressionLevel, ...(exclude.length > 0 && { exclude }) };
+}
+
 /** Packs with the zipapp packers: a staging environment's distributions, or the requirement set's. */
 function packPex(
   model: EnvironmentModel,
-  options: EnvironmentOptions & { output: string; packer: Packer },
+  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
 ): Promise<{ sha256: string; bytes: number }> {
   const layout = options.packer === "pex.zip" ? "unpack" : "zipapp";
+  const size = sizeOptionsOf(options);
   if (needsStaging(model.requirements))
     return withStaging(model, options, async (interpreter) => {
       const { distributions } = await listDistributions(interpreter);
@@ -210,6 +284,7 @@ function packPex(
         distributions: distributions.filter((d) => !d.editable),
         output: options.output,
         layout,
+        ...size,
       });
     });
   return packZipapp({
@@ -218,18 +293,20 @@ function packPex(
     output: options.output,
     layout,
     includeEditable: options.includeEditable ?? false,
+    ...size,
   });
 }
 
 /** Packs a venv archive: of a staging venv, or of the environment without the distributions the set leaves out. */
 function packVenvArchive(
   model: EnvironmentModel,
-  options: EnvironmentOptions & { output: string; format: ArchiveFormat },
+  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
 ) {
   const common = {
     output: options.output,
     format: options.format === "zip" ? ("zip" as const) : ("tar.gz" as const),
     withPython: options.withPython ?? false,
+    ...sizeOptionsOf(options),
   };
   if (needsStaging(model.requirements))
     return withStaging(model, options, (interpreter) => packVenv({ ...common, interpreter }));
@@ -263,6 +340,7 @@ export async function packModel(
       format: options.format === "zip" ? "zip" : "tar.gz",
       includeEditable: options.includeEditable ?? false,
       ...(options.destPrefix !== undefined && { destPrefix: options.destPrefix }),
+      ...sizeOptionsOf(options),
     });
   options.onProgress?.({
     phase: "pack",

@@ -251,12 +251,15 @@ const packingOptions = [
   "includeEditable",
   "withPython",
   "destPrefix",
+  "compression",
+  "exclude",
 ] as const;
 
 function refusePackingOptions(running: RunningEnv, options: UploadEnvOptions) {
-  const given: string[] = packingOptions.filter(
-    (name) => options[name] !== undefined && options[name] !== false,
-  );
+  const given: string[] = packingOptions.filter((name) => {
+    const value = options[name];
+    return value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
+  });
   if (options.packer !== undefined && options.packer !== running.packer)
     given.push(`packer ${options.packer}`);
   if (options.format !== undefined && options.format !== running.format)

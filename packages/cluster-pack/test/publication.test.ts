@@ -152,7 +152,9 @@ describe("publishing on S3", () => {
     const writes = (await s3.requests()).filter((request) => ["PUT", "POST"].includes(request.method));
     expect(writes.filter((request) => request.copySource !== undefined)).toEqual([]);
     const keys = new Set(writes.map((request) => decodeURIComponent(request.url.pathname)));
-    expect([...keys].sort()).toEqual(["/envs/team/", `/${metadataPathOf(path)}`, "/envs/team/env.pex"].sort());
+    expect([...keys].sort()).toEqual(
+      ["/envs/team/", `/${metadataPathOf(path)}`, "/envs/team/env.pex"].sort(),
+    );
     // 70 MiB in 64 MiB parts: a multipart upload each round.
     expect(writes.filter((request) => request.url.searchParams.has("partNumber"))).toHaveLength(4);
   }, 120_000);

@@ -23,8 +23,13 @@ export interface EnvArchiveOptions {
   output: string;
   /** Default: from the output's name. */
   format?: EnvArchiveFormat;
-  /** gzip or deflate level, 1–9; default 4 (conda-pack's default: most of the size gain of 6 at twice its speed). */
+  /**
+   * gzip or deflate level, 1–9, or 0 to store a zip's entries uncompressed (a `.tar.gz` is always gzip-compressed);
+   * default 4 (`DEFAULT_ENV_ARCHIVE_LEVEL`).
+   */
   compressionLevel?: number;
+  /** Files of the environment left out (`exclude-patterns.ts`: fnmatch patterns on paths inside the environment). */
+  exclude?: readonly string[];
   /** Seconds since 1970 stamped on every entry; default `SOURCE_DATE_EPOCH`, else 1980-01-01. */
   sourceDateEpoch?: number;
 }
@@ -39,6 +44,30 @@ export interface PackedEnvArchive {
   entries: number;
   /** Things that will not work where the archive is unpacked, each one line; empty when everything relocates. */
   warnings: string[];
+}
+
+/** conda-pack's default: most of the size gain of 6 at twice its speed. */
+export const DEFAULT_ENV_ARCHIVE_LEVEL = 4;
+
+/**
+ * A `.tar.gz` is gzip-compressed, 1–9: gzip's level 0 would make it one in name only (stored blocks), which no
+ * reader expects of the name, so store is refused rather than silently compressed.
+ */
+export const storeRefusal =
+  "compression store (level 0) applies to zip archives: a .tar.gz is always gzip-compressed; use fast (1), or a .zip archive to store";
+
+/** The level to write with, checked with the output's name before anything is read. */
+export function compressionLevelOf(options: EnvArchiveOptions): number {
+  const format = resolveFormat(options);
+  const level = options.compressionLevel ?? DEFAULT_ENV_ARCHIVE_LEVEL;
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new PackerError(
+      "INVALID_ARGUMENT",
+      `compressionLevel must be an integer from 0 to 9, not ${level}`,
+    );
+  if (level === 0 && format === "tar.gz")
+    throw new PackerError("INVALID_ARGUMENT", storeRefusal, { location: options.output });
+  return level;
 }
 
 export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
@@ -188,12 +217,7 @@ export async function writeEnvArchive(
   options: EnvArchiveOptions & { prefix: string; warnings: string[] },
 ): Promise<PackedEnvArchive> {
   const format = resolveFormat(options);
-  const level = options.compressionLevel ?? 4;
-  if (!Number.isInteger(level) || level < 1 || level > 9)
-    throw new PackerError(
-      "INVALID_ARGUMENT",
-      `compressionLevel must be an integer from 1 to 9, not ${level}`,
-    );
+  const level = compressionLevelOf(options);
   const epoch = options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch };
   const { written: summary, sha256 } = await publishArchive(options.output, (temporary) =>
     format === "zip"

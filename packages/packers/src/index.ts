@@ -1,8 +1,10 @@
 export type { EditableInArchive } from "./editables-in-archive.js";
 export type { EnvArchiveFormat, EnvArchiveOptions, PackedEnvArchive } from "./env-archive.js";
-export { envArchiveFormatOf } from "./env-archive.js";
+export { DEFAULT_ENV_ARCHIVE_LEVEL, envArchiveFormatOf } from "./env-archive.js";
 export type { PackerErrorCode } from "./errors.js";
 export { isPackerError, PackerError } from "./errors.js";
+export type { ExcludeMatcher } from "./exclude-patterns.js";
+export { excludeMatcher, excludePatternProblem, normalizeExcludePatterns } from "./exclude-patterns.js";
 export type { ClobberedFile, PackCondaOptions, PackedConda } from "./pack-conda.js";
 export { packConda } from "./pack-conda.js";
 export type { PackedVenv, PackVenvOptions } from "./pack-venv.js";

@@ -6,14 +6,15 @@ import { type Distribution, type Interpreter, readDistributions } from "@cluster
 import { type CondaRecord, readCondaRecords } from "./conda-records.js";
 import { type EditableInArchive, type EditablePlan, planEditables } from "./editables-in-archive.js";
 import {
+  compressionLevelOf,
   type EnvArchiveOptions,
   environmentTree,
   isBytecode,
   type PackedEnvArchive,
-  resolveFormat,
   writeEnvArchive,
 } from "./env-archive.js";
 import { PackerError } from "./errors.js";
+import { type ExcludeMatcher, excludeMatcher } from "./exclude-patterns.js";
 import { isNoRoom, looksLikeText, replaceInBinary, replaceInText } from "./prefix-replacement.js";
 import { packedPthFile } from "./pth-file.js";
 import { relocatableShebang, relocateScript, relocationFile } from "./relocatable-scripts.js";
@@ -94,7 +95,8 @@ type UnpackRecord = [path: string, placeholder: string, mode: "text" | "binary"]
  * destination is written in while packing instead. pip's files over conda's are detected and reported.
  */
 export async function packConda(options: PackCondaOptions): Promise<PackedConda> {
-  resolveFormat(options);
+  compressionLevelOf(options);
+  const isExcluded = excludeMatcher(options.exclude);
   const prefix = resolve(options.interpreter.prefix);
   const records = await readCondaRecords(prefix);
   const destPrefix = checkedDestPrefix(options.destPrefix);
@@ -102,9 +104,11 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
   const condaPackageOf = condaPackagesByFile(records);
   const replacements = planPrefixReplacements(records);
   const { distributions } = await readDistributions(options.interpreter.sitePackages);
-  const overwrittenByPip = filesPipOverwrote(prefix, distributions, condaPackageOf);
+  const overwrittenByPip = filesPipOverwrote(prefix, distributions, condaPackageOf).filter(
+    (file) => !isExcluded(file.path),
+  );
   const editables = await planEditables(prefix, distributions, { bake: options.includeEditable ?? false });
-  const isLeftOut = leftOutOfArchive(prefix, condaPackageOf, editables);
+  const isLeftOut = leftOutOfArchive(prefix, condaPackageOf, editables, isExcluded);
   const tree = environmentTree(prefix, isLeftOut);
   const files = packEnvironmentFiles(tree, {
     prefix,
@@ -122,7 +126,7 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
   const entries = [
     ...files.entries,
     ...relocationEntries(destPrefix, files.unpackRecords),
-    ...editables.added,
+    ...editables.added.filter((entry) => !isExcluded(entry.name)),
   ];
 
   const packed = await writeEnvArchive(entries, { ...options, prefix, warnings });
@@ -193,17 +197,22 @@ function filesPipOverwrote(
     );
 }
 
-/** Whether a path of the prefix stays out of the archive: not part of the environment, or replaced by ours. */
+/**
+ * Whether a path of the prefix stays out of the archive: not part of the environment, replaced by ours, or
+ * excluded by the user.
+ */
 function leftOutOfArchive(
   prefix: string,
   condaPackageOf: ReadonlyMap<string, string>,
   editables: EditablePlan,
+  isExcluded: ExcludeMatcher,
 ): (name: string) => boolean {
   return (name) =>
     notEnvironment.has(name) ||
     (activationLeftovers.has(name) && !condaPackageOf.has(name)) ||
     shippedByUs.has(name) ||
-    editables.isLeftOut(join(prefix, name));
+    editables.isLeftOut(join(prefix, name)) ||
+    isExcluded(name);
 }
 
 /** What deciding how each file of the environment ships needs to know. */

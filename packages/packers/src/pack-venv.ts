@@ -4,13 +4,14 @@ import type { ArchiveEntry } from "@cluster-pack/archive";
 import { type Distribution, type Interpreter, readDistributions } from "@cluster-pack/python-env";
 import { type EditableInArchive, planEditables } from "./editables-in-archive.js";
 import {
+  compressionLevelOf,
   type EnvArchiveOptions,
   environmentTree,
   type PackedEnvArchive,
-  resolveFormat,
   writeEnvArchive,
 } from "./env-archive.js";
 import { PackerError } from "./errors.js";
+import { excludeMatcher } from "./exclude-patterns.js";
 import { packedPthFile } from "./pth-file.js";
 import { relocateScript, relocationFile } from "./relocatable-scripts.js";
 import { type ShippedPython, shippedPython } from "./shipped-python.js";
@@ -57,7 +58,8 @@ const relocatedVenvConfig = (text: string) =>
  */
 export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
   const { interpreter } = options;
-  resolveFormat(options);
+  compressionLevelOf(options);
+  const isExcluded = excludeMatcher(options.exclude);
   if (interpreter.kind !== "venv")
     throw new PackerError(
       "INVALID_ARGUMENT",
@@ -92,7 +94,8 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
       (options.withPython === true && name === "pyvenv.cfg") ||
       excluded.has(path) ||
       excludedMetadata.some((metadata) => path === metadata || path.startsWith(`${metadata}/`)) ||
-      editables.isLeftOut(path)
+      editables.isLeftOut(path) ||
+      isExcluded(name)
     );
   };
   const siteDirectories = new Set(interpreter.sitePackages.map((site) => resolve(site)));
@@ -126,7 +129,7 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
   });
   entries.push(
     { kind: "buffer", name: "bin/activate", data: relocationFile("activate"), mode: 0o644 },
-    ...editables.added,
+    ...editables.added.filter((entry) => !isExcluded(entry.name)),
     ...(shipped?.entries ?? []),
   );
 
