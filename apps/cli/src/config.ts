@@ -21,6 +21,7 @@ export interface ProjectConfig {
   /** `store`, `fast`, `best` or a level 0–9; a TOML integer is read as its digits. */
   compression?: string;
   exclude?: string[];
+  compile?: boolean;
   additionalPackages?: string[];
   ignoredPackages?: string[];
   onlyPackages?: string[];
@@ -48,6 +49,7 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   "dest-prefix": ["destPrefix", "string"],
   compression: ["compression", "level"],
   exclude: ["exclude", "strings"],
+  compile: ["compile", "boolean"],
   "additional-packages": ["additionalPackages", "strings"],
   "ignored-packages": ["ignoredPackages", "strings"],
   "only-packages": ["onlyPackages", "strings"],

@@ -40,6 +40,8 @@ export interface ArchiveMetadata {
   compression_level?: number;
   /** The `exclude` patterns the archive was packed with, sorted, each once; absent when none. */
   exclude?: string[];
+  /** `true` when the archive holds precompiled bytecode (`compile`); absent otherwise. */
+  compile?: boolean;
   /** `cluster-pack@<version>`. */
   tool: string;
   /** When the archive was published (ISO 8601). */
@@ -93,13 +95,14 @@ export type CacheKey = Pick<
   | "dest_prefix"
   | "compression_level"
   | "exclude"
+  | "compile"
 >;
 
 /**
  * cluster-pack's check (same sorted requirements, platform, Python version) plus our fingerprint, format, whether
- * the interpreter is inside, the destination of a conda archive, the compression level and the exclude patterns.
- * Metadata from before the last two were recorded describes an archive packed at the packer's default level with
- * nothing excluded, and compares as such.
+ * the interpreter is inside, the destination of a conda archive, the compression level, the exclude patterns and
+ * whether bytecode is inside. Metadata from before the last three were recorded describes an archive packed at the
+ * packer's default level with nothing excluded and no bytecode, and compares as such.
  */
 export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expected: CacheKey): boolean {
   if (!stored || !Array.isArray(stored.package_installed)) return false;
@@ -115,6 +118,7 @@ export function isUpToDate(stored: Partial<ArchiveMetadata> | undefined, expecte
     (stored.compression_level ?? defaultCompressionLevels[expected.format]) ===
       (expected.compression_level ?? defaultCompressionLevels[expected.format]) &&
     sorted(Array.isArray(stored.exclude) ? stored.exclude : []) === sorted(expected.exclude ?? []) &&
+    (stored.compile === true) === (expected.compile ?? false) &&
     typeof stored.sha256 === "string" &&
     typeof stored.size === "number"
   );

@@ -68,6 +68,12 @@ export interface EnvironmentOptions extends PackageSelection, IndexOptions {
    * pattern matching a directory leaves out what it holds. The files cluster-pack adds itself always ship.
    */
   exclude?: readonly string[];
+  /**
+   * Precompile the archive's Python sources with the environment's interpreter: `.pyc` files with PEP 552's
+   * unchecked-hash invalidation beside each source, so the first start on a node imports without compiling and no
+   * extracted mtime matters. Kept in a bytecode cache between packs. Default false.
+   */
+  compile?: boolean;
   onProgress?: ProgressListener;
   /** Where `VIRTUAL_ENV`, `C_PACK_*`, `HADOOP_CONF_DIR`… are read; default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -161,7 +167,7 @@ export function excludePatternsOf(exclude: readonly string[] | undefined): strin
 export async function cacheKeyOf(
   model: EnvironmentModel,
   packer: Packer,
-  options: Pick<EnvironmentOptions, "withPython" | "destPrefix" | "compression" | "exclude">,
+  options: Pick<EnvironmentOptions, "withPython" | "destPrefix" | "compression" | "exclude" | "compile">,
   extraFingerprint = "",
 ): Promise<CacheKey> {
   const exclude = excludePatternsOf(options.exclude);
@@ -180,6 +186,7 @@ export async function cacheKeyOf(
     ...(packer === "conda" && options.destPrefix !== undefined && { dest_prefix: options.destPrefix }),
     compression_level: compressionLevelOf(packer, options.compression),
     ...(exclude.length > 0 && { exclude }),
+    ...(options.compile && { compile: true }),
   };
 }
 
@@ -269,6 +276,10 @@ function sizeOptionsOf(options: EnvironmentOptions & { packer: Packer; format: A
   return { compressionLevel, ...(exclude.length > 0 && { exclude }) };
 }
 
+/** With `compile`, the interpreter that compiles: the one whose environment is packed (a staging one included). */
+const compileOptionOf = (options: EnvironmentOptions, interpreter: Pick<Interpreter, "executable">) =>
+  options.compile ? { compileWith: interpreter.executable } : {};
+
 /** Packs with the zipapp packers: a staging environment's distributions, or the requirement set's. */
 function packPex(
   model: EnvironmentModel,
@@ -309,10 +320,13 @@ function packVenvArchive(
     ...sizeOptionsOf(options),
   };
   if (needsStaging(model.requirements))
-    return withStaging(model, options, (interpreter) => packVenv({ ...common, interpreter }));
+    return withStaging(model, options, (interpreter) =>
+      packVenv({ ...common, ...compileOptionOf(options, interpreter), interpreter }),
+    );
   const kept = new Set(model.requirements.map((requirement) => requirement.distribution?.metadataPath));
   return packVenv({
     ...common,
+    ...compileOptionOf(options, model.interpreter),
     interpreter: model.interpreter,
     includeEditable: options.includeEditable ?? false,
     excludedDistributions: model.distributions.filter((d) => !d.editable && !kept.has(d.metadataPath)),
@@ -341,6 +355,7 @@ export async function packModel(
       includeEditable: options.includeEditable ?? false,
       ...(options.destPrefix !== undefined && { destPrefix: options.destPrefix }),
       ...sizeOptionsOf(options),
+      ...compileOptionOf(options, model.interpreter),
     });
   options.onProgress?.({
     phase: "pack",

@@ -253,6 +253,7 @@ const packingOptions = [
   "destPrefix",
   "compression",
   "exclude",
+  "compile",
 ] as const;
 
 function refusePackingOptions(running: RunningEnv, options: UploadEnvOptions) {

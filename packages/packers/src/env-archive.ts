@@ -2,6 +2,7 @@ import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
 import { describeExtensions, formatOfPath, formatsOfPacker } from "@cluster-pack/env-usage";
+import { bytecodeEntries } from "./bytecode.js";
 import { PackerError } from "./errors.js";
 import { publishArchive } from "./published-archive.js";
 
@@ -32,6 +33,11 @@ export interface EnvArchiveOptions {
   exclude?: readonly string[];
   /** Seconds since 1970 stamped on every entry; default `SOURCE_DATE_EPOCH`, else 1980-01-01. */
   sourceDateEpoch?: number;
+  /**
+   * The environment's interpreter, to precompile every `.py` of the archive with (PEP 552 unchecked-hash `.pyc`
+   * beside each source, `bytecode.ts`); default: no bytecode.
+   */
+  compileWith?: string;
 }
 
 /** What every venv and conda archive reports. */
@@ -95,7 +101,10 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
   return format;
 }
 
-/** Bytecode is left out: every entry gets one fixed mtime, so no `.pyc` would match its source once unpacked. */
+/**
+ * The environment's own bytecode is left out: every entry gets one fixed mtime, so no timestamp-checked `.pyc`
+ * would match its source once unpacked (`compileWith` adds hash-based ones instead).
+ */
 export const isBytecode = (name: string, kind: "file" | "directory" | "symlink") =>
   kind === "directory" ? posix.basename(name) === "__pycache__" : /\.py[co]$/.test(name);
 
@@ -219,14 +228,17 @@ export async function writeEnvArchive(
   const format = resolveFormat(options);
   const level = compressionLevelOf(options);
   const epoch = options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch };
+  const packed = options.compileWith
+    ? [...entries, ...(await bytecodeEntries(options.compileWith, entries))]
+    : entries;
   const { written: summary, sha256 } = await publishArchive(options.output, (temporary) =>
     format === "zip"
-      ? writeZip(materializeSymlinks(entries, options.prefix, options.warnings), temporary, {
+      ? writeZip(materializeSymlinks(packed, options.prefix, options.warnings), temporary, {
           level,
           label: options.output,
           ...epoch,
         })
-      : writeTar(entries, temporary, { gzip: true, level, label: options.output, ...epoch }),
+      : writeTar(packed, temporary, { gzip: true, level, label: options.output, ...epoch }),
   );
   return {
     output: options.output,
