@@ -2,6 +2,7 @@
 
 export * from "./built-package.js";
 export * from "./execute.js";
+export * from "./fault-proxy.js";
 export * from "./fresh-build.js";
 export * from "./hadoop-tokens.js";
 export * from "./kdc.js";
