@@ -7,14 +7,18 @@ import type { Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
 import { type FileSystem, resolveFileSystem } from "@cluster-pack/fs";
 import {
+  type FaultProxy,
   type RunningS3rver,
   type RunningTestStore,
   s3StorageOptions,
+  startFaultProxy,
   startS3rver,
+  startWebHdfsServer,
   testStores,
+  type WebHdfsServer,
 } from "@cluster-pack/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readArchiveMetadata } from "../src/archive-metadata.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type ArchiveMetadata, readArchiveMetadata } from "../src/archive-metadata.js";
 import { publishArchive, sha256OfFile } from "../src/publish.js";
 
 const MiB = 1024 * 1024;
@@ -184,4 +188,125 @@ describe("publishing on S3", () => {
     expect(await s3.unfinishedUploads("envs")).toEqual([]);
     await fs.rm(path);
   }, 600_000);
+});
+
+describe("a network fault in the middle of a streamed upload", () => {
+  const stopping: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stopping.splice(0).reverse()) await stop();
+  });
+
+  /** Publishes a first archive, then a streamed 20 MiB one through the proxy, whose fault must stop it. */
+  async function publishThroughFault(direct: FileSystem, proxied: FileSystem, path: string) {
+    const previousFile = join(await mkdtemp(join(tmpdir(), "cp-fault-")), "previous.pex");
+    stopping.push(() => rm(join(previousFile, ".."), { recursive: true, force: true }));
+    await writeFile(previousFile, randomBytes(MiB));
+    const previous = await publishArchive({
+      fs: direct,
+      path,
+      archive: { file: previousFile, sha256: await sha256OfFile(previousFile) },
+      metadata: metadataOf("previous"),
+    });
+    const failure = await publishArchive({
+      fs: proxied,
+      path,
+      archive: { write: (destination) => writeChunks(destination, randomChunks(20)) },
+      metadata: metadataOf("next"),
+    }).catch((error: unknown) => error);
+    return { previous, failure };
+  }
+
+  async function expectPreviousIntact(fs: FileSystem, path: string, previous: ArchiveMetadata) {
+    expect(
+      createHash("sha256")
+        .update(await readStored(fs, path))
+        .digest("hex"),
+    ).toBe(previous.sha256);
+    expect(await readArchiveMetadata(fs, path)).toEqual(previous);
+    const directory = path.slice(0, path.lastIndexOf("/"));
+    expect((await fs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
+  }
+
+  async function s3Behind(): Promise<{
+    s3: RunningS3rver;
+    proxy: FaultProxy;
+    direct: FileSystem;
+    proxied: FileSystem;
+  }> {
+    const s3 = await startS3rver({ buckets: ["envs"] });
+    const proxy = await startFaultProxy({ target: s3.endpoint });
+    // One attempt per request: the fault is not retried away.
+    const options = { ...s3StorageOptions(s3).s3, partSize: 5 * MiB, maxAttempts: 1 };
+    const { fs: direct } = await resolveFileSystem("s3://envs", { s3: options });
+    const { fs: proxied } = await resolveFileSystem("s3://envs", { s3: { ...options, endpoint: proxy.url } });
+    stopping.push(
+      s3.stop,
+      proxy.close,
+      async () => direct.close?.(),
+      async () => proxied.close?.(),
+    );
+    return { s3, proxy, direct, proxied };
+  }
+
+  const isPart = (number: number) => (url: URL) =>
+    url.searchParams.get("partNumber") === String(number) && url.searchParams.has("uploadId");
+
+  it("on S3 (part 3 reset), keeps the previous archive and metadata and leaves no parts", async () => {
+    const { s3, proxy, direct, proxied } = await s3Behind();
+    proxy.addFault({ method: "PUT", url: isPart(3), action: { kind: "reset", afterBytes: MiB } });
+    const { previous, failure } = await publishThroughFault(direct, proxied, "envs/team/env.pex");
+
+    expect(failure).toMatchObject({ code: "UPLOAD_FAILED" });
+    expect((failure as Error).message).toMatch(
+      /^s3:\/\/envs\/team\/env\.pex: uploading the archive failed: lost the connection/,
+    );
+    await expectPreviousIntact(direct, "envs/team/env.pex", previous);
+    expect(await s3.unfinishedUploads("envs")).toEqual([]);
+  }, 120_000);
+
+  it("on S3, says so when the failed upload cannot be aborted either: its parts wait for the lifecycle rule", async () => {
+    const { s3, proxy, direct, proxied } = await s3Behind();
+    proxy.addFault({ method: "PUT", url: isPart(2), action: { kind: "status", status: 500 } });
+    proxy.addFault({
+      method: "DELETE",
+      url: (url) => url.searchParams.has("uploadId"),
+      action: { kind: "status", status: 503 },
+    });
+    const { previous, failure } = await publishThroughFault(direct, proxied, "envs/team/env.pex");
+
+    expect((failure as Error).message).toMatch(
+      /aborting multipart upload \S+ failed too \(.*\): its parts stay until the bucket's lifecycle rule removes them$/,
+    );
+    await expectPreviousIntact(direct, "envs/team/env.pex", previous);
+    expect(await s3.unfinishedUploads("envs")).toHaveLength(1);
+  }, 120_000);
+
+  it("on WebHDFS (datanode connection reset after 5 MiB), keeps the previous archive and metadata, nothing beside", async () => {
+    const server: WebHdfsServer = await startWebHdfsServer({
+      directories: [{ path: "/user/bob", owner: "bob", permission: 0o755 }],
+    });
+    const proxy = await startFaultProxy({ target: server.namenodeUrl });
+    const direct = (
+      await resolveFileSystem(server.namenodeUrl.replace(/^http/, "webhdfs"), { hdfs: { user: "bob" } })
+    ).fs;
+    const proxied = (
+      await resolveFileSystem(proxy.url.replace(/^http/, "webhdfs"), { hdfs: { user: "bob" } })
+    ).fs;
+    stopping.push(
+      server.stop,
+      proxy.close,
+      async () => direct.close?.(),
+      async () => proxied.close?.(),
+    );
+    proxy.addFault({
+      method: "PUT",
+      url: (url) => url.searchParams.get("op") === "CREATE" && url.origin === server.datanodeUrl,
+      action: { kind: "reset", afterBytes: 5 * MiB },
+    });
+    const { previous, failure } = await publishThroughFault(direct, proxied, "/user/bob/envs/env.pex");
+
+    expect(failure).toMatchObject({ code: "UPLOAD_FAILED" });
+    expect((failure as Error).message).toContain("lost the connection to datanode");
+    await expectPreviousIntact(direct, "/user/bob/envs/env.pex", previous);
+  }, 120_000);
 });

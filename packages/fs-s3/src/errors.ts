@@ -61,14 +61,15 @@ export function toStorageError(error: unknown, context: S3ErrorContext): Storage
   if (access) return failure("PERMISSION_DENIED", access(context));
   if (notFoundNames.has(name) || status === 404) return failure("NOT_FOUND", "does not exist");
   if (name === "AccessDenied" || status === 403) return failure("PERMISSION_DENIED", accessDenied(context));
-  if (name === "TimeoutError") {
-    return failure("TRANSIENT", `cannot reach ${context.endpointLabel} (timed out)`);
-  }
+  // Before TimeoutError: the SDK names a reset or broken connection (ECONNRESET, EPIPE) a TimeoutError too.
   const errno = errnoOf(error);
   if (errno) {
     const reason = fromSystemError(error, context.uri).detail;
     const what = lostConnection.has(errno) ? "lost the connection to" : "cannot reach";
     return failure("TRANSIENT", `${what} ${context.endpointLabel} (${reason})`);
+  }
+  if (name === "TimeoutError") {
+    return failure("TRANSIENT", `cannot reach ${context.endpointLabel} (timed out)`);
   }
   if (throttlingNames.has(name) || (status !== undefined && status >= 500)) {
     const what = status === undefined ? name : `HTTP ${status} ${name}`;
