@@ -31,10 +31,16 @@ export interface ZipEntryInfo {
 
 export interface ZipListing {
   entries: ZipEntryInfo[];
-  /** Bytes before the first local header (a shebang or shell preamble). */
+  /** Bytes before the first local header (a shebang). */
   prefixBytes: number;
   /** Whether the archive has ZIP64 end records. */
   zip64: boolean;
+  /**
+   * A second zip appended right after this one's end record, which ends the file: a zipapp's launcher
+   * (`@cluster-pack/packers`). Tools that find a zip from the end of the file (unzip, Python's zipfile and zipimport)
+   * see only that one; the listing is of the zip before it, the archive's content.
+   */
+  appended?: ZipListing;
 }
 
 const corrupt = (archive: string, detail: string, entry?: string) =>
@@ -43,23 +49,29 @@ const corrupt = (archive: string, detail: string, entry?: string) =>
 /**
  * The central directory of a zip file, in stored order. Offsets are reported from the start of the file, whether
  * the writer counted them from there (as we and `zip -A` do) or from the end of a prefix (as Python's zipapp does).
+ * When the file's last zip starts right where a complete zip ends (a zipapp: environment, then launcher), the
+ * listing is of that first zip, with the last one as `appended`.
  */
 export async function listZip(path: string): Promise<ZipListing> {
   const file = await openArchive(path);
   try {
-    return await readDirectory(file, path);
+    return await readListing(file, path);
   } finally {
     await file.close();
   }
 }
 
-/** Streams every entry, inflating as needed, and checks its CRC-32 and size; throws CORRUPT at the first bad entry. */
+/**
+ * Streams every entry, inflating as needed, and checks its CRC-32 and size; throws CORRUPT at the first bad entry.
+ * Counts the entries of an appended zip too: every byte of the file is checked.
+ */
 export async function verifyZip(path: string): Promise<{ entries: number; contentBytes: number }> {
   const file = await openArchive(path);
   try {
-    const { entries } = await readDirectory(file, path);
+    const listing = await readListing(file, path);
+    const entries = [...listing.entries, ...(listing.appended?.entries ?? [])];
     let contentBytes = 0;
-    for (const entry of [...entries].sort((a, b) => a.offset - b.offset)) {
+    for (const entry of entries.sort((a, b) => a.offset - b.offset)) {
       await verifyEntry(file, path, entry);
       contentBytes += entry.size;
     }
@@ -67,6 +79,17 @@ export async function verifyZip(path: string): Promise<{ entries: number; conten
   } finally {
     await file.close();
   }
+}
+
+/** The file's last zip, or the zip it is appended to (see ZipListing's `appended`). */
+async function readListing(file: FileHandle, path: string): Promise<ZipListing> {
+  const last = await readDirectory(file, path, (await file.stat()).size);
+  // The last zip's first byte is where its first local header (or its directory) starts: `prefixBytes`.
+  const start = last.prefixBytes;
+  if (start < 22) return last;
+  const before = await readAt(file, start - 22, 22);
+  if (before.readUInt32LE(0) !== END_OF_CENTRAL_DIRECTORY || before.readUInt16LE(20) !== 0) return last;
+  return { ...(await readDirectory(file, path, start)), appended: last };
 }
 
 async function openArchive(path: string): Promise<FileHandle> {
@@ -83,8 +106,8 @@ async function readAt(file: FileHandle, position: number, length: number): Promi
   return buffer.subarray(0, bytesRead);
 }
 
-async function readDirectory(file: FileHandle, path: string): Promise<ZipListing> {
-  const fileSize = (await file.stat()).size;
+/** The zip whose end record ends at `fileSize`: the file's end, or where an appended zip begins. */
+async function readDirectory(file: FileHandle, path: string, fileSize: number): Promise<ZipListing> {
   // 4.3.16: the end record is 22 bytes plus a comment of at most 65,535 bytes, so it lies in the last 65,557.
   const tailStart = Math.max(0, fileSize - (22 + MAX_16));
   const tail = await readAt(file, tailStart, fileSize - tailStart);

@@ -1,5 +1,6 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { ArchiveError, listZip, verifyZip, writeZip } from "../dist/index.js";
 import { temporaryDirectory } from "./fixtures.js";
@@ -28,6 +29,36 @@ describe("the zip reader", () => {
     expect((error as Error).message).toMatch(
       /^.*damaged\.zip: entry "b\.txt": CRC-32 mismatch \(expected 0x[0-9a-f]{8}, got 0x[0-9a-f]{8}\)$/,
     );
+  });
+
+  it("lists the zip that a second one is appended to (a zipapp's launcher), and verifies both", async () => {
+    const path = join(work.directory, "stacked.pex");
+    const prefix = "#!/usr/bin/env python3\n";
+    const first = await writeZip(
+      [
+        { kind: "buffer", name: ".deps/mod.py", data: Buffer.from("VALUE = 1\n") },
+        { kind: "buffer", name: "PEX-INFO", data: Buffer.from("{}") },
+      ],
+      path,
+      { prefix, level: 0 },
+    );
+    // The appended zip counts its offsets from its own start, as Python's zipfile reads a zip behind a prefix.
+    const chunks: Buffer[] = [];
+    const memory = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await writeZip([{ kind: "buffer", name: "__main__.py", data: Buffer.from("print(1)\n") }], memory);
+    appendFileSync(path, Buffer.concat(chunks));
+    const listing = await listZip(path);
+    expect(listing.entries.map((entry) => entry.name)).toEqual([".deps/mod.py", "PEX-INFO"]);
+    expect(listing.prefixBytes).toBe(prefix.length);
+    expect(listing.appended?.entries.map((entry) => [entry.name, entry.offset])).toEqual([
+      ["__main__.py", first.bytes],
+    ]);
+    expect(await verifyZip(path)).toEqual({ entries: 3, contentBytes: 10 + 2 + 9 });
   });
 
   it("refuses a file that is not a zip", async () => {

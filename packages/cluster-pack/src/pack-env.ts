@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import type { Writable } from "node:stream";
 import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
 import {
   DEFAULT_ENV_ARCHIVE_LEVEL,
@@ -226,6 +227,17 @@ export function checkPackerOptions(packer: Packer, options: EnvironmentOptions):
     );
 }
 
+/**
+ * Where `packModel` writes: the file `output`, or the stream `destination` (an upload), `output` then naming the
+ * archive in progress events.
+ */
+export interface ArchiveTarget {
+  output: string;
+  destination?: Writable;
+  packer: Packer;
+  format: ArchiveFormat;
+}
+
 /** What packing produced, whichever the packer. */
 interface PackedArchive {
   sha256: string;
@@ -283,38 +295,39 @@ const compileOptionOf = (options: EnvironmentOptions, interpreter: Pick<Interpre
 /** Packs with the zipapp packers: a staging environment's distributions, or the requirement set's. */
 function packPex(
   model: EnvironmentModel,
-  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
+  options: EnvironmentOptions & ArchiveTarget,
 ): Promise<{ sha256: string; bytes: number }> {
   const layout = options.packer === "pex.zip" ? "unpack" : "zipapp";
   const size = sizeOptionsOf(options);
+  const target = { output: options.output, ...(options.destination && { destination: options.destination }) };
   if (needsStaging(model.requirements))
     return withStaging(model, options, async (interpreter) => {
       const { distributions } = await listDistributions(interpreter);
       return packZipapp({
         interpreter,
         distributions: distributions.filter((d) => !d.editable),
-        output: options.output,
+        ...target,
         layout,
         ...size,
+        ...compileOptionOf(options, interpreter),
       });
     });
   return packZipapp({
     interpreter: model.interpreter,
     requirementSet: model.requirements,
-    output: options.output,
+    ...target,
     layout,
     includeEditable: options.includeEditable ?? false,
     ...size,
+    ...compileOptionOf(options, model.interpreter),
   });
 }
 
 /** Packs a venv archive: of a staging venv, or of the environment without the distributions the set leaves out. */
-function packVenvArchive(
-  model: EnvironmentModel,
-  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
-) {
+function packVenvArchive(model: EnvironmentModel, options: EnvironmentOptions & ArchiveTarget) {
   const common = {
     output: options.output,
+    ...(options.destination && { destination: options.destination }),
     format: options.format === "zip" ? ("zip" as const) : ("tar.gz" as const),
     withPython: options.withPython ?? false,
     ...sizeOptionsOf(options),
@@ -341,7 +354,7 @@ function packVenvArchive(
  */
 export async function packModel(
   model: EnvironmentModel,
-  options: EnvironmentOptions & { output: string; packer: Packer; format: ArchiveFormat },
+  options: EnvironmentOptions & ArchiveTarget,
 ): Promise<PackedArchive> {
   options.onProgress?.({ phase: "pack", transferredBytes: 0, target: options.output });
   let packed: { sha256: string; bytes: number; warnings?: string[] };
@@ -351,6 +364,7 @@ export async function packModel(
     packed = await packConda({
       interpreter: model.interpreter,
       output: options.output,
+      ...(options.destination && { destination: options.destination }),
       format: options.format === "zip" ? "zip" : "tar.gz",
       includeEditable: options.includeEditable ?? false,
       ...(options.destPrefix !== undefined && { destPrefix: options.destPrefix }),

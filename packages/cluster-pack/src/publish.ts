@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { PassThrough, pipeline, Readable, Transform, type Writable } from "node:stream";
+import { PassThrough, Readable, type Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
 import { type FileSystem, isStorageError, putCommitting } from "@cluster-pack/fs";
@@ -16,13 +16,19 @@ export async function sha256OfFile(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** The sha256 (hex) and size of an archive as its writer wrote it. */
+export interface WrittenArchive {
+  sha256: string;
+  size: number;
+}
+
 /**
- * What is published: a finished local archive (its sha256 already known), or a writer that streams the archive
- * straight into the upload (a packer), whose bytes are hashed and counted on their way.
+ * What is published: a finished local archive (its sha256 already known), or a writer (a packer) that streams the
+ * archive straight into the upload and reports the sha256 and size of the bytes it wrote, hashed on their way.
  */
 export type ArchiveSource =
   | { file: string; sha256: string }
-  | { write: (destination: Writable) => Promise<void> };
+  | { write: (destination: Writable) => Promise<WrittenArchive> };
 
 export interface PublishOptions {
   fs: FileSystem;
@@ -31,26 +37,6 @@ export interface PublishOptions {
   archive: ArchiveSource;
   metadata: Omit<ArchiveMetadata, "sha256" | "size" | "created">;
   onProgress?: ProgressListener;
-}
-
-/** A pass-through that hashes and counts what flows through it. */
-class Fingerprinting extends Transform {
-  size = 0;
-  private readonly hash = createHash("sha256");
-
-  override _transform(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    callback: (error?: Error | null, data?: Buffer) => void,
-  ) {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
-  }
-
-  sha256(): string {
-    return this.hash.digest("hex");
-  }
 }
 
 type Step = <T>(what: string, location: string, action: () => Promise<T>) => Promise<T>;
@@ -71,35 +57,40 @@ const step: Step = async (what, location, action) => {
   }
 };
 
+/** Whether `error` is `cause`, or was caused by it, through its chain of causes. */
+function isCausedBy(error: unknown, cause: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause)
+    if (current === cause) return true;
+  return error === cause;
+}
+
 /**
- * Runs the writer into `destination` while `upload` reads it, and settles when both have. The first failure is
- * the one reported: a packer's error when packing broke (the upload then fails because its source did), the
- * upload's when the store broke (the packer then fails because its destination closed).
+ * Runs the writer into a stream while `upload` reads that stream, and settles when both have, with what the
+ * writer reports. Either failure stops the other side. The root cause is reported: the upload's error, unless
+ * the upload failed because the writer did (its source failed), then the writer's (a packer's error).
  */
 async function streamed(
-  archive: Extract<ArchiveSource, { write: unknown }>,
-  destination: PassThrough,
-  upload: (written: Promise<void>) => Promise<void>,
-): Promise<void> {
-  let first: { error: unknown } | undefined;
-  const written = archive.write(destination).then(
-    () => {
-      destination.end();
-    },
-    (error: unknown) => {
-      first ??= { error };
-      destination.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    },
-  );
-  const uploaded = upload(written).catch((error: unknown) => {
-    first ??= { error };
-    // Unblocks a writer waiting for room in a stream that nobody reads any more.
+  write: (destination: Writable) => Promise<WrittenArchive>,
+  upload: (source: Readable, written: Promise<WrittenArchive>) => Promise<void>,
+): Promise<WrittenArchive> {
+  const destination = new PassThrough();
+  const stop = (error: unknown) => {
+    // Unblocks the other side: a writer waiting for room, or an upload waiting for bytes.
     destination.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
-  });
-  await Promise.allSettled([written, uploaded]);
-  if (first) throw first.error;
+  };
+  const written = write(destination).then((result) => {
+    destination.end();
+    return result;
+  }, stop);
+  const uploaded = upload(destination, written).catch(stop);
+  const [writing, uploading] = await Promise.allSettled([written, uploaded]);
+  if (uploading.status === "rejected") {
+    const becauseOfWriter = writing.status === "rejected" && isCausedBy(uploading.reason, writing.reason);
+    if (!becauseOfWriter) throw uploading.reason;
+  }
+  if (writing.status === "rejected") throw writing.reason;
+  return writing.value;
 }
 
 /**
@@ -148,21 +139,15 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
     sha256 = archive.sha256;
     size = knownSize ?? 0;
   } else {
-    const fingerprint = new Fingerprinting();
-    const destination = new PassThrough();
-    await streamed(archive, destination, (written) =>
-      // Only a complete archive may replace the old one: the writer must have finished without error.
-      // pipeline, not pipe: a failure on either side reaches the other.
-      put(
-        pipeline(destination, fingerprint, () => undefined),
-        async () => {
-          await written;
-          await removeMetadata();
-        },
-      ),
-    );
-    sha256 = fingerprint.sha256();
-    size = fingerprint.size;
+    ({ sha256, size } = await streamed(archive.write, (source, written) =>
+      put(source, async () => {
+        // Only a complete archive may replace the old one: the writer must have finished without error.
+        await written;
+        await removeMetadata();
+      }),
+    ));
+    // The store could not know the size in advance: the last event says "all of it".
+    options.onProgress?.({ phase: "upload", transferredBytes: size, totalBytes: size, target: uri });
   }
 
   const stored = await step("checking the upload", uri, () => fs.stat(path));

@@ -32,7 +32,7 @@ import {
 import { checkExtension, choosePacking, formatOfArchive } from "./packer.js";
 import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
-import { publishArchive, sha256OfFile } from "./publish.js";
+import { type ArchiveSource, publishArchive, sha256OfFile } from "./publish.js";
 import {
   archiveOfRunningEnv,
   defaultPackagePathOfRunning,
@@ -129,32 +129,11 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
     let warnings: string[] = [];
     let metadata: Partial<ArchiveMetadata> | undefined = stored;
     if (options.forceUpload || !isUpToDate(stored, expected)) {
-      const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-upload-"));
-      try {
-        const localArchive = join(workspace, `${envName}.${format}`);
-        const fallback = env.C_PACK_ENV_FALLBACK_PATH;
-        if (
-          !options.forceUpload &&
-          fallback &&
-          packer === "pex" &&
-          (await tryFallback(
-            fallback,
-            localArchive,
-            model.interpreter.executable,
-            expected,
-            options.fsArgs ?? {},
-          ))
-        ) {
-          source = "fallback";
-        } else {
-          const packed = await packModel(model, { ...options, output: localArchive, packer, format });
-          source = packed.source;
-          warnings = packed.warnings;
-        }
-        metadata = await publishArchive({
+      const publish = (archive: ArchiveSource) =>
+        publishArchive({
           fs,
           path,
-          archive: { file: localArchive, sha256: await sha256OfFile(localArchive) },
+          archive,
           metadata: {
             ...expected,
             ...(expected.with_python && { interpreter: shippedInterpreterOf(model.interpreter) }),
@@ -162,10 +141,39 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
           },
           ...(options.onProgress && { onProgress: options.onProgress }),
         });
-        uploaded = true;
-      } finally {
-        await rm(workspace, { recursive: true, force: true });
+      const fallback = env.C_PACK_ENV_FALLBACK_PATH;
+      if (!options.forceUpload && fallback && packer === "pex") {
+        const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-fallback-"));
+        try {
+          const local = join(workspace, `${envName}.${format}`);
+          const python = model.interpreter.executable;
+          if (await tryFallback(fallback, local, python, expected, options.fsArgs ?? {})) {
+            source = "fallback";
+            metadata = await publish({ file: local, sha256: await sha256OfFile(local) });
+          }
+        } finally {
+          await rm(workspace, { recursive: true, force: true });
+        }
       }
+      if (source === undefined) {
+        // Packed straight into the upload: no local copy of the archive, packing and sending overlap.
+        let packed: Awaited<ReturnType<typeof packModel>> | undefined;
+        metadata = await publish({
+          write: async (destination) => {
+            packed = await packModel(model, {
+              ...options,
+              output: fs.toUri(path),
+              destination,
+              packer,
+              format,
+            });
+            return { sha256: packed.sha256, size: packed.bytes };
+          },
+        });
+        source = packed?.source;
+        warnings = packed?.warnings ?? [];
+      }
+      uploaded = true;
     }
     const { editable, editableIndex } = await uploadEditables(fs, path, zipped, options.onProgress);
     return {

@@ -1,9 +1,12 @@
-# cluster-pack zipapp bootstrap (Python 3.9+, standard library only).
+# cluster-pack zipapp bootstrap (Python 3.8+, standard library only).
 #
-# Layout (zipapp `env.pex`, or the unpack layout `env.pex.zip` unpacked as `pyenv/`):
+# Layout (the unpack layout `env.pex.zip` unpacked as `pyenv/`, or the environment zip of a zipapp):
 #   __main__.py   this file
 #   PEX-INFO      JSON: pex_hash, inherit_path, entry_point, ...
 #   .deps/        the environment's site-packages content (one merged directory)
+# A zipapp `env.pex` is `#!/usr/bin/env python3.X`, that environment zip, then a small launcher zip holding only
+# __main__.py and a copy of PEX-INFO. Python (zipimport, zipfile) reads a file's last zip: the launcher, which never
+# needs ZIP64, so any Python starts it; the environment zip ends where the launcher's first entry begins.
 # From a zip, `.deps/` is extracted once into $PEX_ROOT/deps/<pex_hash>; from a directory it is used in place.
 # Then the archive behaves like the `python` command (or runs its entry point).
 import os
@@ -23,14 +26,14 @@ def _fail(message):
 
 
 def _archive_path():
-    # `__file__` is `<archive>/__main__.py` for a zipapp (zipimport or the /bin/sh preamble) and for a directory.
+    # `__file__` is `<archive>/__main__.py` for a zipapp (zipimport) and for a directory.
     return os.path.abspath(os.path.dirname(__file__))
 
 
 def _read_member(archive, name):
     loader = globals().get("__loader__")
     if loader is not None and hasattr(loader, "get_data") and not os.path.isdir(archive):
-        # zipimport already holds the directory in memory: no `zipfile` import on the fast path.
+        # zipimport already holds the launcher's directory in memory: no `zipfile` import on the fast path.
         return loader.get_data(name)
     if os.path.isdir(archive):
         with open(os.path.join(archive, name), "rb") as handle:
@@ -159,12 +162,76 @@ def _write_members(archive, work, members):
         os.close(descriptor)
 
 
-def _extract(archive, target):
-    import shutil
-    import tempfile
+_END_RECORD = 22  # APPNOTE 4.3.16: the end of central directory record, with no comment
+
+
+class _Window:
+    """Bytes [0, end) of a file, read-only: the environment zip of a zipapp, which zipfile then reads as a whole
+    file (it finds a zip by its end records, at the end)."""
+
+    def __init__(self, path, end):
+        self.name = path
+        self._file = open(path, "rb")
+        self._end = end
+        self._position = 0
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._position
+
+    def seek(self, offset, whence=0):
+        position = offset + (0, self._position, self._end)[whence]
+        if position < 0:
+            raise OSError(22, "Invalid argument")
+        self._position = position
+        return position
+
+    def read(self, size=-1):
+        left = max(0, self._end - self._position)
+        self._file.seek(self._position)
+        data = self._file.read(left if size is None or size < 0 else min(size, left))
+        self._position += len(data)
+        return data
+
+    def close(self):
+        self._file.close()
+
+
+def _environment_end(archive):
+    """Where the environment zip ends: where the launcher (the file's last zip) has its first entry, when a complete
+    zip ends there; otherwise the archive is one zip holding everything (as Python's zipfile writes it)."""
     import zipfile
 
-    with zipfile.ZipFile(archive) as archive_zip:
+    with zipfile.ZipFile(archive) as launcher:
+        # zipfile reports offsets from the start of the file, whether the launcher counts them from there or from
+        # its own start (as it does past 4 GiB, where absolute offsets would need ZIP64).
+        start = min((info.header_offset for info in launcher.infolist()), default=0)
+    if start >= _END_RECORD:
+        with open(archive, "rb") as handle:
+            handle.seek(start - _END_RECORD)
+            record = handle.read(_END_RECORD)
+        if record[:4] == b"PK\x05\x06" and record[20:22] == b"\x00\x00":
+            return start
+    return os.path.getsize(archive)
+
+
+def _extract(archive, target):
+    import zipfile
+
+    environment = _Window(archive, _environment_end(archive))
+    try:
+        _extract_from(archive, zipfile.ZipFile(environment), target)
+    finally:
+        environment.close()
+
+
+def _extract_from(archive, archive_zip, target):
+    import shutil
+    import tempfile
+
+    with archive_zip:
         members = archive_zip.infolist()
         # Every name is checked before anything is written: a tampered archive leaves nothing behind.
         for info in members:

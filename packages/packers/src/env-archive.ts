@@ -1,5 +1,6 @@
 import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import type { Writable } from "node:stream";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
 import { describeExtensions, formatOfPath, formatsOfPacker } from "@cluster-pack/env-usage";
 import { bytecodeEntries } from "./bytecode.js";
@@ -21,7 +22,10 @@ export function envArchiveFormatOf(path: string): EnvArchiveFormat | undefined {
 }
 
 export interface EnvArchiveOptions {
+  /** The archive's path; with `destination`, only its name (the format, messages). */
   output: string;
+  /** Writes the archive into this stream (an upload) instead of the file `output`; the stream is not ended. */
+  destination?: Writable;
   /** Default: from the output's name. */
   format?: EnvArchiveFormat;
   /**
@@ -218,8 +222,9 @@ function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, w
 }
 
 /**
- * Writes the entries as a tar.gz or zip beside the output and renames it into place: the archive appears complete
- * or not at all. Entries are sorted and stamped with one time by the writers, so equal inputs give equal bytes.
+ * Writes the entries as a tar.gz or zip beside the output and renames it into place (the archive appears complete
+ * or not at all), or into `destination`. Entries are sorted and stamped with one time by the writers, so equal
+ * inputs give equal bytes.
  */
 export async function writeEnvArchive(
   entries: readonly ArchiveEntry[],
@@ -231,14 +236,16 @@ export async function writeEnvArchive(
   const packed = options.compileWith
     ? [...entries, ...(await bytecodeEntries(options.compileWith, entries))]
     : entries;
-  const { written: summary, sha256 } = await publishArchive(options.output, (temporary) =>
-    format === "zip"
-      ? writeZip(materializeSymlinks(packed, options.prefix, options.warnings), temporary, {
-          level,
-          label: options.output,
-          ...epoch,
-        })
-      : writeTar(packed, temporary, { gzip: true, level, label: options.output, ...epoch }),
+  const { written: summary, sha256 } = await publishArchive(
+    options.destination ?? options.output,
+    (destination) =>
+      format === "zip"
+        ? writeZip(materializeSymlinks(packed, options.prefix, options.warnings), destination, {
+            level,
+            label: options.output,
+            ...epoch,
+          })
+        : writeTar(packed, destination, { gzip: true, level, label: options.output, ...epoch }),
   );
   return {
     output: options.output,

@@ -1,4 +1,5 @@
-import { type ArchiveEntry, writeZip } from "@cluster-pack/archive";
+import type { Writable } from "node:stream";
+import { type ArchiveEntry, type BufferEntry, writeZip } from "@cluster-pack/archive";
 import { findEditableInstalls } from "@cluster-pack/editable";
 import {
   type Distribution,
@@ -6,15 +7,19 @@ import {
   type Requirement,
   readDistributions,
 } from "@cluster-pack/python-env";
-import { bootstrapMain, pythonCommand, shellPreamble, toolVersion } from "./bootstrap.js";
+import { bootstrapMain, pythonCommand, toolVersion } from "./bootstrap.js";
+import { bytecodeEntries } from "./bytecode.js";
 import { PackerError } from "./errors.js";
+import { excludeMatcher } from "./exclude-patterns.js";
 import { DEPS, distributionFiles, editableFiles, hashOf } from "./packed-files.js";
 import { formatPexInfo, type InheritPath, type PexInfo } from "./pex-info.js";
 import { publishArchive } from "./published-archive.js";
+import { appendTo, launcherZip } from "./zipapp-launcher.js";
 
 /**
- * - `zipapp` (`env.pex`): a shebang (or, for ZIP64 on Python < 3.13, a `/bin/sh` preamble) + zip, executable;
- *   run directly, it extracts its dependencies once into `$PEX_ROOT`.
+ * - `zipapp` (`env.pex`): a shebang, the environment zip, then a small launcher zip (`__main__.py` and a copy of
+ *   `PEX-INFO`, `zipapp-launcher.ts`) that every Python from 3.8 on starts, whatever the environment's size;
+ *   executable, it extracts its dependencies once into `$PEX_ROOT`.
  * - `unpack` (`env.pex.zip`): the same entries with no prefix, for the cluster to unpack (YARN `#pyenv`);
  *   `pyenv/__main__.py` then uses `pyenv/.deps` in place.
  */
@@ -27,8 +32,10 @@ export interface PackZipappOptions {
   distributions?: readonly Distribution[];
   /** Alternatively, a requirement set (`buildRequirementSet`): each must be installed. */
   requirementSet?: readonly Requirement[];
-  /** The archive to write; it appears complete or not at all. */
+  /** The archive to write; it appears complete or not at all. With `destination`, only its name (messages). */
   output: string;
+  /** Writes the archive into this stream (an upload) instead of the file `output`; the stream is not ended. */
+  destination?: Writable;
   layout?: ZipappLayout;
   /** `module` or `module:function`, run instead of the interpreter behaviour (`PEX_MODULE` overrides). */
   entryPoint?: string;
@@ -36,6 +43,13 @@ export interface PackZipappOptions {
   inheritPath?: InheritPath;
   /** 0 stores (fastest to extract), 1–9 deflate; default 1. */
   compressionLevel?: number;
+  /** fnmatch patterns on paths under `.deps/` left out of the archive (`exclude-patterns.ts`). */
+  exclude?: readonly string[];
+  /**
+   * The environment's interpreter, to precompile every packed `.py` with (PEP 552 unchecked-hash `.pyc` beside
+   * each source, `bytecode.ts`); default: no bytecode.
+   */
+  compileWith?: string;
   /** Bake editable installs' code into the archive (default false: it ships separately as small zips). */
   includeEditable?: boolean;
   /** Seconds since 1970 stamped on every entry; default `SOURCE_DATE_EPOCH`, else 1980-01-01. */
@@ -48,29 +62,15 @@ export interface PackedZipapp {
   pexInfo: PexInfo;
   /** Hex sha256 of the archive file. */
   sha256: string;
+  /** Bytes of the file, the launcher of a zipapp included. */
   bytes: number;
+  /** Entries of the environment zip (a zipapp's launcher repeats two of them). */
   entries: number;
-  /** Whether the zip needed ZIP64; for a zipapp targeting Python < 3.13 this means the `/bin/sh` preamble. */
+  /** Whether the environment zip needed ZIP64 (a zipapp's launcher never does). */
   zip64: boolean;
 }
 
 const inheritPaths: readonly InheritPath[] = ["false", "fallback", "prefer"];
-
-/** Below these, no ZIP64 record can be needed (APPNOTE 4.4.1.4: 16-bit counts, 32-bit sizes and offsets). */
-const MAX_16 = 0xffff;
-const MAX_32 = 0xffffffff;
-
-/** A bound on the zip's size before writing: deflate's worst case plus headers, so the prefix is chosen up front. */
-/** `entries` are all but PEX-INFO, which the writer adds last. */
-function mayNeedZip64(entries: readonly ArchiveEntry[]): boolean {
-  if (entries.length + 1 >= MAX_16) return true;
-  let bound = 0;
-  for (const entry of entries) {
-    const size = entry.kind === "file" ? (entry.size ?? 0) : 0;
-    bound += size + Math.floor(size / 4096) + 200 + 2 * Buffer.byteLength(entry.name);
-  }
-  return bound >= MAX_32;
-}
 
 async function selectDistributions(options: PackZipappOptions): Promise<Distribution[]> {
   if (options.requirementSet) {
@@ -102,11 +102,13 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
       `inheritPath must be false, fallback or prefer, not "${inheritPath}"`,
     );
   const distributions = await selectDistributions(options);
+  const isExcluded = excludeMatcher(options.exclude);
+  const kept = (file: ArchiveEntry) => !isExcluded(file.name.slice(DEPS.length + 1));
 
   const byName = new Map<string, ArchiveEntry>();
   const filesByDistribution = new Map<string, ArchiveEntry[]>();
   for (const distribution of distributions) {
-    const files = distributionFiles(distribution);
+    const files = distributionFiles(distribution).filter(kept);
     filesByDistribution.set(distribution.name, files);
     // Namespace packages can list one file in two distributions: the first on sys.path wins, as at import.
     for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
@@ -122,16 +124,18 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
         location: problem.location,
         cause: problem,
       });
-    for (const editable of editables) code.push(...editableFiles(editable));
+    for (const editable of editables) code.push(...editableFiles(editable).filter(kept));
     for (const file of code) byName.set(file.name, file);
   }
   const files = [...byName.values()];
+  // Bytecode is part of what is extracted, so of pex_hash: an extraction without it is never reused for it.
+  const bytecode = options.compileWith ? await bytecodeEntries(options.compileWith, files) : [];
 
   const command = pythonCommand(options.interpreter.version);
   // PEX-INFO is written last, from the digests the zip writer takes of every file as it packs it: one read.
   let pexInfo: PexInfo | undefined;
   const describe = (digests: ReadonlyMap<string, string>): PexInfo => ({
-    pex_hash: hashOf(files, digests),
+    pex_hash: hashOf([...files, ...bytecode], digests),
     code_hash: hashOf(code, digests),
     distributions: Object.fromEntries(
       [...filesByDistribution].map(([name, entries]) => [name, hashOf(entries, digests)]),
@@ -147,39 +151,49 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
       cluster_pack_version: toolVersion(),
     },
   });
-  const [major = 3, minor = 0] = options.interpreter.version.split(".").map(Number);
-  const zipimportReadsZip64 = major > 3 || minor >= 13;
-  const entries: ArchiveEntry[] = [
-    { kind: "buffer", name: "__main__.py", data: Buffer.from(bootstrapMain(command)), mode: 0o755 },
-    { kind: "directory", name: DEPS },
-    ...files,
-  ];
-  const needsPreamble = layout === "zipapp" && !zipimportReadsZip64 && mayNeedZip64(entries);
+  const main: BufferEntry = {
+    kind: "buffer",
+    name: "__main__.py",
+    data: Buffer.from(bootstrapMain(command)),
+    mode: 0o755,
+  };
+  const entries: ArchiveEntry[] = [main, { kind: "directory", name: DEPS }, ...files, ...bytecode];
+  const level = options.compressionLevel ?? 1;
+  const epoch = options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch };
 
-  const { written, sha256 } = await publishArchive(options.output, async (temporary) => {
-    const summary = await writeZip(entries, temporary, {
-      level: options.compressionLevel ?? 1,
-      ...(layout === "zipapp" && {
-        prefix: needsPreamble ? shellPreamble(command) : `#!/usr/bin/env ${command}\n`,
-      }),
-      ...(options.sourceDateEpoch !== undefined && { sourceDateEpoch: options.sourceDateEpoch }),
-      fileMode: layout === "zipapp" ? 0o755 : 0o644,
-      label: options.output,
-      closingEntries: (digests) => {
-        pexInfo = describe(digests);
-        return [{ kind: "buffer", name: "PEX-INFO", data: Buffer.from(formatPexInfo(pexInfo)) }];
-      },
-    });
-    if (!pexInfo) throw new Error("the zip writer did not ask for PEX-INFO");
-    return { summary, pexInfo };
-  });
+  const { written, sha256 } = await publishArchive(
+    options.destination ?? options.output,
+    async (destination) => {
+      let info: BufferEntry | undefined;
+      const summary = await writeZip(entries, destination, {
+        level,
+        ...(layout === "zipapp" && { prefix: `#!/usr/bin/env ${command}\n` }),
+        ...epoch,
+        fileMode: layout === "zipapp" ? 0o755 : 0o644,
+        label: options.output,
+        closingEntries: (digests) => {
+          pexInfo = describe(digests);
+          info = { kind: "buffer", name: "PEX-INFO", data: Buffer.from(formatPexInfo(pexInfo)) };
+          return [info];
+        },
+      });
+      if (!pexInfo || !info) throw new Error("the zip writer did not ask for PEX-INFO");
+      let bytes = summary.bytes;
+      if (layout === "zipapp") {
+        const launcher = await launcherZip([main, info], bytes, { level, ...epoch });
+        await appendTo(destination, launcher, options.output);
+        bytes += launcher.length;
+      }
+      return { summary, bytes, pexInfo };
+    },
+  );
   const { summary } = written;
   return {
     output: options.output,
     layout,
     pexInfo: written.pexInfo,
     sha256,
-    bytes: summary.bytes,
+    bytes: written.bytes,
     entries: summary.entries,
     zip64: summary.zip64,
   };

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { type Interpreter, probeInterpreter } from "@cluster-pack/python-env";
 import { createShippableVenv, run, type Venv } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packVenv } from "../src/index.js";
+import { packVenv, packZipapp } from "../src/index.js";
 import { execute } from "./clean-env.js";
 
 let root: string;
@@ -82,5 +82,26 @@ describe("an archive packed with compiled bytecode", () => {
     await packVenv({ interpreter, output: second, compileWith: venv.python, sourceDateEpoch: 0 });
     expect(await filesUnder(join(root, "cache", "cluster-pack", "bytecode"))).toEqual(cached);
     expect(await sha256Of(second)).toBe(await sha256Of(first));
+  }, 120_000);
+
+  it("ships bytecode in a zipapp: extracted with the dependencies, used as is, and part of pex_hash", async () => {
+    const compiled = await packZipapp({
+      interpreter,
+      output: join(root, "compiled.pex"),
+      compileWith: venv.python,
+    });
+    const plain = await packZipapp({ interpreter, output: join(root, "plain.pex") });
+    expect(compiled.pexInfo.pex_hash).not.toBe(plain.pexInfo.pex_hash);
+
+    const pexRoot = join(root, "pex-root");
+    const result = await execute(
+      venv.python,
+      [compiled.output, "-B", "-c", "import purepkg; print(purepkg.__cached__)"],
+      { env: { PEX_ROOT: pexRoot, PEX_INHERIT_PATH: "false" } },
+    );
+    const extracted = join(pexRoot, "deps", compiled.pexInfo.pex_hash);
+    const pyc = join(extracted, "purepkg", "__pycache__", `__init__.${cacheTag}.pyc`);
+    expect(result).toMatchObject({ code: 0, stdout: `${pyc}\n` });
+    expect((await readFile(pyc)).readUInt32LE(4)).toBe(0b01);
   }, 120_000);
 });
