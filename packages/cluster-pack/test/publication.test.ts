@@ -19,7 +19,7 @@ import {
 } from "@cluster-pack/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ArchiveMetadata, readArchiveMetadata } from "../src/archive-metadata.js";
-import { publishArchive, sha256OfFile } from "../src/publish.js";
+import { publishArchive, sha256OfFile, type WrittenArchive } from "../src/publish.js";
 
 const MiB = 1024 * 1024;
 
@@ -33,8 +33,15 @@ const metadataOf = (fingerprint: string) => ({
 });
 
 /** Writes `chunks` into the destination as a packer does: waiting for room when the upload lags behind. */
-async function writeChunks(destination: Writable, chunks: Iterable<Buffer>): Promise<void> {
-  for (const chunk of chunks) if (!destination.write(chunk)) await once(destination, "drain");
+async function writeChunks(destination: Writable, chunks: Iterable<Buffer>): Promise<WrittenArchive> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+    if (!destination.write(chunk)) await once(destination, "drain");
+  }
+  return { sha256: hash.digest("hex"), size };
 }
 
 function* randomChunks(count: number, size = MiB): Generator<Buffer> {
