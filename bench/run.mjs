@@ -10,6 +10,7 @@ import { importableModules, importStatement } from "./lib/first-run.mjs";
 import { prepareFixture, syntheticFixture } from "./lib/fixtures.mjs";
 import { medianWall, runOrThrow, timed } from "./lib/measure.mjs";
 import { renderFixture, renderScale, targetLines } from "./lib/report.mjs";
+import { scalePoints } from "./lib/scale-points.mjs";
 import { generateSynthetic } from "./synthetic.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -368,21 +369,6 @@ async function benchScale(points) {
     date: new Date().toISOString(),
     points: rows,
   };
-}
-
-function scalePoints(spec) {
-  if (spec === "none") return [];
-  const text =
-    spec === "default"
-      ? "1000:100,10000:400"
-      : spec === "all"
-        ? "1000:100,10000:400,50000:1000,200000:5000"
-        : spec;
-  return text.split(",").map((pair) => {
-    const [files, mb] = pair.split(":").map(Number);
-    if (!files || !mb) throw new Error(`--scale: "${pair}" is not FILES:MB`);
-    return { files, mb };
-  });
 }
 
 const results = join(here, "results");
