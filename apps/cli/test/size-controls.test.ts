@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { machinePython, run, type Venv } from "@cluster-pack/testkit";
+import { listZip } from "@cluster-pack/archive";
+import type { Venv } from "@cluster-pack/testkit";
 import type { PackedEnv, UploadedEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli } from "./cli-process.js";
@@ -20,10 +21,9 @@ afterAll(async () => {
 });
 
 /** The entries of a zip as Python's zipfile reads them: name and method (0 stored, 8 deflated). */
+/** The entries of a zipapp's environment zip (zip tools see only the launcher zip after it). */
 async function zipEntries(archive: string): Promise<{ name: string; method: number }[]> {
-  const code = `import json, sys, zipfile
-print(json.dumps([{"name": i.filename, "method": i.compress_type} for i in zipfile.ZipFile(sys.argv[1]).infolist()]))`;
-  return JSON.parse(await run(machinePython, ["-c", code, archive])) as { name: string; method: number }[];
+  return (await listZip(archive)).entries;
 }
 
 /** stderr is `error: …` naming the value, then one hint line. */
