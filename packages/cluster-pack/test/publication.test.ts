@@ -54,6 +54,18 @@ async function readStored(fs: FileSystem, path: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The previous archive, byte for byte, with its metadata, and nothing else in its directory. */
+async function expectPreviousIntact(fs: FileSystem, path: string, previous: ArchiveMetadata) {
+  expect(
+    createHash("sha256")
+      .update(await readStored(fs, path))
+      .digest("hex"),
+  ).toBe(previous.sha256);
+  expect(await readArchiveMetadata(fs, path)).toEqual(previous);
+  const directory = path.slice(0, path.lastIndexOf("/"));
+  expect((await fs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
+}
+
 describe.each(testStores)("publishing an archive on $name", (store) => {
   let root: string;
   let running: RunningTestStore;
@@ -121,14 +133,7 @@ describe.each(testStores)("publishing an archive on $name", (store) => {
     });
 
     await expect(publishing).rejects.toBe(broken);
-    expect(
-      createHash("sha256")
-        .update(await readStored(fs, path))
-        .digest("hex"),
-    ).toBe(previous.sha256);
-    expect(await readArchiveMetadata(fs, path)).toEqual(previous);
-    const { fs: directoryFs, path: directory } = await at("failed");
-    expect((await directoryFs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
+    await expectPreviousIntact(fs, path, previous);
   }, 60_000);
 });
 
@@ -221,17 +226,6 @@ describe("a network fault in the middle of a streamed upload", () => {
       metadata: metadataOf("next"),
     }).catch((error: unknown) => error);
     return { previous, failure };
-  }
-
-  async function expectPreviousIntact(fs: FileSystem, path: string, previous: ArchiveMetadata) {
-    expect(
-      createHash("sha256")
-        .update(await readStored(fs, path))
-        .digest("hex"),
-    ).toBe(previous.sha256);
-    expect(await readArchiveMetadata(fs, path)).toEqual(previous);
-    const directory = path.slice(0, path.lastIndexOf("/"));
-    expect((await fs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
   }
 
   async function s3Behind(): Promise<{
