@@ -35,9 +35,12 @@ if (options.help) {
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const MB = 1e6;
 
-/** Our packer in a fresh node process per run, so peak RSS and CPU time are that pack's alone. */
-async function packOurs(fixture, layout, level, output, scratch) {
-  const job = join(scratch, `job-${layout}-${level}.json`);
+/**
+ * Our packer in a fresh node process per run, so peak RSS and CPU time are that pack's alone. With `compileWith`,
+ * the child's XDG_CACHE_HOME is `cacheHome`, where `packZipapp` keeps the bytecode it compiles.
+ */
+async function packOurs(fixture, { id, layout, level, output, compileWith, cacheHome }, scratch) {
+  const job = join(scratch, `job-${id}.json`);
   await writeFile(
     job,
     JSON.stringify({
@@ -46,9 +49,12 @@ async function packOurs(fixture, layout, level, output, scratch) {
       output,
       layout,
       level,
+      ...(compileWith && { compileWith }),
     }),
   );
-  const measured = await timed(process.execPath, [join(here, "pack-child.mjs"), job]);
+  const env = compileWith ? { ...process.env, XDG_CACHE_HOME: cacheHome } : undefined;
+  await rm(output, { force: true });
+  const measured = await timed(process.execPath, [join(here, "pack-child.mjs"), job], { env });
   const inner = JSON.parse(measured.stdout);
   return {
     ...measured,
@@ -72,6 +78,28 @@ with zipfile.ZipFile(out, "w", method, compresslevel=None if level == 0 else lev
             archive.write(path, os.path.relpath(path, src))
 `;
 const EXTRACT_SCRIPT = "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])";
+// Our zipapp is `[shebang][environment zip][launcher zip]`, and zipfile reads a file's last zip: the launcher's two
+// entries. So the reference first copies out the environment zip (untimed): the bytes before the launcher's first
+// local header (the bootstrap's rule), checked to end with an end record. Then it is extracted as any zip, every
+// entry our bootstrap extracts plus its `__main__.py` and `PEX-INFO`, and the count printed.
+const CUT_ENVIRONMENT_SCRIPT = `
+import sys, zipfile
+archive, copy = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(archive) as launcher:
+    end = min(info.header_offset for info in launcher.infolist())
+with open(archive, "rb") as source, open(copy, "wb") as target:
+    source.seek(end - 22)
+    if source.read(4) != b"PK\\x05\\x06":
+        sys.exit("%s: no environment zip before the launcher" % archive)
+    source.seek(0)
+    left = end
+    while left:
+        chunk = source.read(min(left, 1 << 24))
+        target.write(chunk)
+        left -= len(chunk)
+`;
+const EXTRACT_COUNTING_SCRIPT =
+  "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2]); print(len(z.infolist()))";
 
 async function fileSize(path) {
   return (await stat(path)).size;
@@ -91,18 +119,27 @@ function contenders(fixture, python, out) {
     },
     ...extra,
   });
-  const ours = (id, label, layout, level, output) => ({
-    id,
-    label,
-    output,
-    ours: true,
-    layout,
-    level,
-    pack: () => packOurs(fixture, layout, level, output, out),
-  });
+  const ours = (id, label, layout, level, output, compile = {}) => {
+    const contender = { id, label, output, ours: true, layout, level, ...compile };
+    return { ...contender, pack: () => packOurs(fixture, contender, out) };
+  };
+  // --compile: bytecode made by the fixture's own interpreter, into a bytecode cache that starts empty (under the
+  // work directory, never the user's ~/.cache), so the pack's time includes compiling every source once.
+  const compile = {
+    compileWith: fixture.interpreter.executable ?? python,
+    cacheHome: join(out, "xdg-cache"),
+  };
   return [
     ours("ours-zipapp-0", "cluster-pack zipapp, store", "zipapp", 0, join(out, "env-store.pex")),
     ours("ours-zipapp-1", "cluster-pack zipapp, fast deflate", "zipapp", 1, join(out, "env-fast.pex")),
+    ours(
+      "ours-zipapp-1-compile",
+      "cluster-pack zipapp, fast deflate, --compile",
+      "zipapp",
+      1,
+      join(out, "env-fast-compile.pex"),
+      compile,
+    ),
     ours("ours-unpack-0", "cluster-pack unpack layout, store", "unpack", 0, join(out, "env-store.pex.zip")),
     ours(
       "ours-unpack-1",
@@ -160,6 +197,17 @@ function contenders(fixture, python, out) {
 }
 
 /**
+ * What every timed Python gets: this process's environment without what would stop it writing bytecode beside
+ * the sources (a shell or CI with PYTHONDONTWRITEBYTECODE=1 would otherwise make every "second run" compile
+ * everything again, and only the `--compile` row fast).
+ */
+const BYTECODE_VARIABLES = ["PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"];
+const unsetForPython = BYTECODE_VARIABLES.filter((name) => process.env[name] !== undefined);
+const pythonEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !BYTECODE_VARIABLES.includes(name)),
+);
+
+/**
  * First run: a fresh extraction plus importing every importable top-level module; second run: the same again,
  * warm; `-c pass` overhead: a warm `-c pass` against plain `python -c pass`. Bytecode is written where each
  * tool's extraction puts the sources, as on a cluster node.
@@ -170,7 +218,7 @@ function firstRunCommands(contender, python, run) {
   const sh = (script) => ["bash", ["-c", script]];
   const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
   if (contender.ours && contender.layout === "zipapp") {
-    const env = { ...process.env, PEX_ROOT: dir, PEX_INHERIT_PATH: "false", MPLBACKEND: "Agg" };
+    const env = { ...pythonEnv, PEX_ROOT: dir, PEX_INHERIT_PATH: "false", MPLBACKEND: "Agg" };
     return {
       env,
       extractOnly: [python, ["-S", archive, "-c", "pass"], { ...env, PEX_ROOT: `${dir}-extract-only` }],
@@ -179,13 +227,13 @@ function firstRunCommands(contender, python, run) {
     };
   }
   const deps = contender.depsSubdir ?? (contender.ours ? "pyenv/.deps" : "");
-  const env = { ...process.env, PYTHONPATH: join(dir, deps), MPLBACKEND: "Agg" };
+  const env = { ...pythonEnv, PYTHONPATH: join(dir, deps), MPLBACKEND: "Agg" };
   const extractor = (target) =>
     contender.id === "tar-gz"
       ? `mkdir -p ${q(target)} && tar xzf ${q(archive)} -C ${q(target)}`
       : contender.ours || contender.id === "zip-1"
         ? `mkdir -p ${q(target)} && unzip -q ${q(archive)} -d ${q(target)}`
-        : `${q(python)} -S -c ${q(EXTRACT_SCRIPT)} ${q(archive)} ${q(target)}`;
+        : `${q(python)} -S -c ${q(contender.extractScript ?? EXTRACT_SCRIPT)} ${q(archive)} ${q(target)}`;
   const target = contender.ours ? join(dir, "pyenv") : dir;
   const extractOnlyTarget = contender.ours ? join(`${dir}-extract-only`, "pyenv") : `${dir}-extract-only`;
   if (contender.ours) {
@@ -193,7 +241,7 @@ function firstRunCommands(contender, python, run) {
     return {
       // No PYTHONPATH: the bootstrap puts pyenv/.deps on sys.path itself (and, with inherit_path=false, drops
       // PYTHONPATH entries, .deps included when it is listed there).
-      env: { ...process.env, MPLBACKEND: "Agg", PEX_INHERIT_PATH: "false" },
+      env: { ...pythonEnv, MPLBACKEND: "Agg", PEX_INHERIT_PATH: "false" },
       extractOnly: [...sh(extractor(extractOnlyTarget)), env],
       first: (code) => sh(`${extractor(target)} && ${q(python)} -S ${q(main)} -c ${q(code)}`),
       run: (code) => [python, ["-S", main, "-c", code]],
@@ -214,6 +262,7 @@ async function measureFirstRun(contender, python, runDir, modules) {
   const code = importStatement(modules);
   const [extractCommand, extractArgs, extractEnv] = commands.extractOnly;
   const extractOnly = await timed(extractCommand, extractArgs, { env: extractEnv });
+  const entriesExtracted = Number.parseInt(extractOnly.stdout.trim(), 10);
   const [firstCommand, firstArgs] = commands.first ? commands.first(code) : commands.run(code);
   const first = await timed(firstCommand, firstArgs, { env: commands.env });
   const [secondCommand, secondArgs] = commands.run(code);
@@ -224,6 +273,8 @@ async function measureFirstRun(contender, python, runDir, modules) {
     firstRunS: first.wallS,
     secondRunS: second.wallS,
     passS: passWall,
+    // The environment-zip reference prints how many entries it extracted.
+    ...(Number.isInteger(entriesExtracted) && { entriesExtracted }),
   };
 }
 
@@ -250,8 +301,21 @@ async function benchFixture(name) {
 
   const rows = [];
   for (const contender of contenders(fixture, python, out)) {
+    if (contender.cacheHome) await rm(contender.cacheHome, { recursive: true, force: true });
     const measured = await contender.pack();
     log(`${contender.label}: ${measured.wallS.toFixed(2)} s, ${(measured.bytes / MB).toFixed(0)} MB`);
+    // The same pack again, its bytecode now cached: what every later pack of this environment costs.
+    let warmCache;
+    if (contender.cacheHome) {
+      const again = await packOurs(
+        fixture,
+        { ...contender, id: `${contender.id}-warm-cache`, output: join(out, "warm-cache.pex") },
+        out,
+      );
+      await rm(join(out, "warm-cache.pex"), { force: true });
+      warmCache = { wallS: again.wallS, cpuS: again.cpuS, maxRssMB: again.maxRssMB, bytes: again.bytes };
+      log(`${contender.label}, bytecode cache warm: ${again.wallS.toFixed(2)} s`);
+    }
     rows.push({
       id: contender.id,
       label: contender.label,
@@ -269,6 +333,7 @@ async function benchFixture(name) {
         entries: measured.entries,
         zip64: measured.zip64,
       }),
+      ...(warmCache && { packWarmCache: warmCache }),
       contender,
     });
   }
@@ -278,7 +343,8 @@ async function benchFixture(name) {
     const scratch = join(work, "scratch");
     const { importable, skipped } = await importableModules(python, fixture.tree, scratch, log);
     const runDir = join(work, "first-run");
-    const plainPass = await medianWall(python, ["-c", "pass"], {}, 7);
+    const plainPass = await medianWall(python, ["-c", "pass"], { env: pythonEnv }, 7);
+    if (unsetForPython.length) log(`first runs: ${unsetForPython.join(", ")} unset, so bytecode is written`);
     for (const row of rows) {
       try {
         row.firstRun = await measureFirstRun(row.contender, python, runDir, importable);
@@ -291,13 +357,17 @@ async function benchFixture(name) {
         `${row.label}: first run ${row.firstRun.firstRunS.toFixed(2)} s (extract only ${row.firstRun.extractOnlyS.toFixed(2)} s)`,
       );
     }
-    // The same archive (our fast-deflate zipapp) extracted by Python's zipfile: the target's reference.
+    // The same archive (our fast-deflate zipapp) extracted by Python's zipfile: the target's reference. Its
+    // environment zip, copied out (CUT_ENVIRONMENT_SCRIPT): zipfile on the whole file sees the launcher.
     const pex = rows.find((row) => row.id === "ours-zipapp-1");
+    const environmentZip = `${pex.contender.output}.environment.zip`;
+    await runOrThrow(python, ["-c", CUT_ENVIRONMENT_SCRIPT, pex.contender.output, environmentZip]);
     const viaZipfile = {
       id: "zipfile-extract-our-pex",
-      output: pex.contender.output,
+      output: environmentZip,
       ours: false,
       depsSubdir: ".deps",
+      extractScript: EXTRACT_COUNTING_SCRIPT,
     };
     const reference = await measureFirstRun(
       viaZipfile,
@@ -305,8 +375,17 @@ async function benchFixture(name) {
       runDir,
       importable.map((m) => m),
     );
+    log(
+      `zipfile extracting the environment zip of ${pex.label}: ${reference.entriesExtracted} entries (the pack wrote ${pex.entries}), first run ${reference.firstRunS.toFixed(2)} s`,
+    );
     await rm(runDir, { recursive: true, force: true });
-    firstRun = { modules: importable, skipped, plainPassS: plainPass, zipfileExtractOfOurPex: reference };
+    firstRun = {
+      modules: importable,
+      skipped,
+      plainPassS: plainPass,
+      zipfileExtractOfOurPex: reference,
+      unsetForPython,
+    };
   }
 
   const result = {

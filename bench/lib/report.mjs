@@ -36,6 +36,23 @@ export function targetLines(result) {
       `second run < 50 ms over python -c pass: +${ms(over)} ms (${ms(fast.firstRun.passS)} vs ${ms(first.plainPassS)} ms)`,
     );
   }
+  const compiled = row("ours-zipapp-1-compile");
+  if (first && compiled?.firstRun) {
+    const { firstRunS, secondRunS } = compiled.firstRun;
+    add(
+      firstRunS <= 1.3 * secondRunS,
+      `first run with --compile ≤ 1.3× the warm run: ${f2(firstRunS)} s vs ${f2(secondRunS)} s (${(firstRunS / secondRunS).toFixed(2)}×; without --compile ${f2(fast.firstRun?.firstRunS)} s vs ${f2(fast.firstRun?.secondRunS)} s)`,
+    );
+  }
+  if (first)
+    for (const zipapp of [store, fast, compiled]) {
+      if (!zipapp?.firstRun) continue;
+      const over = zipapp.firstRun.passS - first.plainPassS;
+      add(
+        over <= 0.025,
+        `warm \`-c pass\` ≤ 25 ms over bare python, ${zipapp.label}: +${ms(over)} ms (${ms(zipapp.firstRun.passS)} vs ${ms(first.plainPassS)} ms)`,
+      );
+    }
   return lines;
 }
 
@@ -53,7 +70,7 @@ export function renderFixture(result) {
   const ref = first?.zipfileExtractOfOurPex;
   if (ref)
     lines.push(
-      `| zipfile.extractall of our fast-deflate env.pex (first-run reference) | | | | | | | ${f2(ref.firstRunS)} | ${f2(ref.extractOnlyS)} | ${f2(ref.secondRunS)} | ${ms(ref.passS)} |`,
+      `| zipfile.extractall of our fast-deflate env.pex's environment zip (first-run reference) | | | | | | | ${f2(ref.firstRunS)} | ${f2(ref.extractOnlyS)} | ${f2(ref.secondRunS)} | ${ms(ref.passS)} |`,
     );
   lines.push(
     `| baseline: tar cf - tree \\| cat > /dev/null | ${f2(result.baseline.wallS)} | ${f2(result.baseline.cpuS)} | | | ${f0(result.baseline.throughputMBs)} | | | | | |`,
@@ -71,6 +88,7 @@ export function renderFixture(result) {
     first
       ? `First run: fresh extraction + \`import\` of ${first.modules.length} top-level modules; second run: the same, warm; \`-c pass\`: warm, median of 7 (plain \`python -c pass\`: ${ms(first.plainPassS)} ms). Skipped (do not import cleanly from the tree alone): ${first.skipped.map((s) => `\`${s.name}\``).join(", ") || "none"}.`
       : "First runs not measured (--no-first-run).",
+    ...compileNote(result),
     "",
     "Targets:",
     "",
@@ -87,6 +105,18 @@ export function renderFixture(result) {
       ],
     ),
   };
+}
+
+/** How the --compile row was packed, and what a later pack with its bytecode cache warm costs. */
+function compileNote(result) {
+  const compiled = result.rows.find((r) => r.id === "ours-zipapp-1-compile");
+  const fast = result.rows.find((r) => r.id === "ours-zipapp-1");
+  if (!compiled) return [];
+  const warm = compiled.packWarmCache;
+  return [
+    "",
+    `\`--compile\`: \`compileWith: ${result.fixture.python}\`, XDG_CACHE_HOME a fresh directory under the bench's work directory, so its pack time includes compiling every source into the empty bytecode cache; ${compiled.entries} entries against ${fast?.entries} without.${warm ? ` Packed again with that cache warm: ${f2(warm.wallS)} s wall, ${f2(warm.cpuS)} s CPU, ${f0(warm.maxRssMB)} MB peak RSS.` : ""}`,
+  ];
 }
 
 export function renderScale(scale) {
