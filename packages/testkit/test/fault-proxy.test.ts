@@ -195,8 +195,9 @@ describe("startFaultProxy", () => {
     ]);
     expect(proxy.requests).toMatchObject([{ method: "PUT", forwardedBytes: 256 * MiB, status: 200 }]);
     expect(proxy.requests[0]?.url.href).toBe(`${origin.url}/echo?name=a%20b`);
-    // Buffering either body whole would grow by 256 MiB at least.
-    expect(peak - before).toBeLessThan(64 * MiB);
+    // Buffering either body whole would grow by 256 MiB at least; the garbage of the chunks in flight, collected
+    // when the GC gets to it, stays well below that (but near 64 MiB on a loaded machine).
+    expect(peak - before).toBeLessThan(128 * MiB);
   }, 60_000);
 
   it("keeps the method, path, query, headers and answer of a request it does not fault", async () => {
