@@ -28,7 +28,11 @@ export interface WrittenArchive {
  */
 export type ArchiveSource =
   | { file: string; sha256: string }
-  | { write: (destination: Writable) => Promise<WrittenArchive> };
+  | {
+      write: (destination: Writable) => Promise<WrittenArchive>;
+      /** Permission bits where the store keeps them (a file source carries its own): `0o755` for a zipapp. */
+      mode?: number;
+    };
 
 export interface PublishOptions {
   fs: FileSystem;
@@ -121,6 +125,7 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
       putCommitting(fs, source, path, {
         overwrite: true,
         ...(knownSize !== undefined && { size: knownSize }),
+        ...("mode" in archive && archive.mode !== undefined && { mode: archive.mode }),
         beforeCommit,
         onProgress: (progress) =>
           options.onProgress?.({

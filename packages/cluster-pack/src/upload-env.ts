@@ -169,6 +169,8 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
             });
             return { sha256: packed.sha256, size: packed.bytes };
           },
+          // A zipapp runs as `./env.pex` from a local store as well.
+          ...(packer === "pex" && { mode: 0o755 }),
         });
         source = packed?.source;
         warnings = packed?.warnings ?? [];

@@ -99,6 +99,8 @@ describe("uploadEnv on the local store", () => {
     await fs.get(join(store, "envs", "env.pex"), join(download, "env.pex"));
     await fs.get(first.editable[0]?.uri ?? "", join(download, "devpkg.zip"));
     await expectRunsBoth(join(download, "env.pex"), join(download, "devpkg.zip"));
+    // Streamed into the store, the zipapp is still executable there (`./env.pex`).
+    expect((await stat(join(store, "envs", "env.pex"))).mode & 0o777).toBe(0o755);
     expect(await readFile(join(store, "envs", "env_editable", "editable_packages_index"), "utf8")).toBe(
       "devpkg\n",
     );

@@ -34,6 +34,11 @@ export interface PutOptions {
   onProgress?: ProgressCallback;
   /** Size of a stream source, when known: lets progress report a total. */
   size?: number;
+  /**
+   * Permission bits of the new file for a stream source (a local file source carries its own), where the store
+   * keeps them (the local adapter): `0o755` keeps a zipapp executable.
+   */
+  mode?: number;
   signal?: AbortSignal;
   /**
    * Called once every byte is stored and right before the target is replaced: the last moment to withdraw what

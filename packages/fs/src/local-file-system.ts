@@ -92,7 +92,7 @@ export function localFileSystem(): FileSystem {
       await writeFileAtomically(remotePath, opened.stream, {
         ...(options.onProgress && { onProgress: options.onProgress }),
         ...(opened.size !== undefined && { totalBytes: opened.size }),
-        ...(opened.mode !== undefined && { mode: opened.mode }),
+        ...((opened.mode ?? options.mode) !== undefined && { mode: opened.mode ?? options.mode }),
         ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
         ...(options.signal && { signal: options.signal }),
         ...(options.beforeCommit && { beforeCommit: options.beforeCommit }),

@@ -1,9 +1,9 @@
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { localFileSystem } from "../src/local-file-system.js";
@@ -52,4 +52,21 @@ describe("local open", () => {
       await cleanup();
     },
   );
+});
+
+describe("local put of a stream", () => {
+  it("gives the new file the mode asked for (a zipapp stays executable), else the default", async () => {
+    const { directory, cleanup } = await localDirectory("cp-local-mode-");
+    try {
+      const fs = localFileSystem();
+      await fs.put(Readable.from([Buffer.from("#!/usr/bin/env python3\n")]), join(directory, "env.pex"), {
+        mode: 0o755,
+      });
+      await fs.put(Readable.from([Buffer.from("{}\n")]), join(directory, "env.json"));
+      expect((await stat(join(directory, "env.pex"))).mode & 0o777).toBe(0o755);
+      expect((await stat(join(directory, "env.json"))).mode & 0o111).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
 });
