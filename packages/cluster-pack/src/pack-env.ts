@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
 import {
   DEFAULT_ENV_ARCHIVE_LEVEL,
+  DEFAULT_ZIPAPP_LEVEL,
   excludePatternProblem,
   normalizeExcludePatterns,
   packConda,
@@ -133,8 +134,8 @@ async function condaFingerprint(prefix: string): Promise<string> {
 
 /** What each packer compresses with when not told: the packers' own defaults (zipapp 1, venv and conda 4). */
 export const defaultCompressionLevels: Readonly<Record<Packer, number>> = {
-  pex: 1,
-  "pex.zip": 1,
+  pex: DEFAULT_ZIPAPP_LEVEL,
+  "pex.zip": DEFAULT_ZIPAPP_LEVEL,
   venv: DEFAULT_ENV_ARCHIVE_LEVEL,
   conda: DEFAULT_ENV_ARCHIVE_LEVEL,
 };

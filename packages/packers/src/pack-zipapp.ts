@@ -41,7 +41,7 @@ export interface PackZipappOptions {
   entryPoint?: string;
   /** Default `fallback`: our packages first, the host's site-packages after. */
   inheritPath?: InheritPath;
-  /** 0 stores (fastest to extract), 1–9 deflate; default 1. */
+  /** 0 stores (fastest to extract), 1–9 deflate; default 1 (`DEFAULT_ZIPAPP_LEVEL`). */
   compressionLevel?: number;
   /** fnmatch patterns on paths under `.deps/` left out of the archive (`exclude-patterns.ts`). */
   exclude?: readonly string[];
@@ -71,6 +71,9 @@ export interface PackedZipapp {
 }
 
 const inheritPaths: readonly InheritPath[] = ["false", "fallback", "prefer"];
+
+/** Fast deflate: a zipapp is extracted on every node, so packing speed matters more than the last bytes. */
+export const DEFAULT_ZIPAPP_LEVEL = 1;
 
 async function selectDistributions(options: PackZipappOptions): Promise<Distribution[]> {
   if (options.requirementSet) {
@@ -158,7 +161,7 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
     mode: 0o755,
   };
   const entries: ArchiveEntry[] = [main, { kind: "directory", name: DEPS }, ...files, ...bytecode];
-  const level = options.compressionLevel ?? 1;
+  const level = options.compressionLevel ?? DEFAULT_ZIPAPP_LEVEL;
   const epoch = options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch };
 
   const { written, sha256 } = await publishArchive(
