@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { FileSystem, PutOptions, PutSource } from "./file-system.js";
+import type { FileSystem, PutOptions, PutResult, PutSource } from "./file-system.js";
 
 /**
  * `fs.put` with `beforeCommit` honoured by any adapter: natively where the adapter calls it, otherwise by putting
@@ -12,18 +12,19 @@ export async function putCommitting(
   source: PutSource,
   path: string,
   options: PutOptions = {},
-): Promise<void> {
+): Promise<PutResult> {
   const { beforeCommit, ...putOptions } = options;
-  if (!beforeCommit || fs.supportsBeforeCommit) return fs.put(source, path, options);
+  if (!beforeCommit || fs.supportsBeforeCommit) return (await fs.put(source, path, options)) ?? {};
   // Same directory, so the rename stays inside one bucket or namespace.
   const temporary = posix.join(
     posix.dirname(path),
     `.${posix.basename(path)}.${randomBytes(6).toString("hex")}.uploading`,
   );
   try {
-    await fs.put(source, temporary, { ...putOptions, overwrite: true });
+    const result = (await fs.put(source, temporary, { ...putOptions, overwrite: true })) ?? {};
     await beforeCommit();
     await fs.rename(temporary, path, { overwrite: options.overwrite !== false });
+    return result;
   } catch (error) {
     await fs.rm(temporary).catch(() => {
       // Best effort: a leftover hidden name is harmless, the target is what readers look at.

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { NetworkPolicy, StorageLog } from "./network-policy.js";
 
 export type FileType = "file" | "directory";
 
@@ -48,6 +49,27 @@ export interface PutOptions {
   beforeCommit?: () => Promise<void>;
 }
 
+/**
+ * A checksum of stored bytes, as the store computed it from what it holds (S3's ETag, HDFS's `GETFILECHECKSUM`) or
+ * as the adapter re-read it, and compared by the adapter with the same checksum computed from the bytes it sent.
+ */
+export interface StoredChecksum {
+  /** How `value` is computed: `sha256`, `md5` (an S3 ETag), `s3-multipart-md5` (`<md5 of part md5s>-<parts>`),
+   * or HDFS's own name (`MD5-of-0MD5-of-512CRC32C`). */
+  algorithm: string;
+  /** Hex digest, as the store prints it. */
+  value: string;
+}
+
+/** What a completed `put` tells about the stored bytes. */
+export interface PutResult {
+  /**
+   * The checksum the stored bytes were verified with: the adapter compared the store's view of what it holds with
+   * the bytes it sent, before the target was replaced. Absent when the store offers no way to check.
+   */
+  verified?: StoredChecksum;
+}
+
 export interface GetOptions {
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -95,8 +117,12 @@ export interface FileSystem {
   ls(path: string): Promise<FileInfo[]>;
   /** Creates the directory and its parents; an existing directory is fine. */
   mkdir(path: string): Promise<void>;
-  /** Uploads a local file or a stream to `remotePath`. The target appears complete or not at all. */
-  put(source: PutSource, remotePath: string, options?: PutOptions): Promise<void>;
+  /**
+   * Uploads a local file or a stream to `remotePath`. The target appears complete or not at all; where the store
+   * can tell what it holds, the adapter checks it against the bytes sent before the target changes (a mismatch is
+   * a TRANSIENT error and the previous target stays), and says so in the result.
+   */
+  put(source: PutSource, remotePath: string, options?: PutOptions): Promise<PutResult | undefined | void>;
   /** Downloads `remotePath` to `localPath`, which appears complete or not at all. */
   get(remotePath: string, localPath: string, options?: GetOptions): Promise<void>;
   open(path: string, options?: OpenOptions): Promise<Readable>;
@@ -118,6 +144,10 @@ export interface ResolvedPath {
  */
 export interface StorageOptions {
   plugins?: readonly string[];
+  /** Timeouts and retries, shared by every adapter that talks to a server. */
+  network?: NetworkPolicy;
+  /** Where adapters say what they do that a user may want to see (`--verbose`): retries, failovers. */
+  log?: StorageLog;
   [adapterKey: string]: unknown;
 }
 

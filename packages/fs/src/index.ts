@@ -14,11 +14,13 @@ export type {
   OpenOptions,
   ProgressCallback,
   PutOptions,
+  PutResult,
   PutSource,
   RenameOptions,
   ResolvedPath,
   RmOptions,
   StorageOptions,
+  StoredChecksum,
   TransferProgress,
 } from "./file-system.js";
 export { defineFileSystemPlugin } from "./file-system.js";
@@ -31,6 +33,8 @@ export {
   readHadoopConfigurationFrom,
   SYSTEM_HADOOP_CONF_DIR,
 } from "./hadoop-configuration.js";
+export type { NetworkPolicy, RetryOptions, StorageLog } from "./network-policy.js";
+export { DEFAULT_NETWORK_POLICY, networkPolicyOf, withRetries } from "./network-policy.js";
 export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {
   builtinAdapters,

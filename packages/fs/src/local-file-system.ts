@@ -89,7 +89,8 @@ export function localFileSystem(): FileSystem {
 
     async put(source, remotePath, options = {}) {
       const opened = await openPutSource(source, options.size);
-      await writeFileAtomically(remotePath, opened.stream, {
+      const verified = await writeFileAtomically(remotePath, opened.stream, {
+        verify: true,
         ...(options.onProgress && { onProgress: options.onProgress }),
         ...(opened.size !== undefined && { totalBytes: opened.size }),
         ...((opened.mode ?? options.mode) !== undefined && { mode: opened.mode ?? options.mode }),
@@ -97,6 +98,7 @@ export function localFileSystem(): FileSystem {
         ...(options.signal && { signal: options.signal }),
         ...(options.beforeCommit && { beforeCommit: options.beforeCommit }),
       });
+      return verified ? { verified } : {};
     },
 
     async get(remotePath, localPath, options = {}) {

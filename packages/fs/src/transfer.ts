@@ -1,12 +1,12 @@
-import { randomBytes } from "node:crypto";
-import { createWriteStream, type Stats } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, type Stats } from "node:fs";
 import { chmod, type FileHandle, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { checkByteRange } from "./byte-range.js";
 import { fromSystemError, StorageError } from "./errors.js";
-import type { OpenOptions, ProgressCallback, PutSource } from "./file-system.js";
+import type { OpenOptions, ProgressCallback, PutSource, StoredChecksum } from "./file-system.js";
 
 /** A pass-through stream that reports the bytes flowing through it. */
 export function progressTap(onProgress: ProgressCallback | undefined, totalBytes?: number): Transform {
@@ -103,6 +103,27 @@ export interface AtomicWriteOptions {
   sourceUri?: string;
   /** Runs after the bytes are on disk, before the rename (see `PutOptions.beforeCommit`). */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Re-reads the written file before the rename and compares its sha256 with that of the bytes received: what
+   * the disk (or an NFS server) holds is what was sent, or the write fails and the previous file stays.
+   */
+  verify?: boolean;
+}
+
+/** A pass-through stream that hashes the bytes flowing through it. */
+function hashTap(hash: ReturnType<typeof createHash>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+async function sha256OfLocalFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 /** Marks a failure of the source stream, so that it is not blamed on the local target. */
@@ -127,7 +148,7 @@ export async function writeFileAtomically(
   target: string,
   source: Readable | AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions = {},
-): Promise<void> {
+): Promise<StoredChecksum | undefined> {
   const directory = dirname(target);
   await mkdir(directory, { recursive: true }).catch((error: unknown) => {
     throw fromSystemError(error, directory);
@@ -143,14 +164,26 @@ export async function writeFileAtomically(
   try {
     // `flush` fsyncs before close (Node >= 20.10), so the rename below never publishes unwritten blocks.
     const sink = createWriteStream(temporary, { flags: "wx", mode: options.mode ?? 0o666, flush: true });
+    const sent = createHash("sha256");
     const stages = [
       rethrowingAsSourceFailure(source),
       progressTap(options.onProgress, options.totalBytes),
+      hashTap(sent),
       sink,
     ] as const;
     await (options.signal ? pipeline(...stages, { signal: options.signal }) : pipeline(...stages));
     // The creation mode is filtered by the umask; an explicit mode (an executable archive) must survive it.
     if (options.mode !== undefined) await chmod(temporary, options.mode);
+    let verified: StoredChecksum | undefined;
+    if (options.verify) {
+      const expected = sent.digest("hex");
+      const stored = await sha256OfLocalFile(temporary);
+      if (stored !== expected)
+        throw new StorageError("TRANSIENT", "the written file differs from the bytes sent (sha256 mismatch)", {
+          uri: target,
+        });
+      verified = { algorithm: "sha256", value: stored };
+    }
     if (options.beforeCommit) {
       try {
         await options.beforeCommit();
@@ -165,6 +198,7 @@ export async function writeFileAtomically(
       await rename(temporary, target);
     }
     await syncDirectory(directory);
+    return verified;
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     if (error instanceof CommitHookFailure) throw error.cause;
