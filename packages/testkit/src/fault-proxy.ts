@@ -1,7 +1,8 @@
 /**
  * An HTTP/1.1 reverse proxy on loopback that puts network faults between a client and a test server (s3rver,
  * the WebHDFS server): it forwards requests and answers as they are, streaming both bodies, and on the requests
- * its rules pick it resets the connection part-way through the body, answers with an error status, or waits.
+ * its rules pick it resets the connection part-way through the body, answers with an error status, waits, stalls,
+ * flips a bit of either body, or cuts the answer short.
  */
 
 import {
@@ -28,7 +29,21 @@ export type FaultAction =
   /** Answers with this status without forwarding; the request body is read and dropped first. */
   | { kind: "status"; status: number; body?: string; headers?: OutgoingHttpHeaders }
   /** Waits `ms` before forwarding. */
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /**
+   * Forwards `afterBytes` bytes of the request body (default 0: the server is never contacted), then neither
+   * forwards nor answers: the request hangs until the client gives up or the proxy closes.
+   */
+  | { kind: "stall"; afterBytes?: number }
+  /** Forwards the request with the lowest bit of its body's byte `atByte` (default 0) flipped: corruption in transit. */
+  | { kind: "flip"; atByte?: number }
+  /** Forwards the request and relays the answer with the lowest bit of its body's byte `atByte` (default 0) flipped. */
+  | { kind: "flipAnswer"; atByte?: number }
+  /**
+   * Forwards the request and relays the answer's head and its first `afterBytes` body bytes, then ends the
+   * connection: the client sees a body shorter than its Content-Length.
+   */
+  | { kind: "truncate"; afterBytes: number };
 
 export interface FaultRule {
   /** The request method (`PUT`); any when absent. */
@@ -129,6 +144,58 @@ function originOf(url: string): string {
   return origin;
 }
 
+/** A copy of `chunk` with the lowest bit of its byte `index` flipped. */
+function flipped(chunk: Buffer, index: number): Buffer {
+  const copy = Buffer.from(chunk);
+  copy[index] = (copy[index] ?? 0) ^ 1;
+  return copy;
+}
+
+/** Writes `bytes`, then ends the connection without completing the message. */
+function endAfter(res: ServerResponse, bytes: Buffer): void {
+  res.write(bytes, () => res.destroy());
+}
+
+/** For a `flipAnswer` fault, what it does to the answer's body, chunk after chunk. */
+function answerFlip(fault: FaultAction | undefined): ((chunk: Buffer) => Buffer) | undefined {
+  if (fault?.kind !== "flipAnswer") return undefined;
+  const at = fault.atByte ?? 0;
+  let offset = 0;
+  return (chunk) => {
+    const start = offset;
+    offset += chunk.length;
+    return at >= start && at < offset ? flipped(chunk, at - start) : chunk;
+  };
+}
+
+/** Streams an answer body to the client through a flip, or cut after `afterBytes` bytes. */
+function relayFaultyBody(upstream: IncomingMessage, res: ServerResponse, fault: FaultAction): void {
+  const flip = answerFlip(fault);
+  const cutAt = fault.kind === "truncate" ? fault.afterBytes : Number.POSITIVE_INFINITY;
+  let relayed = 0;
+  upstream.on("data", (chunk: Buffer) => {
+    if (relayed >= cutAt) return;
+    let piece = flip?.(chunk) ?? chunk;
+    if (relayed + piece.length >= cutAt) {
+      piece = piece.subarray(0, cutAt - relayed);
+      relayed = cutAt;
+      upstream.destroy();
+      endAfter(res, piece);
+      return;
+    }
+    relayed += piece.length;
+    if (!res.write(piece)) {
+      upstream.pause();
+      res.once("drain", () => upstream.resume());
+    }
+  });
+  upstream.on("end", () => {
+    if (relayed < cutAt || cutAt === Number.POSITIVE_INFINITY) res.end();
+  });
+  upstream.once("aborted", () => res.destroy());
+  upstream.once("error", () => res.destroy());
+}
+
 /** Starts a fault proxy in front of `options.target` on 127.0.0.1 and an OS-chosen port. */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const requests: ProxiedRequest[] = [];
@@ -206,7 +273,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     res.end(body);
   };
 
-  const relayAnswer = async (res: ServerResponse, entry: ProxiedRequest, upstream: IncomingMessage) => {
+  const relayAnswer = async (
+    res: ServerResponse,
+    entry: ProxiedRequest,
+    upstream: IncomingMessage,
+    fault?: FaultAction,
+  ) => {
     const headers = endToEndHeaders(upstream.headers);
     const { location } = upstream.headers;
     if (location) headers.location = await throughProxy(location);
@@ -235,11 +307,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       entry.status = upstream.statusCode ?? 502;
       res.writeHead(entry.status, upstream.statusMessage, headers);
-      res.end(body);
+      const answerBody = answerFlip(fault)?.(body) ?? body;
+      if (fault?.kind === "truncate") return endAfter(res, answerBody.subarray(0, fault.afterBytes));
+      res.end(answerBody);
       return;
     }
     entry.status = upstream.statusCode ?? 502;
     res.writeHead(entry.status, upstream.statusMessage, headers);
+    if (fault?.kind === "flipAnswer" || fault?.kind === "truncate") {
+      relayFaultyBody(upstream, res, fault);
+      return;
+    }
     upstream.pipe(res);
     // A server that dies mid-answer: the client must see a broken answer, not a short one that looks whole.
     upstream.once("aborted", () => res.destroy());
@@ -247,17 +325,21 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   };
 
   /**
-   * Forwards the request to `origin`, streaming the body with backpressure. With `resetAfter`, stops after that
-   * many body bytes (or at the answer, for a shorter body), aborts the forwarded request and resets the client.
+   * Forwards the request to `origin`, streaming the body with backpressure, and applies `fault`: a reset stops
+   * after `afterBytes` body bytes (or at the answer, for a shorter body), aborts the forwarded request and resets
+   * the client; a stall stops forwarding there and leaves both sides waiting; flips and truncation alter a body.
    */
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,
     entry: ProxiedRequest,
     origin: URL,
-    resetAfter?: number,
+    fault?: FaultAction,
   ) => {
-    const limit = resetAfter ?? Number.POSITIVE_INFINITY;
+    const resetAfter = fault?.kind === "reset" ? fault.afterBytes : undefined;
+    const stallAfter = fault?.kind === "stall" ? (fault.afterBytes ?? 0) : undefined;
+    const limit = resetAfter ?? stallAfter ?? Number.POSITIVE_INFINITY;
+    const flipAt = fault?.kind === "flip" ? (fault.atByte ?? 0) : undefined;
     const upstream = httpRequest({
       agent,
       host: origin.hostname,
@@ -277,13 +359,22 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     };
     const onData = (chunk: Buffer) => {
       const room = limit - entry.forwardedBytes;
-      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      let piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      if (
+        flipAt !== undefined &&
+        flipAt >= entry.forwardedBytes &&
+        flipAt < entry.forwardedBytes + piece.length
+      )
+        piece = flipped(piece, flipAt - entry.forwardedBytes);
       entry.forwardedBytes += piece.length;
       if (entry.forwardedBytes >= limit) {
-        req.pause();
         req.off("data", onData);
-        // Reset once the bytes are on their way, so the server gets exactly `limit` of them.
-        upstream.write(piece, () => trip());
+        // A reset stops reading; a stall reads on and drops the rest, so it notices the client giving up.
+        if (resetAfter !== undefined) req.pause();
+        // Reset once the bytes are on their way, so the server gets exactly `limit` of them; a stall just stops.
+        upstream.write(piece, () => {
+          if (resetAfter !== undefined) trip();
+        });
         return;
       }
       if (!upstream.write(piece)) req.pause();
@@ -303,7 +394,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         trip();
         return;
       }
-      relayAnswer(res, entry, answerFromServer).catch(() => res.destroy());
+      if (stallAfter !== undefined) {
+        // The server answered a body shorter than the stall point: the client still never hears back.
+        answerFromServer.resume();
+        return;
+      }
+      relayAnswer(res, entry, answerFromServer, fault).catch(() => res.destroy());
     });
     upstream.on("error", (error) => {
       if (tripped) return;
@@ -335,7 +431,18 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       case "reset":
         if ((action.afterBytes ?? 0) <= 0) return resetClient(req);
-        return forward(req, res, entry, origin, action.afterBytes);
+        return forward(req, res, entry, origin, action);
+      case "stall":
+        // Nothing forwarded, nothing answered: the body is read and dropped until the client or close() ends it.
+        if ((action.afterBytes ?? 0) <= 0) {
+          req.resume();
+          return;
+        }
+        return forward(req, res, entry, origin, action);
+      case "flip":
+      case "flipAnswer":
+      case "truncate":
+        return forward(req, res, entry, origin, action);
     }
   };
 

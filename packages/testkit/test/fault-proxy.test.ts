@@ -312,6 +312,71 @@ describe("startFaultProxy", () => {
     expect(proxy.requests[0]?.fault).toBe("delay");
   });
 
+  it("flips one bit of the request body at the given byte; the rest arrives as sent", async () => {
+    const origin = await startOrigin();
+    const proxy = await proxyFor(origin, {
+      faults: [{ method: "PUT", action: { kind: "flip", atByte: 70_000 } }],
+    });
+    const body = randomBytes(MiB);
+    const corrupted = Buffer.from(body);
+    corrupted[70_000] = (corrupted[70_000] ?? 0) ^ 1;
+    const first = JSON.parse((await send(`${proxy.url}/object`, { method: "PUT", body })).body.toString());
+    expect(first).toEqual({ bytes: MiB, sha256: createHash("sha256").update(corrupted).digest("hex") });
+    const second = JSON.parse((await send(`${proxy.url}/object`, { method: "PUT", body })).body.toString());
+    expect(second.sha256).toBe(createHash("sha256").update(body).digest("hex"));
+    expect(proxy.requests.map((entry) => entry.fault)).toEqual(["flip", undefined]);
+  });
+
+  it("flips one bit of the answer body, streamed or rewritten", async () => {
+    const origin = await startOrigin();
+    const proxy = await proxyFor(origin, { faults: [{ action: { kind: "flipAnswer", atByte: 5 } }] });
+    const body = randomBytes(3 * MiB);
+    const echoed = (await send(`${proxy.url}/echo`, { method: "PUT", body })).body;
+    expect(echoed).toHaveLength(body.length);
+    expect(echoed[5]).toBe((body[5] ?? 0) ^ 1);
+    expect(Buffer.compare(echoed.subarray(6), body.subarray(6))).toBe(0);
+    proxy.addFault({ action: { kind: "flipAnswer", atByte: 2 } });
+    const json = (await send(`${proxy.url}/json-location?to=http://example.org/x`)).body.toString();
+    // 'L' (0x4c) with its lowest bit flipped is 'M'.
+    expect(json).toBe('{"Mocation":"http://example.org/x"}');
+  });
+
+  it("cuts an answer short after the given bytes, so the client sees a broken body", async () => {
+    const origin = await startOrigin();
+    const proxy = await proxyFor(origin, { faults: [{ action: { kind: "truncate", afterBytes: 1000 } }] });
+    const body = randomBytes(2 * MiB);
+    const outcome = await send(`${proxy.url}/echo`, { method: "PUT", body }).then(
+      (answer) => `complete ${answer.body.length}`,
+      (error: NodeJS.ErrnoException) => error.code ?? error.message,
+    );
+    expect(outcome).toMatch(/^(ECONNRESET|aborted)$/);
+    expect(proxy.requests[0]).toMatchObject({ fault: "truncate", status: 200 });
+  });
+
+  it("stalls a request after the given body bytes until the client gives up", async () => {
+    const origin = await startOrigin();
+    const proxy = await proxyFor(origin, {
+      faults: [{ method: "PUT", action: { kind: "stall", afterBytes: 10_000 } }],
+    });
+    const started = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(`${proxy.url}/object`, { method: "PUT", agent: false });
+      req.setTimeout(500, () => req.destroy(new Error("gave up")));
+      req.on("error", (error) => resolve(error.message));
+      req.on("response", () => resolve("answered"));
+      req.end(randomBytes(MiB));
+    });
+    expect(outcome).toBe("gave up");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    await origin.ended(1);
+    expect(origin.received).toMatchObject([{ bytes: 10_000, complete: false }]);
+    await expect(
+      send(`${proxy.url}/object`, { method: "PUT", body: Buffer.from("x") }),
+    ).resolves.toMatchObject({
+      status: 200,
+    });
+  });
+
   it("sends redirects to the target and to other loopback servers back through itself", async () => {
     const namenode = await startOrigin();
     const datanode = await startOrigin();
