@@ -1,5 +1,5 @@
 import { metadataPathOf, type Packer } from "@cluster-pack/env-usage";
-import { type FileSystem, isStorageError } from "@cluster-pack/fs";
+import { type FileSystem, isStorageError, type StoredChecksum } from "@cluster-pack/fs";
 import ownPackage from "../package.json";
 import { defaultCompressionLevels } from "./pack-env.js";
 import { readTextFile } from "./storage.js";
@@ -21,6 +21,12 @@ export interface ArchiveMetadata {
   sha256: string;
   /** Bytes of the archive. */
   size: number;
+  /**
+   * The store's own checksum of the archive (S3's ETag, HDFS's `GETFILECHECKSUM`, sha256 for a local path), which
+   * the adapter compared with the bytes sent before publishing: `{ "algorithm": "s3-multipart-md5", "value": … }`.
+   * Absent for stores that offer no way to check (a plugin) and in metadata written before it was recorded.
+   */
+  checksum?: StoredChecksum;
   /** The packer: `pex`, `pex.zip`, `venv` or `conda`. */
   format: Packer;
   /**

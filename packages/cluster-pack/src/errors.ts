@@ -15,7 +15,9 @@ export type ShippingErrorCode =
   /** Removing an archive, its metadata or its editable zips failed. */
   | "REMOVE_FAILED"
   /** Downloading a prebuilt archive (`uploadZip` from http(s), `C_PACK_ENV_FALLBACK_PATH`) failed. */
-  | "DOWNLOAD_FAILED";
+  | "DOWNLOAD_FAILED"
+  /** Another upload to the same path held it too long, or took it over: nothing was published. */
+  | "CONCURRENT_UPLOAD";
 
 /**
  * The façade's own failures. Errors of the layers below (`StorageError`, `PythonEnvError`, `PackerError`,

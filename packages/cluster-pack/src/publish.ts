@@ -4,10 +4,11 @@ import { stat } from "node:fs/promises";
 import { PassThrough, Readable, type Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
-import { type FileSystem, isStorageError, putCommitting } from "@cluster-pack/fs";
+import { type FileSystem, isStorageError, putCommitting, type StoredChecksum } from "@cluster-pack/fs";
 import type { ArchiveMetadata } from "./archive-metadata.js";
 import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
+import type { PublicationLease } from "./publication-lease.js";
 import { parentOf } from "./storage.js";
 
 export async function sha256OfFile(path: string): Promise<string> {
@@ -39,8 +40,12 @@ export interface PublishOptions {
   /** The archive's final path, in the file system's path space. */
   path: string;
   archive: ArchiveSource;
-  metadata: Omit<ArchiveMetadata, "sha256" | "size" | "created">;
+  metadata: Omit<ArchiveMetadata, "sha256" | "size" | "created" | "checksum">;
   onProgress?: ProgressListener;
+  /** Held by the caller for the whole publication: checked right before the archive and the metadata change. */
+  lease?: PublicationLease;
+  /** Cancels the upload: the store keeps its previous archive and metadata, nothing temporary stays. */
+  signal?: AbortSignal;
 }
 
 type Step = <T>(what: string, location: string, action: () => Promise<T>) => Promise<T>;
@@ -105,8 +110,12 @@ async function streamed(
  * 2. right before the new bytes replace the old (`beforeCommit`, once every byte is stored), the old metadata is
  *    removed: from then until step 3 the archive has no metadata, which readers treat as "not there" (the next
  *    upload packs again), never as "trusted";
- * 3. the size is checked, and the metadata, with the sha256 and size of what was sent, is written last.
+ * 3. the size is checked, and the metadata, with the sha256 and size of what was sent and the store's checksum the
+ *    adapter verified the stored bytes with, is written last.
+ * The adapter checks the stored bytes against those sent before step 2 (a bit flipped in transit fails the put).
  * A failure before step 2 (packing, the network, the store) leaves the previous archive and metadata untouched.
+ * Under a lease (one publisher per path), the lease is checked before steps 2 and 3: a publisher whose lease was
+ * broken (it looked dead) publishes nothing more, so two publishers never leave a mismatched pair.
  */
 export async function publishArchive(options: PublishOptions): Promise<ArchiveMetadata> {
   const { fs, path, archive } = options;
@@ -116,14 +125,19 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
   const knownSize = "file" in archive ? (await stat(archive.file)).size : undefined;
   await step("creating the directory", fs.toUri(directory), () => fs.mkdir(directory));
 
-  const removeMetadata = () =>
-    step("removing the previous metadata", fs.toUri(metadataPath), async () => {
-      if (await fs.exists(metadataPath)) await fs.rm(metadataPath);
+  const removeMetadata = async () => {
+    await options.lease?.assertHeld();
+    await step("removing the previous metadata", fs.toUri(metadataPath), async () => {
+      await fs.rm(metadataPath).catch((error: unknown) => {
+        if (!isStorageError(error, "NOT_FOUND")) throw error;
+      });
     });
+  };
   const put = (source: string | Readable, beforeCommit: () => Promise<void>) =>
     step("uploading the archive", uri, () =>
       putCommitting(fs, source, path, {
         overwrite: true,
+        ...(options.signal && { signal: options.signal }),
         ...(knownSize !== undefined && { size: knownSize }),
         ...("mode" in archive && archive.mode !== undefined && { mode: archive.mode }),
         beforeCommit,
@@ -139,18 +153,20 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
 
   let sha256: string;
   let size: number;
+  let checksum: StoredChecksum | undefined;
   if ("file" in archive) {
-    await put(archive.file, removeMetadata);
+    checksum = (await put(archive.file, removeMetadata)).verified;
     sha256 = archive.sha256;
     size = knownSize ?? 0;
   } else {
-    ({ sha256, size } = await streamed(archive.write, (source, written) =>
-      put(source, async () => {
+    ({ sha256, size } = await streamed(archive.write, async (source, written) => {
+      const result = await put(source, async () => {
         // Only a complete archive may replace the old one: the writer must have finished without error.
         await written;
         await removeMetadata();
-      }),
-    ));
+      });
+      checksum = result.verified;
+    }));
     // The store could not know the size in advance: the last event says "all of it".
     options.onProgress?.({ phase: "upload", transferredBytes: size, totalBytes: size, target: uri });
   }
@@ -164,22 +180,21 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
         location: uri,
       },
     );
-  // Local paths are the file system's own path space: re-reading the stored copy is cheap here.
-  if (fs.scheme === "file" && (await sha256OfFile(path)) !== sha256)
-    throw new ShippingError(
-      "VERIFICATION_FAILED",
-      "the stored archive's sha256 differs from the packed one",
-      {
-        location: uri,
-      },
-    );
 
-  const metadata: ArchiveMetadata = { ...options.metadata, sha256, size, created: new Date().toISOString() };
+  const metadata: ArchiveMetadata = {
+    ...options.metadata,
+    sha256,
+    size,
+    ...(checksum && { checksum }),
+    created: new Date().toISOString(),
+  };
   const body = `${JSON.stringify(metadata, null, 4)}\n`;
+  await options.lease?.assertHeld();
   await step("writing the metadata", fs.toUri(metadataPath), () =>
     fs.put(Readable.from([Buffer.from(body)]), metadataPath, {
       overwrite: true,
       size: Buffer.byteLength(body),
+      ...(options.signal && { signal: options.signal }),
     }),
   );
   return metadata;

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { archiveStem, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
 import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
@@ -21,6 +20,7 @@ import {
   zipShippedEditables,
 } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
+import { makeWorkspace, sweepStoreDirectory, sweepWorkspaces } from "./leftovers.js";
 import {
   cacheKeyOf,
   checkPackerOptions,
@@ -32,6 +32,7 @@ import {
 import { checkExtension, choosePacking, formatOfArchive } from "./packer.js";
 import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
+import { acquirePublicationLease, type PublicationLease } from "./publication-lease.js";
 import { type ArchiveSource, publishArchive, sha256OfFile } from "./publish.js";
 import {
   archiveOfRunningEnv,
@@ -39,7 +40,7 @@ import {
   type RunningEnv,
   runningEnvToShip,
 } from "./running-env.js";
-import { resolveStorage } from "./storage.js";
+import { parentOf, resolveStorage } from "./storage.js";
 
 export interface UploadEnvOptions extends EnvironmentOptions {
   /** Where the archive goes (any storage URI); default `<store>/user/<user>/envs/<envName>.<ext>`. */
@@ -48,6 +49,11 @@ export interface UploadEnvOptions extends EnvironmentOptions {
   forceUpload?: boolean;
   /** Options for the storage adapters: `{ s3: { endpoint, credentials… } }`, `{ hdfs: { user… } }`. */
   fsArgs?: StorageOptions;
+  /**
+   * Cancels the upload (Ctrl-C): in-flight transfers stop, temporary files and objects are removed, and the store
+   * keeps its previous archive and metadata. The promise then rejects with an ABORTED error.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadedEnv {
@@ -95,6 +101,24 @@ async function tryFallback(
 }
 
 /**
+ * Before publishing at `path`: removes what killed uploads left in its directory and in TMPDIR, then takes the
+ * path's publication lease (waiting for another publisher to finish).
+ */
+async function leaseToPublish(
+  fs: FileSystem,
+  path: string,
+  options: { signal?: AbortSignal | undefined; fsArgs?: StorageOptions | undefined },
+): Promise<PublicationLease> {
+  const log = options.fsArgs?.log;
+  for (const removed of [...(await sweepStoreDirectory(fs, parentOf(path))), ...(await sweepWorkspaces())])
+    log?.(`removed ${removed}, left by an upload that was killed`);
+  return acquirePublicationLease(fs, path, {
+    signal: options.signal,
+    onWait: (holder) => log?.(`waiting for another upload to ${fs.toUri(path)} to finish (${holder})`),
+  });
+}
+
+/**
  * Ships the environment: packs it (pex, pex.zip, venv or conda archive), uploads it with its metadata, and uploads
  * the editable code beside it, unless the stored metadata says the archive is current (one read), in which case
  * only the editable zips are sent. cluster-pack's `upload_env`.
@@ -123,59 +147,69 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
       ? zipped.zips.map((zip) => `${zip.name}:${zip.sha256}`).join(",")
       : "";
     const expected = await cacheKeyOf(model, packer, options, editableFingerprint);
-    const stored = await readArchiveMetadata(fs, path);
+    const needsPublishing = (stored: Partial<ArchiveMetadata> | undefined) =>
+      options.forceUpload || !isUpToDate(stored, expected);
+    let metadata = await readArchiveMetadata(fs, path);
+    const lease = needsPublishing(metadata) ? await leaseToPublish(fs, path, options) : undefined;
     let uploaded = false;
     let source: UploadedEnv["source"];
     let warnings: string[] = [];
-    let metadata: Partial<ArchiveMetadata> | undefined = stored;
-    if (options.forceUpload || !isUpToDate(stored, expected)) {
-      const publish = (archive: ArchiveSource) =>
-        publishArchive({
-          fs,
-          path,
-          archive,
-          metadata: {
-            ...expected,
-            ...(expected.with_python && { interpreter: shippedInterpreterOf(model.interpreter) }),
-            tool: toolVersion,
-          },
-          ...(options.onProgress && { onProgress: options.onProgress }),
-        });
-      const fallback = env.C_PACK_ENV_FALLBACK_PATH;
-      if (!options.forceUpload && fallback && packer === "pex") {
-        const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-fallback-"));
-        try {
-          const local = join(workspace, `${envName}.${format}`);
-          const python = model.interpreter.executable;
-          if (await tryFallback(fallback, local, python, expected, options.fsArgs ?? {})) {
-            source = "fallback";
-            metadata = await publish({ file: local, sha256: await sha256OfFile(local) });
+    try {
+      // Whoever held the lease before may have published this very environment: then there is nothing to do.
+      if (lease) metadata = await readArchiveMetadata(fs, path);
+      if (lease && needsPublishing(metadata)) {
+        const publish = (archive: ArchiveSource) =>
+          publishArchive({
+            fs,
+            path,
+            archive,
+            metadata: {
+              ...expected,
+              ...(expected.with_python && { interpreter: shippedInterpreterOf(model.interpreter) }),
+              tool: toolVersion,
+            },
+            lease,
+            ...(options.signal && { signal: options.signal }),
+            ...(options.onProgress && { onProgress: options.onProgress }),
+          });
+        const fallback = env.C_PACK_ENV_FALLBACK_PATH;
+        if (!options.forceUpload && fallback && packer === "pex") {
+          const workspace = await makeWorkspace("fallback");
+          try {
+            const local = join(workspace, `${envName}.${format}`);
+            const python = model.interpreter.executable;
+            if (await tryFallback(fallback, local, python, expected, options.fsArgs ?? {})) {
+              source = "fallback";
+              metadata = await publish({ file: local, sha256: await sha256OfFile(local) });
+            }
+          } finally {
+            await rm(workspace, { recursive: true, force: true });
           }
-        } finally {
-          await rm(workspace, { recursive: true, force: true });
         }
+        if (source === undefined) {
+          // Packed straight into the upload: no local copy of the archive, packing and sending overlap.
+          let packed: Awaited<ReturnType<typeof packModel>> | undefined;
+          metadata = await publish({
+            write: async (destination) => {
+              packed = await packModel(model, {
+                ...options,
+                output: fs.toUri(path),
+                destination,
+                packer,
+                format,
+              });
+              return { sha256: packed.sha256, size: packed.bytes };
+            },
+            // A zipapp runs as `./env.pex` from a local store as well.
+            ...(packer === "pex" && { mode: 0o755 }),
+          });
+          source = packed?.source;
+          warnings = packed?.warnings ?? [];
+        }
+        uploaded = true;
       }
-      if (source === undefined) {
-        // Packed straight into the upload: no local copy of the archive, packing and sending overlap.
-        let packed: Awaited<ReturnType<typeof packModel>> | undefined;
-        metadata = await publish({
-          write: async (destination) => {
-            packed = await packModel(model, {
-              ...options,
-              output: fs.toUri(path),
-              destination,
-              packer,
-              format,
-            });
-            return { sha256: packed.sha256, size: packed.bytes };
-          },
-          // A zipapp runs as `./env.pex` from a local store as well.
-          ...(packer === "pex" && { mode: 0o755 }),
-        });
-        source = packed?.source;
-        warnings = packed?.warnings ?? [];
-      }
-      uploaded = true;
+    } finally {
+      await lease?.release();
     }
     const { editable, editableIndex } = await uploadEditables(fs, path, zipped, options.onProgress);
     return {
@@ -199,11 +233,15 @@ export interface UploadZipOptions {
   forceUpload?: boolean;
   fsArgs?: StorageOptions;
   onProgress?: ProgressListener;
+  /** Cancels the upload, as `UploadEnvOptions.signal`. */
+  signal?: AbortSignal;
 }
 
 type PrebuiltOptions = Required<Pick<UploadZipOptions, "forceUpload">> & {
   packer: Packer;
   onProgress?: ProgressListener;
+  signal?: AbortSignal | undefined;
+  fsArgs?: StorageOptions | undefined;
 };
 
 /** Publishes a prebuilt archive at a resolved path, unless the store holds the same bytes. */
@@ -214,9 +252,36 @@ async function publishPrebuilt(
   options: PrebuiltOptions,
 ): Promise<Omit<UploadedEnv, "envName" | "editable">> {
   const sha256 = await sha256OfFile(localArchive);
+  const current = (stored: Partial<ArchiveMetadata> | undefined) =>
+    !options.forceUpload && stored?.sha256 === sha256;
   const stored = await readArchiveMetadata(fs, path);
-  if (!options.forceUpload && stored?.sha256 === sha256)
-    return { packagePath: fs.toUri(path), uploaded: false, packer: options.packer, metadata: stored };
+  if (current(stored))
+    return { packagePath: fs.toUri(path), uploaded: false, packer: options.packer, metadata: stored ?? {} };
+  const lease = await leaseToPublish(fs, path, options);
+  try {
+    // Another publisher may have stored these very bytes while this one waited.
+    const storedMeanwhile = await readArchiveMetadata(fs, path);
+    if (current(storedMeanwhile))
+      return {
+        packagePath: fs.toUri(path),
+        uploaded: false,
+        packer: options.packer,
+        metadata: storedMeanwhile ?? {},
+      };
+    return await publishPrebuiltLeased(fs, path, localArchive, sha256, lease, options);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function publishPrebuiltLeased(
+  fs: FileSystem,
+  path: string,
+  localArchive: string,
+  sha256: string,
+  lease: PublicationLease,
+  options: PrebuiltOptions,
+): Promise<Omit<UploadedEnv, "envName" | "editable">> {
   const metadata = await publishArchive({
     fs,
     path,
@@ -230,6 +295,8 @@ async function publishPrebuilt(
       format: options.packer,
       tool: toolVersion,
     },
+    lease,
+    ...(options.signal && { signal: options.signal }),
     ...(options.onProgress && { onProgress: options.onProgress }),
   });
   return { packagePath: fs.toUri(path), uploaded: true, packer: options.packer, metadata };
@@ -292,7 +359,7 @@ async function reshipRunningEnv(
   const packagePath = options.packagePath ?? (await defaultPackagePathOfRunning(running, env));
   checkExtension(packagePath, running.packer);
   const zipped = await zipShippedEditables(running);
-  const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-upload-"));
+  const workspace = await makeWorkspace("upload");
   try {
     const localArchive = await archiveOfRunningEnv(running, workspace);
     const { fs, path } = await resolveStorage(packagePath, options.fsArgs ?? {});
@@ -300,6 +367,8 @@ async function reshipRunningEnv(
       const result = await publishPrebuilt(fs, path, localArchive, {
         forceUpload: options.forceUpload ?? false,
         packer: running.packer,
+        signal: options.signal,
+        fsArgs: options.fsArgs,
         ...(options.onProgress && { onProgress: options.onProgress }),
       });
       const { editable, editableIndex } = await uploadEditables(fs, path, zipped, options.onProgress);
@@ -335,7 +404,7 @@ export async function uploadZip(
   const zipappPacker = packerOfFormat(format);
   // venv and conda archives take the same extensions: which one the file is can wait until it is here.
   checkExtension(target, zipappPacker ?? "venv", format);
-  const workspace = await mkdtemp(join(tmpdir(), "cluster-pack-zip-"));
+  const workspace = await makeWorkspace("zip");
   try {
     let local = file;
     if (/^https?:\/\//i.test(file)) {
@@ -346,6 +415,7 @@ export async function uploadZip(
       forceUpload: options.forceUpload ?? false,
       fsArgs: options.fsArgs ?? {},
       packer: zipappPacker ?? (await packerOfEnvironmentArchive(local, format, file)),
+      signal: options.signal,
       ...(options.onProgress && { onProgress: options.onProgress }),
     });
     return { ...result, envName };

@@ -295,7 +295,7 @@ describe("uploadEnv on HDFS (WebHDFS server)", () => {
     const refused = uploadEnv({ python: other.python, packagePath, fsArgs: { hdfs: { user: "mallory" } } });
     await expect(refused).rejects.toSatisfy((error) => isShippingError(error, "UPLOAD_FAILED"));
     await expect(refused).rejects.toThrow(
-      /^webhdfs:\/\/.*refused\.pex: uploading the archive failed: [^\n]+$/,
+      /^webhdfs:\/\/.*refused\.pex: taking the path for this upload failed: Permission denied[^\n]+$/,
     );
 
     const { fs, path } = await resolveFileSystem(packagePath, { hdfs: { user: "bob" } });
