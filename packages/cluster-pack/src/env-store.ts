@@ -16,10 +16,16 @@ import {
   parseEditablePackagesIndex,
 } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
-import { type FileInfo, type FileSystem, isStorageError, type StorageOptions } from "@cluster-pack/fs";
+import {
+  type FileInfo,
+  type FileSystem,
+  isStorageError,
+  StorageError,
+  type StorageOptions,
+} from "@cluster-pack/fs";
 import { detectInterpreter, inspectEnvironment } from "@cluster-pack/python-env";
 import parseDuration, { type StringValue } from "ms";
-import { type ArchiveMetadata, readArchiveMetadata } from "./archive-metadata.js";
+import type { ArchiveMetadata } from "./archive-metadata.js";
 import { defaultPackagePathFor } from "./default-package-path.js";
 import { editablesToShip } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
@@ -42,8 +48,16 @@ export interface StoredEnv {
   /** When the store last changed the archive (ISO 8601), when it says. */
   modifiedAt?: string;
   metadataPath: string;
-  /** The metadata beside the archive; absent when there is none, which means the archive is not trusted. */
+  /**
+   * The metadata beside the archive, its fields of the wrong type left out; absent when there is none or it is not
+   * a JSON object, which means the archive is not trusted.
+   */
   metadata?: Partial<ArchiveMetadata>;
+  /**
+   * One line when the metadata file is there but could not be read or is malformed (not JSON, fields of the wrong
+   * type): `the metadata at s3://team/envs/env.json is malformed: "created" is not a string`.
+   */
+  metadataProblem?: string;
   /** The editable zips listed in the index beside the archive. */
   editable: EditableZip[];
   /** The `editable_packages_index`, when there is one. */
@@ -77,6 +91,100 @@ function describesArchive(metadata: Partial<ArchiveMetadata>, format: ArchiveFor
   const packer = metadata.format;
   if (packer === undefined || !(packers as readonly string[]).includes(packer)) return true;
   return formatsOfPacker(packer).includes(format);
+}
+
+// The type of each field cluster-pack writes; another tool's own fields are kept as they are.
+const metadataFieldTypes: Record<
+  keyof ArchiveMetadata,
+  "string" | "number" | "boolean" | "strings" | "object"
+> = {
+  package_installed: "strings",
+  platform: "string",
+  python_version: "string",
+  fingerprint: "string",
+  sha256: "string",
+  size: "number",
+  checksum: "object",
+  format: "string",
+  with_python: "boolean",
+  interpreter: "object",
+  dest_prefix: "string",
+  compression_level: "number",
+  exclude: "strings",
+  compile: "boolean",
+  tool: "string",
+  created: "string",
+};
+
+const hasType = (value: unknown, type: (typeof metadataFieldTypes)[keyof ArchiveMetadata]) => {
+  if (type === "strings") return Array.isArray(value) && value.every((item) => typeof item === "string");
+  if (type === "object") return typeof value === "object" && value !== null && !Array.isArray(value);
+  if (type === "number") return typeof value === "number" && Number.isFinite(value);
+  return typeof value === type;
+};
+
+const typeNames = {
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  strings: "a list of strings",
+  object: "an object",
+};
+
+/** What a read of the metadata beside an archive found. */
+interface MetadataRead {
+  /** Whether a metadata file is there. */
+  exists: boolean;
+  metadata?: Partial<ArchiveMetadata>;
+  problem?: string;
+}
+
+// What Node and the HTTP clients say when a server or the network ends a transfer early.
+const CUT_CONNECTION = /^(aborted|premature close|terminated|other side closed|socket hang up)$/i;
+
+/**
+ * The metadata beside an archive, checked field by field. A file that cannot be read at all (the store failed) is a
+ * StorageError about the metadata's URI.
+ */
+async function readStoredMetadata(fs: FileSystem, archivePath: string): Promise<MetadataRead> {
+  const metadataPath = metadataPathOf(archivePath);
+  const uri = fs.toUri(metadataPath);
+  let text: string;
+  try {
+    text = await readTextFile(fs, metadataPath);
+  } catch (error) {
+    if (isStorageError(error, "NOT_FOUND")) return { exists: false };
+    if (isStorageError(error)) throw error;
+    // A stream cut mid-file surfaces as the HTTP client's bare "aborted": say which file, in plain words.
+    const reason = firstLine(error);
+    throw CUT_CONNECTION.test(reason)
+      ? new StorageError("TRANSIENT", "the connection closed before the whole file arrived", {
+          uri,
+          cause: error,
+        })
+      : new StorageError("UNKNOWN", reason, { uri, cause: error });
+  }
+  const malformed = (why: string) => `the metadata at ${uri} is malformed: ${why}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { exists: true, problem: malformed("not JSON") };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    return { exists: true, problem: malformed("not a JSON object") };
+  const metadata: Record<string, unknown> = {};
+  const wrong: string[] = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    const type = metadataFieldTypes[key as keyof ArchiveMetadata];
+    if (type === undefined || hasType(value, type)) metadata[key] = value;
+    else wrong.push(`"${key}" is not ${typeNames[type]}`);
+  }
+  return {
+    exists: true,
+    metadata: metadata as Partial<ArchiveMetadata>,
+    ...(wrong.length > 0 && { problem: malformed(wrong.join(", ")) }),
+  };
 }
 
 /** A step of a removal; its storage failure becomes one line saying which step. */
@@ -118,18 +226,27 @@ async function readEditableCode(
   };
 }
 
-/** What the store holds for one archive, read with the listing entry it already has. */
+/**
+ * What the store holds for one archive, read with the listing entry it already has. Metadata the store fails to
+ * deliver is a `metadataProblem` when `unreadableMetadata` is "report" (a listing still shows the rest), else an
+ * error.
+ */
 async function describeStored(
   fs: FileSystem,
   file: FileInfo,
   format: ArchiveFormat,
   hasEditableDirectory: boolean,
+  unreadableMetadata: "report" | "fail",
 ): Promise<StoredEnv> {
-  const metadata = await readArchiveMetadata(fs, file.path).catch((error: unknown) => {
-    // An unreadable metadata file is the same as none: the archive is not trusted.
-    if (isStorageError(error)) return undefined;
-    throw error;
-  });
+  let read: MetadataRead;
+  try {
+    read = await readStoredMetadata(fs, file.path);
+  } catch (error) {
+    if (unreadableMetadata === "fail" || !isStorageError(error)) throw error;
+    // Not trusted, as with no metadata; and the listing says why.
+    read = { exists: true, problem: `the metadata at ${error.location} could not be read: ${error.detail}` };
+  }
+  const { metadata, problem } = read;
   return {
     packagePath: fs.toUri(file.path),
     format,
@@ -137,6 +254,7 @@ async function describeStored(
     ...(file.modifiedAt && { modifiedAt: file.modifiedAt.toISOString() }),
     metadataPath: fs.toUri(metadataPathOf(file.path)),
     ...(metadata && describesArchive(metadata, format) && { metadata }),
+    ...(problem && { metadataProblem: problem }),
     ...(hasEditableDirectory ? await readEditableCode(fs, file.path) : { editable: [] }),
   };
 }
@@ -218,7 +336,7 @@ export async function locateEnv(packagePath?: string, options: LocateEnvOptions 
         throw new ShippingError("NOT_FOUND", "no archive there", { location: fs.toUri(path) });
       throw error;
     }
-    return await describeStored(fs, file, format, true);
+    return await describeStored(fs, file, format, true, "report");
   } finally {
     await fs.close?.();
   }
@@ -232,7 +350,11 @@ export interface EnvListing {
 }
 
 /** The archives of a resolved directory (or the one archive a file path names), with their paths. */
-async function listResolved(fs: FileSystem, path: string): Promise<{ env: StoredEnv; path: string }[]> {
+async function listResolved(
+  fs: FileSystem,
+  path: string,
+  unreadableMetadata: "report" | "fail",
+): Promise<{ env: StoredEnv; path: string }[]> {
   const info = await fs.stat(path);
   const entries = info.type === "file" ? [info] : await fs.ls(path);
   const directories = new Set(
@@ -244,7 +366,10 @@ async function listResolved(fs: FileSystem, path: string): Promise<{ env: Stored
     if (format === undefined) continue;
     // Listing a directory already says which editable directories exist: no read for archives without one.
     const hasEditables = info.type === "file" || directories.has(editableDirectoryOf(entry.path));
-    found.push({ env: await describeStored(fs, entry, format, hasEditables), path: entry.path });
+    found.push({
+      env: await describeStored(fs, entry, format, hasEditables, unreadableMetadata),
+      path: entry.path,
+    });
   }
   return found;
 }
@@ -256,7 +381,7 @@ async function listResolved(fs: FileSystem, path: string): Promise<{ env: Stored
 export async function listEnvs(directoryUri: string, options: StoreOptions = {}): Promise<EnvListing> {
   const { fs, path } = await resolveStorage(directoryUri, options.fsArgs ?? {});
   try {
-    return { uri: fs.toUri(path), envs: (await listResolved(fs, path)).map(({ env }) => env) };
+    return { uri: fs.toUri(path), envs: (await listResolved(fs, path, "report")).map(({ env }) => env) };
   } finally {
     await fs.close?.();
   }
@@ -300,8 +425,13 @@ async function removeResolved(fs: FileSystem, path: string, format: ArchiveForma
   );
 
   const metadataPath = metadataPathOf(path);
-  const metadata = await readArchiveMetadata(fs, path).catch(() => undefined);
-  if (metadata && (!sharesStem || describesArchive(metadata, format))) {
+  const { exists: hasMetadata, metadata } = await removalStep(
+    "reading the metadata",
+    fs.toUri(metadataPath),
+    () => readStoredMetadata(fs, path),
+  );
+  // Malformed metadata goes with its archive, unless another archive of the stem may be the one it describes.
+  if (hasMetadata && (!sharesStem || (metadata !== undefined && describesArchive(metadata, format)))) {
     await removalStep("removing the metadata", fs.toUri(metadataPath), () => fs.rm(metadataPath));
     removed.push(fs.toUri(metadataPath));
   }
@@ -382,7 +512,8 @@ export async function pruneEnvs(directoryUri: string, options: PruneOptions): Pr
   const dryRun = options.dryRun ?? true;
   const { fs, path } = await resolveStorage(directoryUri, options.fsArgs ?? {});
   try {
-    const newestFirst = (await listResolved(fs, path)).sort(
+    // Metadata the store failed to deliver would make its archive look untrusted, the first to go: stop instead.
+    const newestFirst = (await listResolved(fs, path, "fail")).sort(
       (a, b) => publishedAt(b.env) - publishedAt(a.env),
     );
     const removed: typeof newestFirst = [];

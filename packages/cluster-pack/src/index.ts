@@ -21,7 +21,14 @@ export {
   UNPACKED_VENV_NAME,
 } from "@cluster-pack/env-usage";
 export type { ClusterPackErrorOptions } from "@cluster-pack/errors";
-export { ClusterPackError, firstLine, isClusterPackError } from "@cluster-pack/errors";
+export {
+  ClusterPackError,
+  firstLine,
+  isClusterPackError,
+  redactUrlCredentials,
+  sanitizeLine,
+  sanitizeText,
+} from "@cluster-pack/errors";
 export type { StorageErrorCode, StorageOptions } from "@cluster-pack/fs";
 export { hasScheme, StorageError } from "@cluster-pack/fs";
 export type { PackerErrorCode } from "@cluster-pack/packers";

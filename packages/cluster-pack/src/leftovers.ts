@@ -21,7 +21,10 @@ export function isAbandonedTemporary(entry: FileInfo, now = Date.now()): boolean
   return modified !== undefined && now - modified > ABANDONED_AFTER_MS;
 }
 
-/** Removes the abandoned temporary names of a store directory; returns their URIs. A missing directory has none. */
+/**
+ * Removes the abandoned temporary names of a store directory, and its abandoned incomplete uploads where the store
+ * keeps them (S3); returns what was removed. A missing directory has none.
+ */
 export async function sweepStoreDirectory(
   fs: FileSystem,
   directory: string,
@@ -29,6 +32,10 @@ export async function sweepStoreDirectory(
 ): Promise<string[]> {
   const entries = await fs.ls(directory).catch(() => []);
   const removed: string[] = [];
+  if (fs.removeIncompleteUploads)
+    removed.push(
+      ...(await fs.removeIncompleteUploads(directory, new Date(now - ABANDONED_AFTER_MS)).catch(() => [])),
+    );
   for (const entry of entries.filter((candidate) => isAbandonedTemporary(candidate, now))) {
     // Best effort: another sweeper may have been first, and a failure here must not fail an upload.
     await fs.rm(entry.path).then(

@@ -32,11 +32,10 @@ beforeAll(async () => {
       { name, version: "1.0", files: { [`${name}/__init__.py`]: `NAME = "${name}"\n` } },
       wheels,
     );
-  [alpha, beta] = await Promise.all(
-    ["alpha", "beta"].map((name) => createVenv(machinePython, join(root, `venv-${name}`))),
-  );
-  await pipInstall(alpha as Venv, ["alphapkg"], [wheels]);
-  await pipInstall(beta as Venv, ["betapkg"], [wheels]);
+  alpha = await createVenv(machinePython, join(root, "venv-alpha"));
+  beta = await createVenv(machinePython, join(root, "venv-beta"));
+  await pipInstall(alpha, ["alphapkg"], [wheels]);
+  await pipInstall(beta, ["betapkg"], [wheels]);
 }, 120_000);
 
 afterAll(async () => {

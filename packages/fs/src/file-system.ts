@@ -128,6 +128,12 @@ export interface FileSystem {
   open(path: string, options?: OpenOptions): Promise<Readable>;
   rm(path: string, options?: RmOptions): Promise<void>;
   rename(from: string, to: string, options?: RenameOptions): Promise<void>;
+  /**
+   * Removes the uploads under `directory` that were started before `startedBefore` and never completed, where the
+   * store keeps such state apart from files (S3's unfinished multipart uploads, left by a killed run); returns a
+   * description of each (`s3://bucket/key (upload started <date>)`). Stores without such state do not have it.
+   */
+  removeIncompleteUploads?(directory: string, startedBefore: Date): Promise<string[]>;
   /** Releases connections; the instance is unusable afterwards. */
   close?(): Promise<void>;
 }
