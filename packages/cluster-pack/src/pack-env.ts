@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
+import { sanitizeLine } from "@cluster-pack/errors";
 import {
   DEFAULT_ENV_ARCHIVE_LEVEL,
   DEFAULT_ZIPAPP_LEVEL,
@@ -22,6 +23,7 @@ import {
   isBuildTool,
   listCondaPackages,
   listDistributions,
+  PythonEnvError,
   probeInterpreter,
   type Requirement,
   resolveEnvironment,
@@ -76,6 +78,11 @@ export interface EnvironmentOptions extends PackageSelection, IndexOptions {
    * extracted mtime matters. Kept in a bytecode cache between packs. Default false.
    */
   compile?: boolean;
+  /**
+   * A distribution nothing identifies (a `.dist-info` without METADATA, an unreadable one): `refuse` (default) stops
+   * with a `BROKEN_DISTRIBUTION` error naming it; `skip` packs the rest and names it among the result's warnings.
+   */
+  brokenDistributions?: "refuse" | "skip";
   onProgress?: ProgressListener;
   /** Where `VIRTUAL_ENV`, `C_PACK_*`, `HADOOP_CONF_DIR`… are read; default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -192,7 +199,34 @@ export async function cacheKeyOf(
   };
 }
 
+/** The distributions an environment holds but nothing identifies: packing them cannot be done, only noticed. */
+const unidentifiedOf = (model: Pick<EnvironmentModel, "problems">) =>
+  model.problems.filter((problem) => problem.leftOut);
+
+/** With `brokenDistributions: "skip"`, one warning per distribution left out. */
+const skippedWarnings = (model: Pick<EnvironmentModel, "problems">) =>
+  unidentifiedOf(model).map(
+    (problem) => `${sanitizeLine(problem.path)}: ${problem.detail}; skipped (not among the packed packages)`,
+  );
+
+/** Refuses an environment with a distribution nothing identifies, unless told to skip such distributions. */
+function checkBrokenDistributions(model: EnvironmentModel, options: EnvironmentOptions): void {
+  const [first] = unidentifiedOf(model);
+  if (first && options.brokenDistributions !== "skip")
+    throw new PythonEnvError(
+      "BROKEN_DISTRIBUTION",
+      `${first.detail}; packing stops rather than leave it out (or skip broken distributions)`,
+      { location: sanitizeLine(first.path) },
+    );
+}
+
 export async function inspect(options: EnvironmentOptions): Promise<EnvironmentModel> {
+  const { brokenDistributions } = options;
+  if (brokenDistributions !== undefined && brokenDistributions !== "refuse" && brokenDistributions !== "skip")
+    throw new ShippingError(
+      "INVALID_ARGUMENT",
+      `brokenDistributions must be "refuse" or "skip", not ${sanitizeLine(JSON.stringify(brokenDistributions))}`,
+    );
   options.onProgress?.({ phase: "inspect", transferredBytes: 0 });
   const model = await inspectEnvironment({
     ...(options.python !== undefined && { python: options.python }),
@@ -201,6 +235,7 @@ export async function inspect(options: EnvironmentOptions): Promise<EnvironmentM
     ...(options.ignoredPackages !== undefined && { ignoredPackages: options.ignoredPackages }),
     ...(options.onlyPackages !== undefined && { onlyPackages: options.onlyPackages }),
   });
+  checkBrokenDistributions(model, options);
   options.onProgress?.({ phase: "inspect", transferredBytes: model.requirements.length });
   return model;
 }
@@ -381,7 +416,7 @@ export async function packModel(
   return {
     sha256: packed.sha256,
     bytes: packed.bytes,
-    warnings: packed.warnings ?? [],
+    warnings: [...skippedWarnings(model), ...(packed.warnings ?? [])],
     source: needsStaging(model.requirements) ? "staging" : "environment",
   };
 }

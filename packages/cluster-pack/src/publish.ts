@@ -4,7 +4,14 @@ import { stat } from "node:fs/promises";
 import { PassThrough, Readable, type Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
-import { type FileSystem, isStorageError, putCommitting, type StoredChecksum } from "@cluster-pack/fs";
+import {
+  type FileSystem,
+  isStorageError,
+  networkPolicyOf,
+  putCommitting,
+  type StoredChecksum,
+  withRetries,
+} from "@cluster-pack/fs";
 import type { ArchiveMetadata } from "./archive-metadata.js";
 import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
@@ -191,11 +198,21 @@ export async function publishArchive(options: PublishOptions): Promise<ArchiveMe
   const body = `${JSON.stringify(metadata, null, 4)}\n`;
   await options.lease?.assertHeld();
   await step("writing the metadata", fs.toUri(metadataPath), () =>
-    fs.put(Readable.from([Buffer.from(body)]), metadataPath, {
-      overwrite: true,
-      size: Buffer.byteLength(body),
-      ...(options.signal && { signal: options.signal }),
-    }),
+    // The body is in memory: a write the store could not verify (a flipped bit) is simply sent again.
+    withRetries(
+      () =>
+        fs.put(Readable.from([Buffer.from(body)]), metadataPath, {
+          overwrite: true,
+          size: Buffer.byteLength(body),
+          ...(options.signal && { signal: options.signal }),
+        }),
+      {
+        policy: networkPolicyOf({ maxAttempts: 3 }),
+        isRetriable: (error) => isStorageError(error, "TRANSIENT"),
+        what: `writing ${fs.toUri(metadataPath)}`,
+        signal: options.signal,
+      },
+    ),
   );
   return metadata;
 }

@@ -282,6 +282,94 @@ describe("a network fault in the middle of a streamed upload", () => {
     expect(await s3.unfinishedUploads("envs")).toHaveLength(1);
   }, 120_000);
 
+  /** The stored archive, its metadata and the bytes sent agree, and the metadata says how the store checked them. */
+  async function expectConsistentPair(fs: FileSystem, path: string, sent: WrittenArchive, algorithm: RegExp) {
+    const stored = createHash("sha256")
+      .update(await readStored(fs, path))
+      .digest("hex");
+    const metadata = await readArchiveMetadata(fs, path);
+    expect(stored).toBe(sent.sha256);
+    expect(metadata).toMatchObject({ sha256: sent.sha256, size: sent.size });
+    expect(metadata?.checksum?.algorithm).toMatch(algorithm);
+  }
+
+  /** Publishes 12 MiB streamed; returns what was sent. */
+  async function publishStreamed(fs: FileSystem, path: string) {
+    let sent: WrittenArchive | undefined;
+    await publishArchive({
+      fs,
+      path,
+      archive: {
+        write: async (destination) => {
+          sent = await writeChunks(destination, randomChunks(12));
+          return sent;
+        },
+      },
+      metadata: metadataOf("flipped"),
+    });
+    if (!sent) throw new Error("nothing was written");
+    return sent;
+  }
+
+  it("on S3, a bit flipped in a part or in the metadata is caught and sent again: the pair describes the bytes sent", async () => {
+    const { s3, proxy, direct } = await s3Behind();
+    // Retries on (the default policy), unlike `proxied`.
+    const retrying = (
+      await resolveFileSystem("s3://envs", {
+        s3: { ...s3StorageOptions(s3).s3, endpoint: proxy.url, partSize: 5 * MiB },
+      })
+    ).fs;
+    stopping.push(async () => retrying.close?.());
+    proxy.addFault({ method: "PUT", url: isPart(2), action: { kind: "flip", atByte: 12_345 } });
+    proxy.addFault({
+      method: "PUT",
+      url: (url) => url.pathname.endsWith("/env.json"),
+      action: { kind: "flip", atByte: 10 },
+    });
+    const sent = await publishStreamed(retrying, "envs/team/env.pex");
+    expect(proxy.requests.filter((request) => request.fault === "flip")).toHaveLength(2);
+    await expectConsistentPair(direct, "envs/team/env.pex", sent, /^s3-multipart-md5$/);
+  }, 120_000);
+
+  it("on WebHDFS, a bit flipped on its way to the datanode fails the upload and keeps the previous pair", async () => {
+    const server: WebHdfsServer = await startWebHdfsServer({
+      directories: [{ path: "/user/bob", owner: "bob", permission: 0o755 }],
+    });
+    const proxy = await startFaultProxy({ target: server.namenodeUrl });
+    const direct = (
+      await resolveFileSystem(server.namenodeUrl.replace(/^http/, "webhdfs"), { hdfs: { user: "bob" } })
+    ).fs;
+    const proxied = (
+      await resolveFileSystem(proxy.url.replace(/^http/, "webhdfs"), { hdfs: { user: "bob" } })
+    ).fs;
+    stopping.push(
+      server.stop,
+      proxy.close,
+      async () => direct.close?.(),
+      async () => proxied.close?.(),
+    );
+    const isDatanodeWrite = (name: string) => (url: URL) =>
+      url.searchParams.get("op") === "CREATE" &&
+      url.origin === server.datanodeUrl &&
+      url.pathname.includes(name);
+    proxy.addFault({
+      method: "PUT",
+      url: isDatanodeWrite("env.pex"),
+      action: { kind: "flip", atByte: 3 * MiB },
+    });
+    const { previous, failure } = await publishThroughFault(direct, proxied, "/user/bob/envs/env.pex");
+    expect(failure).toMatchObject({ code: "UPLOAD_FAILED" });
+    expect((failure as Error).message).toMatch(
+      /^webhdfs:\/\/\S+env\.pex: uploading the archive failed: [^\n]*differ/,
+    );
+    await expectPreviousIntact(direct, "/user/bob/envs/env.pex", previous);
+
+    // The metadata is small and in memory: a flip there is caught and it is written again.
+    proxy.addFault({ method: "PUT", url: isDatanodeWrite("env.json"), action: { kind: "flip", atByte: 20 } });
+    const sent = await publishStreamed(proxied, "/user/bob/envs/env.pex");
+    await expectConsistentPair(direct, "/user/bob/envs/env.pex", sent, /^MD5-of-\d+MD5-of-\d+CRC32C$/);
+  }, 120_000);
+
   it("on WebHDFS (datanode connection reset after 5 MiB), keeps the previous archive and metadata, nothing beside", async () => {
     const server: WebHdfsServer = await startWebHdfsServer({
       directories: [{ path: "/user/bob", owner: "bob", permission: 0o755 }],
