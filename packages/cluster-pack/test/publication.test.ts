@@ -328,7 +328,8 @@ describe("a network fault in the middle of a streamed upload", () => {
     });
     const sent = await publishStreamed(retrying, "envs/team/env.pex");
     expect(proxy.requests.filter((request) => request.fault === "flip")).toHaveLength(2);
-    await expectConsistentPair(direct, "envs/team/env.pex", sent, /^s3-multipart-md5$/);
+    // s3rver gives a multipart object the MD5 of its whole bytes as ETag (S3 gives the MD5 of the parts' MD5s).
+    await expectConsistentPair(direct, "envs/team/env.pex", sent, /^md5$/);
   }, 120_000);
 
   it("on WebHDFS, a bit flipped on its way to the datanode fails the upload and keeps the previous pair", async () => {

@@ -1,6 +1,9 @@
 import { firstLine } from "@cluster-pack/errors";
 import { errnoOf, fromSystemError, isAbort, StorageError } from "@cluster-pack/fs";
 
+/** The store holds other bytes than were sent: its ETag is not the MD5 computed from them. */
+export class ChecksumMismatch extends Error {}
+
 /** What a message about a failed S3 call needs to name. */
 export interface S3ErrorContext {
   /** The URI the call concerned (`s3://bucket/key`). */
@@ -44,11 +47,17 @@ const throttlingNames = new Set([
 export const invalidBucketDetail = (bucket: string) =>
   `"${bucket}" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)`;
 
-export const bucketNotFoundDetail = (bucket: string) => `bucket "${bucket}" does not exist`;
+export const bucketNotFoundDetail = (bucket: string) =>
+  `bucket "${bucket}" does not exist: create it first or check the name`;
+
+/** The idle time after which the SDK's socket timeout gave up on a request, from its message. */
+const stalledAfterMs = (message: string) => message.match(/after (\d+) ms of inactivity/)?.[1];
 
 /** Turns an error from the AWS SDK (a service error, a socket error, a credentials error) into a StorageError. */
 export function toStorageError(error: unknown, context: S3ErrorContext): StorageError {
   if (error instanceof StorageError) return error;
+  if (error instanceof ChecksumMismatch)
+    return new StorageError("TRANSIENT", error.message, { uri: context.uri });
   const { name = "", message = "", $metadata } = (error ?? {}) as SdkError;
   const status = $metadata?.httpStatusCode;
   const failure = (code: StorageError["code"], detail: string) =>
@@ -67,6 +76,11 @@ export function toStorageError(error: unknown, context: S3ErrorContext): Storage
     const reason = fromSystemError(error, context.uri).detail;
     const what = lostConnection.has(errno) ? "lost the connection to" : "cannot reach";
     return failure("TRANSIENT", `${what} ${context.endpointLabel} (${reason})`);
+  }
+  const stalledMs = name === "TimeoutError" ? stalledAfterMs(message) : undefined;
+  if (stalledMs !== undefined) {
+    const seconds = Number(stalledMs) / 1000;
+    return failure("TRANSIENT", `no answer from ${context.endpointLabel} for ${seconds} s (stalled)`);
   }
   if (name === "TimeoutError") {
     return failure("TRANSIENT", `cannot reach ${context.endpointLabel} (timed out)`);

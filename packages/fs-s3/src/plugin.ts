@@ -18,6 +18,6 @@ export const fileSystemPlugin = defineFileSystemPlugin({
   factory(uri, options) {
     const path = pathOfUrl(uri);
     const scheme = uri.protocol === "s3a:" ? "s3a" : "s3";
-    return { fs: s3FileSystem({ ...s3OptionsOf(options), scheme }), path };
+    return { fs: s3FileSystem({ ...s3OptionsOf(options), scheme }, options), path };
   },
 });

@@ -8,16 +8,16 @@ import {
   isStorageError,
   type OpenOptions,
   type PutOptions,
+  type PutResult,
   type PutSource,
   type RenameOptions,
   type RmOptions,
   writeFileAtomically,
 } from "@cluster-pack/fs";
 import { pathOf, type S3Location } from "./s3-location.js";
-import { type S3FileSystemOptions, s3Settings } from "./s3-options.js";
+import { type S3FileSystemOptions, type SharedStorageOptions, s3Settings } from "./s3-options.js";
 import {
   call,
-  createBucket,
   deleteObject,
   deleteObjects,
   directoryInfo,
@@ -36,6 +36,7 @@ import {
   type S3Context,
   uriOf,
 } from "./s3-requests.js";
+import { boundRetries } from "./s3-retries.js";
 import { AbandonedUpload, CommitHookFailure, uploadObject } from "./s3-upload.js";
 
 // One function per FileSystem operation, each given the S3Context of its file system; s3FileSystem, at the end,
@@ -107,7 +108,8 @@ async function ls(context: S3Context, path: string): Promise<FileInfo[]> {
 
 async function mkdir(context: S3Context, path: string): Promise<void> {
   const location = locate(context, path);
-  if (!location.key) return createBucket(context, location);
+  // A bucket is never created here: a mistyped name would become a new bucket (and a later cost) unnoticed.
+  if (!location.key) return headBucket(context, location);
   if (await headObject(context, location)) {
     throw fail(context, location, "ALREADY_EXISTS", "a file already exists at this path");
   }
@@ -128,7 +130,7 @@ async function put(
   source: PutSource,
   remotePath: string,
   options: PutOptions = {},
-): Promise<void> {
+): Promise<PutResult> {
   const location = locate(context, remotePath);
   if (!location.key) {
     throw fail(context, location, "INVALID_ARGUMENT", "give a key after the bucket (s3://bucket/key)");
@@ -138,7 +140,14 @@ async function put(
     throw fail(context, location, "ALREADY_EXISTS", "already exists (overwrite is off)");
   }
   try {
-    await uploadObject(context.client, location, source, context.settings, options);
+    const target = {
+      client: context.client,
+      location,
+      uri: uriOf(context, location),
+      settings: context.settings,
+    };
+    const verified = await uploadObject(target, source, options);
+    return verified ? { verified } : {};
   } catch (thrown) {
     if (thrown instanceof CommitHookFailure) throw thrown.cause;
     const error = thrown instanceof AbandonedUpload ? thrown.cause : thrown;
@@ -276,14 +285,16 @@ async function rename(
  * which exists while objects lie under it or a zero-byte `prefix/` marker does (mkdir writes them; ls hides them).
  * Uploads are atomic: an object appears only complete.
  */
-export function s3FileSystem(options: S3FileSystemOptions = {}): FileSystem {
-  const settings = s3Settings(options);
+export function s3FileSystem(
+  options: S3FileSystemOptions = {},
+  shared: SharedStorageOptions = {},
+): FileSystem {
+  const settings = s3Settings(options, shared);
   const scheme = options.scheme ?? "s3";
-  const context: S3Context = {
-    client: new S3Client(settings.clientConfig),
-    settings,
-    toUri: (path) => `${scheme}://${path.replace(/^\/+/, "")}`,
-  };
+  const toUri = (path: string) => `${scheme}://${path.replace(/^\/+/, "")}`;
+  const client = new S3Client(settings.clientConfig);
+  boundRetries(client, settings, toUri);
+  const context: S3Context = { client, settings, toUri };
   return {
     scheme,
     supportsBeforeCommit: true,

@@ -1,5 +1,12 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { StorageError } from "@cluster-pack/fs";
+import { redactUrlCredentials } from "@cluster-pack/errors";
+import {
+  type NetworkPolicy,
+  networkPolicyOf,
+  StorageError,
+  type StorageLog,
+  type StorageOptions,
+} from "@cluster-pack/fs";
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -21,7 +28,7 @@ export interface S3FileSystemOptions {
   partSize?: number;
   /** Parts uploaded at once, each held in memory (default 4). */
   queueSize?: number;
-  /** Tries per request, the first included (default: the SDK's, 3). */
+  /** Tries per request, the first included (default: `options.network.maxAttempts`, 5). */
   maxAttempts?: number;
   /** The scheme URIs are shown with (`s3` or `s3a`); `resolveFileSystem` sets it from the URL. */
   scheme?: "s3" | "s3a";
@@ -34,6 +41,10 @@ export interface S3Settings {
   queueSize: number;
   /** How messages name the service: `the S3 endpoint http://…` or `AWS S3`. */
   endpointLabel: string;
+  /** Timeouts and attempts, `maxAttempts` being the one the client runs with. */
+  policy: Required<NetworkPolicy>;
+  /** Where retries are reported (`--verbose`). */
+  log?: StorageLog | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -63,7 +74,7 @@ function endpointForMessages(endpoint: string): string {
   } catch (cause) {
     throw new StorageError(
       "INVALID_ARGUMENT",
-      `the S3 endpoint "${endpoint}" is not a URL (http://host:port)`,
+      `the S3 endpoint "${redactUrlCredentials(endpoint)}" is not a URL (http://host:port)`,
       {
         cause,
       },
@@ -99,7 +110,14 @@ function regionFromChain(): () => Promise<string> {
   };
 }
 
-export function s3Settings(options: S3FileSystemOptions, env: NodeJS.ProcessEnv = process.env): S3Settings {
+/** What every adapter shares from `StorageOptions`: the network policy and the `--verbose` log. */
+export type SharedStorageOptions = Pick<StorageOptions, "network" | "log">;
+
+export function s3Settings(
+  options: S3FileSystemOptions,
+  shared: SharedStorageOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): S3Settings {
   requireInteger("partSize", options.partSize, minPartSize, maxPartSize);
   requireInteger("queueSize", options.queueSize, 1, 1000);
   requireInteger("maxAttempts", options.maxAttempts, 1, 100);
@@ -108,6 +126,8 @@ export function s3Settings(options: S3FileSystemOptions, env: NodeJS.ProcessEnv 
     throw invalidOption("credentials needs both accessKeyId and secretAccessKey");
   }
   const endpoint = configuredEndpoint(options, env);
+  const network = networkPolicyOf(shared.network);
+  const policy = { ...network, maxAttempts: options.maxAttempts ?? network.maxAttempts };
   const clientConfig: S3ClientConfig = {
     region: options.region ?? regionFromChain(),
     // S3-compatible stores serve buckets as paths; virtual hosts would need wildcard DNS for the endpoint.
@@ -116,16 +136,19 @@ export function s3Settings(options: S3FileSystemOptions, env: NodeJS.ProcessEnv 
     // The CRC checksums the SDK adds by default since 2025 are rejected or mishandled by S3-compatible stores.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    // Without it, an unreachable host waits for the operating system's TCP timeout (minutes).
-    requestHandler: { connectionTimeout: 10_000 },
+    // Without them, an unreachable host waits for the operating system's TCP timeout (minutes) and a server
+    // that stops answering holds the request forever; `socketTimeout` is the idle (stall) timeout of a socket.
+    requestHandler: { connectionTimeout: policy.connectTimeoutMs, socketTimeout: policy.stallTimeoutMs },
+    maxAttempts: policy.maxAttempts,
     ...(endpoint !== undefined && { endpoint }),
     ...(credentials && { credentials }),
-    ...(options.maxAttempts !== undefined && { maxAttempts: options.maxAttempts }),
   };
   return {
     clientConfig,
     partSize: options.partSize ?? 8 * MiB,
     queueSize: options.queueSize ?? 4,
     endpointLabel: endpoint === undefined ? "AWS S3" : `the S3 endpoint ${endpointForMessages(endpoint)}`,
+    policy,
+    log: shared.log,
   };
 }

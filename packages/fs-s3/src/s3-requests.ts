@@ -1,7 +1,5 @@
 import { Readable } from "node:stream";
 import {
-  type BucketLocationConstraint,
-  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -15,7 +13,6 @@ import {
   type ByteRange,
   checkByteRange,
   type FileInfo,
-  isStorageError,
   StorageError,
   type StorageErrorCode,
 } from "@cluster-pack/fs";
@@ -226,32 +223,5 @@ export async function deleteObjects(context: S3Context, location: S3Location, ke
   if (first) {
     const failed = { bucket: location.bucket, key: first.Key ?? location.key };
     throw failure(context, failed, { name: first.Code, message: `${first.Code}: ${first.Message}` });
-  }
-}
-
-export async function createBucket(context: S3Context, location: S3Location): Promise<void> {
-  try {
-    await headBucket(context, location);
-    return;
-  } catch (error) {
-    if (!isStorageError(error, "NOT_FOUND")) throw error;
-  }
-  const region = await context.client.config.region();
-  try {
-    await context.client.send(
-      new CreateBucketCommand({
-        Bucket: location.bucket,
-        // us-east-1 is the one region that must not be named.
-        ...(region !== "us-east-1" && {
-          CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
-        }),
-      }),
-    );
-  } catch (error) {
-    // Created meanwhile (a concurrent run); a bucket of another account is then refused by the HEAD.
-    if (errorName(error) === "BucketAlreadyOwnedByYou" || errorName(error) === "BucketAlreadyExists") {
-      return headBucket(context, location);
-    }
-    throw failure(context, location, error);
   }
 }

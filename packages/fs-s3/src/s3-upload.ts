@@ -1,13 +1,24 @@
+import { createHash } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { openPutSource, type PutOptions, type PutSource, type TransferProgress } from "@cluster-pack/fs";
+import {
+  openPutSource,
+  type PutOptions,
+  type PutSource,
+  type StoredChecksum,
+  type TransferProgress,
+  withRetries,
+} from "@cluster-pack/fs";
+import { ChecksumMismatch } from "./errors.js";
 import type { S3Location } from "./s3-location.js";
 import type { S3Settings } from "./s3-options.js";
 
@@ -27,6 +38,34 @@ export class AbandonedUpload extends Error {
   ) {
     super("upload failed and could not be aborted", options);
   }
+}
+
+/** What S3 says about a stored object or part: its ETag, and the encryption that decides what the ETag means. */
+interface StoredAnswer {
+  ETag?: string | undefined;
+  ServerSideEncryption?: string | undefined;
+  SSECustomerAlgorithm?: string | undefined;
+}
+
+const md5Of = (bytes: Uint8Array) => createHash("md5").update(bytes).digest();
+
+/** ETags come quoted (`"hex"`); S3 ignores the quotes when it compares them, and so does this. */
+const unquoted = (etag: string | undefined) => (etag ?? "").replaceAll('"', "");
+
+/** Under SSE-KMS, DSSE-KMS and SSE-C the ETag is not an MD5 of the bytes, so it cannot be checked. */
+const etagIsMd5 = (answer: StoredAnswer) =>
+  !answer.SSECustomerAlgorithm && !(answer.ServerSideEncryption ?? "").startsWith("aws:kms");
+
+/**
+ * The checksums a store may give a multipart object as its ETag: S3's (MinIO's, Ceph's) MD5 of the parts'
+ * binary MD5s with the part count, or the MD5 of the whole object (s3rver).
+ */
+function multipartChecksums(partMd5s: readonly Buffer[], wholeMd5: Buffer): StoredChecksum[] {
+  const ofParts = md5Of(Buffer.concat(partMd5s)).toString("hex");
+  return [
+    { algorithm: "s3-multipart-md5", value: `${ofParts}-${partMd5s.length}` },
+    { algorithm: "md5", value: wholeMd5.toString("hex") },
+  ];
 }
 
 /**
@@ -71,21 +110,34 @@ async function* partsOf(
   if (filled > 0 || partNumber === 1) yield part.subarray(0, filled);
 }
 
+/** How an upload reaches its target, and reports what it does. */
+export interface UploadTarget {
+  client: S3Client;
+  location: S3Location;
+  /** The target's URI, for messages and retry lines. */
+  uri: string;
+  settings: S3Settings;
+}
+
 /**
  * Uploads a file or stream to its final key: one PutObject when it fits in the first part, a multipart upload
  * above. Either way the object appears only whole, at the last request (PutObject, or CompleteMultipartUpload,
  * sent after `beforeCommit`); a failed multipart upload is aborted so that no parts are left (when even the abort
  * fails, `AbandonedUpload` says so). Memory: at most `queueSize` parts in flight plus the one being filled, each
- * of the part size; every part is a buffer, so the SDK's retries resend it. Errors are the SDK's (or the
- * source's); the caller maps them.
+ * of the part size; every part is a buffer, so the SDK's retries resend it.
+ *
+ * Integrity: every PutObject and UploadPart carries its Content-MD5 (S3 refuses a body that does not match), and
+ * the ETag of each answer is compared with the MD5 of the bytes sent; a part or object that differs is sent
+ * again (a retry of the network policy), and the multipart object's ETag is compared after completion. Returns
+ * the checksum the stored object was verified with, if its ETag is an MD5 (not under KMS or SSE-C encryption).
+ * Errors are the SDK's, the source's or `ChecksumMismatch`; the caller maps them.
  */
 export async function uploadObject(
-  client: S3Client,
-  target: S3Location,
+  target: UploadTarget,
   source: PutSource,
-  settings: S3Settings,
   options: PutOptions,
-): Promise<void> {
+): Promise<StoredChecksum | undefined> {
+  const { client, location, uri, settings } = target;
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
   const opened = await openPutSource(source, options.size);
@@ -93,7 +145,7 @@ export async function uploadObject(
   const sizeOf = partSizer(settings.partSize, totalBytes);
   const sendOptions = signal ? { abortSignal: signal } : {};
   const ifAbsent = options.overwrite === false ? { IfNoneMatch: "*" } : {};
-  const object = { Bucket: target.bucket, Key: target.key };
+  const object = { Bucket: location.bucket, Key: location.key };
 
   let transferredBytes = 0;
   const report = (bytes: number) => {
@@ -110,31 +162,81 @@ export async function uploadObject(
     }
   };
 
+  /**
+   * Sends a request built for `md5` until the store answers with that MD5 as ETag (or one it cannot compare),
+   * within the policy's attempts; `undo` runs before a resend, after a mismatch. `what` names the request in
+   * retry lines, `stored` the stored bytes in the mismatch message. Resolves to the answer and whether its ETag
+   * was compared.
+   */
+  const sendChecked = <T extends StoredAnswer>(
+    what: string,
+    stored: string,
+    md5: Buffer,
+    send: () => Promise<T>,
+    undo?: (storedEtag: string) => Promise<unknown>,
+  ) => {
+    let mismatched: string | undefined;
+    return withRetries(
+      async () => {
+        if (mismatched !== undefined) await undo?.(mismatched);
+        const answer = await send();
+        if (!etagIsMd5(answer)) return { answer, compared: false };
+        const etag = unquoted(answer.ETag);
+        if (etag !== md5.toString("hex")) {
+          mismatched = etag;
+          throw new ChecksumMismatch(
+            `${stored} differs from the bytes sent (ETag ${etag}, MD5 sent ${md5.toString("hex")})`,
+          );
+        }
+        return { answer, compared: true };
+      },
+      {
+        policy: settings.policy,
+        isRetriable: (error) => error instanceof ChecksumMismatch,
+        what,
+        log: settings.log,
+        signal,
+      },
+    );
+  };
+
   const parts = partsOf(opened.stream, sizeOf);
   let uploadId: string | undefined;
 
   /** Parts 2… come from `parts`, up to `queueSize` requests at once; the first part's failure stops the reading. */
-  const uploadParts = async (firstPart: Buffer) => {
+  const uploadParts = async (firstPart: Buffer): Promise<StoredChecksum | undefined> => {
     const created = await client.send(new CreateMultipartUploadCommand(object), sendOptions);
     uploadId = created.UploadId;
     if (!uploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
     const UploadId = uploadId;
     const completed: CompletedPart[] = [];
+    const partMd5s: Buffer[] = [];
+    const whole = createHash("md5");
+    let comparable = true;
     const inFlight = new Set<Promise<void>>();
     let partFailure: { error: unknown } | undefined;
     const send = (PartNumber: number, Body: Buffer) => {
+      const md5 = md5Of(Body);
+      partMd5s[PartNumber - 1] = md5;
+      whole.update(Body);
       const request = new UploadPartCommand({
         ...object,
         UploadId,
         PartNumber,
         Body,
         ContentLength: Body.length,
+        ContentMD5: md5.toString("base64"),
       });
-      const sending: Promise<void> = client
-        .send(request, sendOptions)
+      const sending: Promise<void> = sendChecked(
+        `UploadPart ${uri} (part ${PartNumber})`,
+        `the stored part ${PartNumber}`,
+        md5,
+        () => client.send(request, sendOptions),
+      )
         .then(
-          ({ ETag }) => {
-            completed.push({ PartNumber, ETag });
+          ({ answer, compared }) => {
+            comparable &&= compared;
+            completed.push({ PartNumber, ETag: answer.ETag });
             report(Body.length);
           },
           (error: unknown) => {
@@ -162,33 +264,76 @@ export async function uploadObject(
     if (partFailure) throw partFailure.error;
     await commit();
     completed.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    const expected = multipartChecksums(partMd5s, whole.digest());
+    const verifiedBy = (answer: StoredAnswer) =>
+      expected.find(({ value }) => value === unquoted(answer.ETag));
     const complete = new CompleteMultipartUploadCommand({
       ...object,
       ...ifAbsent,
       UploadId,
       MultipartUpload: { Parts: completed },
     });
-    await client.send(complete, sendOptions);
+    let answer: StoredAnswer;
+    try {
+      answer = await client.send(complete, sendOptions);
+    } catch (error) {
+      // A retry of a completion whose answer was lost finds the upload gone (or, created if absent, the key
+      // taken): it succeeded when the object there is the one these parts make.
+      const stored = isRetriedCompletion(error) ? await headOf(client, object) : undefined;
+      if (!stored || !etagIsMd5(stored) || !verifiedBy(stored)) throw error;
+      answer = stored;
+    }
     uploadId = undefined;
+    if (!comparable || !etagIsMd5(answer)) return undefined;
+    const verified = verifiedBy(answer);
+    if (!verified) {
+      throw new ChecksumMismatch(
+        `the stored object differs from the parts sent (ETag ${unquoted(answer.ETag)}, expected ${expected[0]?.value})`,
+      );
+    }
+    return verified;
   };
 
+  /** PutObject; after a mismatch with `overwrite: false`, the object it made is deleted before the resend. */
+  const putWhole = async (body: Buffer): Promise<StoredChecksum | undefined> => {
+    await commit();
+    const md5 = md5Of(body);
+    const request = new PutObjectCommand({
+      ...object,
+      ...ifAbsent,
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: md5.toString("base64"),
+    });
+    const removeMismatched = (storedEtag: string) =>
+      client.send(new DeleteObjectCommand({ ...object, IfMatch: `"${storedEtag}"` }), sendOptions);
+    const { compared } = await sendChecked(
+      `PutObject ${uri}`,
+      "the stored object",
+      md5,
+      async () => {
+        try {
+          return await client.send(request, sendOptions);
+        } catch (error) {
+          // A retry of a create-if-absent whose answer was lost finds its own object.
+          const stored = isRetriedCompletion(error) ? await headOf(client, object) : undefined;
+          if (stored && etagIsMd5(stored) && unquoted(stored.ETag) === md5.toString("hex")) return stored;
+          throw error;
+        }
+      },
+      options.overwrite === false ? removeMismatched : undefined,
+    );
+    report(body.length);
+    return compared ? { algorithm: "md5", value: md5.toString("hex") } : undefined;
+  };
+
+  let verified: StoredChecksum | undefined;
   try {
     const first = await parts.next();
     const firstPart = first.done ? Buffer.alloc(0) : first.value;
-    if (firstPart.length < sizeOf(1)) {
-      // The whole object fits in one request.
-      await commit();
-      const request = new PutObjectCommand({
-        ...object,
-        ...ifAbsent,
-        Body: firstPart,
-        ContentLength: firstPart.length,
-      });
-      await client.send(request, sendOptions);
-      report(firstPart.length);
-    } else {
-      await uploadParts(firstPart);
-    }
+    // The whole object fits in one request.
+    if (firstPart.length < sizeOf(1)) verified = await putWhole(firstPart);
+    else verified = await uploadParts(firstPart);
   } catch (error) {
     // Stops reading the source (an open file, or a packer writing into it) before the abort.
     opened.stream.destroy();
@@ -205,4 +350,19 @@ export async function uploadObject(
   }
   // The last event says "all of it, out of this many", even for a stream of unknown size.
   if (totalBytes === undefined) onProgress?.({ transferredBytes, totalBytes: transferredBytes });
+  return verified;
+}
+
+/**
+ * Whether a failed write may be the retry of one that succeeded with its answer lost: the SDK sent it more than
+ * once, and the store says the upload is gone or the key (created if absent) is taken.
+ */
+function isRetriedCompletion(error: unknown): boolean {
+  const { name, $metadata } = (error ?? {}) as { name?: string; $metadata?: { attempts?: number } };
+  return ($metadata?.attempts ?? 1) > 1 && (name === "NoSuchUpload" || name === "PreconditionFailed");
+}
+
+/** The object's ETag and encryption, or undefined when it cannot be read. */
+async function headOf(client: S3Client, object: { Bucket: string; Key: string }) {
+  return client.send(new HeadObjectCommand(object)).catch(() => undefined);
 }

@@ -69,12 +69,14 @@ describe("errors a user can cause, each one line naming the URI", () => {
     for (const operation of operations) {
       expect(await caught(operation)).toMatchObject({
         code: "NOT_FOUND",
-        message: 's3://no-such-bucket/envs/a.pex: bucket "no-such-bucket" does not exist',
+        message:
+          's3://no-such-bucket/envs/a.pex: bucket "no-such-bucket" does not exist: create it first or check the name',
       });
     }
     expect(await caught(() => fs.stat("no-such-bucket"))).toMatchObject({
       code: "NOT_FOUND",
-      message: 's3://no-such-bucket: bucket "no-such-bucket" does not exist',
+      message:
+        's3://no-such-bucket: bucket "no-such-bucket" does not exist: create it first or check the name',
     });
   });
 
@@ -142,6 +144,23 @@ describe("errors a user can cause, each one line naming the URI", () => {
       message: `s3://${bucket}/envs/a.pex: cannot reach the S3 endpoint ${endpoint} (connection refused)`,
     });
     expect(error.retryable).toBe(true);
+  });
+
+  it("never shows the user-info of an endpoint URL, whether it works or is not even a URL", async () => {
+    const port = await closedPort();
+    const { fs, path } = await resolve(
+      `s3://${bucket}/envs/a.pex`,
+      s3rverOptions({ endpoint: `http://admin:hunter2@127.0.0.1:${port}`, maxAttempts: 1 }),
+    );
+    const unreachable = await caught(() => fs.stat(path));
+    expect(unreachable.message).toBe(
+      `s3://${bucket}/envs/a.pex: cannot reach the S3 endpoint http://127.0.0.1:${port} (connection refused)`,
+    );
+    const malformed = await caught(() =>
+      resolve(`s3://${bucket}/envs/a.pex`, s3rverOptions({ endpoint: "http//admin:hunter2@host" })),
+    );
+    expect(malformed).toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(malformed.message).not.toContain("hunter2");
   });
 
   describe("without any credentials in the SDK chain", () => {

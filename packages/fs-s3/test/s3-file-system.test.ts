@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import {
   GetObjectCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -226,23 +227,25 @@ describe("directories and keys", () => {
     expect(await fs.stat(`${bucket}/plain/x/y`)).toMatchObject({ type: "directory", size: 0 });
   });
 
-  it("creates a missing bucket when mkdir is given a bare bucket, and stats it as a directory", async () => {
-    const fs = s3FileSystem({
-      endpoint: s3rver.endpoint,
-      credentials: { accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey },
+  it("never creates a bucket: mkdir of a missing bucket, or of a directory in it, is NOT_FOUND naming the bucket", async () => {
+    const { fs, path } = await resolve("s3://fresh-bucket/envs/x.pex");
+    const detail = 'bucket "fresh-bucket" does not exist: create it first or check the name';
+    await expect(fs.mkdir("fresh-bucket")).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: `s3://fresh-bucket: ${detail}`,
     });
-    opened.push(fs);
-    await fs.mkdir("fresh-bucket");
-    await fs.mkdir("fresh-bucket");
-    expect(await fs.stat("fresh-bucket")).toEqual({
-      path: "fresh-bucket",
-      name: "fresh-bucket",
-      type: "directory",
-      size: 0,
+    await expect(fs.mkdir(path)).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: `s3://${path}: ${detail}`,
     });
-    expect(await fs.ls("fresh-bucket")).toEqual([]);
-    await fs.put(Readable.from([Buffer.from("env")]), "fresh-bucket/env.pex");
-    expect((await fs.ls("fresh-bucket")).map((entry) => entry.path)).toEqual(["fresh-bucket/env.pex"]);
+    const { Buckets = [] } = await observer.send(new ListBucketsCommand({}));
+    expect(Buckets.map((listed) => listed.Name)).not.toContain("fresh-bucket");
+  });
+
+  it("takes an existing bucket for a directory on mkdir, and stats it as one", async () => {
+    const { fs } = await resolve(`s3://${bucket}/x.pex`);
+    await fs.mkdir(bucket);
+    expect(await fs.stat(bucket)).toEqual({ path: bucket, name: bucket, type: "directory", size: 0 });
   });
 
   it("decodes percent-encoded keys from the URL and shows s3a:// URIs as written", async () => {

@@ -16,6 +16,9 @@ declare module "s3rver" {
     store: {
       /** On-disk path of a bucket's (or object's) resource, e.g. the "uploads" directory of a bucket. */
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+      /** On-disk directory of a bucket. */
+      getBucketPath(bucket: string): string;
+      existsObject(bucket: string, key: string): Promise<boolean>;
     };
   }
 

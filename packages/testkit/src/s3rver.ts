@@ -37,7 +37,9 @@ export interface RunningS3rver {
 
 /**
  * Starts s3rver (silent, its data in a fresh temporary directory) on 127.0.0.1 and an OS-chosen port, in a
- * child process of its own: see s3rver-process.ts for why.
+ * child process of its own: see s3rver-process.ts for why. What S3 does and s3rver 3.7 does not is added there:
+ * `If-None-Match: *` on PutObject and CompleteMultipartUpload (412, atomic per key), AbortMultipartUpload,
+ * ListMultipartUploads, and NoSuchUpload for completing an upload that is gone.
  */
 export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS3rver> {
   const directory = await mkdtemp(join(tmpdir(), "cp-s3rver-"));
