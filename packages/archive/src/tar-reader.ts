@@ -3,11 +3,12 @@ import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
+import { type RiskyEntry, riskyEntries } from "./entry-safety.js";
 import { ArchiveError, toArchiveError } from "./errors.js";
 
 export interface TarEntryInfo {
   name: string;
-  kind: "file" | "directory" | "symlink" | "other";
+  kind: "file" | "directory" | "symlink" | "hardlink" | "other";
   /** Permission bits. */
   mode: number;
   size: number;
@@ -17,7 +18,7 @@ export interface TarEntryInfo {
   gid: number;
   uname: string;
   gname: string;
-  /** Symlink target. */
+  /** Symlink target, or a hard link's (a path from the archive's root). */
   linkname?: string;
 }
 
@@ -39,7 +40,9 @@ export async function listTar(path: string): Promise<TarEntryInfo[]> {
     const kind =
       header.type === "file" || header.type === "directory" || header.type === "symlink"
         ? header.type
-        : "other";
+        : header.type === "link"
+          ? "hardlink"
+          : "other";
     entries.push({
       name: header.name,
       kind,
@@ -66,4 +69,20 @@ export async function listTar(path: string): Promise<TarEntryInfo[]> {
     });
   }
   return entries;
+}
+
+/**
+ * The entries of a tar or tar.gz whose extraction would write or point outside the extraction directory: absolute
+ * paths, `..` components (in a name or a hard link's target), symlinks resolving outside (followed through the
+ * archive's other symlinks) and entries beneath a symlink.
+ */
+export async function riskyTarEntries(path: string): Promise<RiskyEntry[]> {
+  const entries = await listTar(path);
+  return riskyEntries(
+    entries.map((entry) => ({
+      name: entry.name,
+      kind: entry.kind,
+      ...(entry.linkname !== undefined && { target: entry.linkname }),
+    })),
+  );
 }

@@ -3,6 +3,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
+import { explainRisk, type RiskyEntry, riskyEntries } from "./entry-safety.js";
 import { ArchiveError, toArchiveError } from "./errors.js";
 import {
   CENTRAL_FILE_HEADER,
@@ -62,14 +63,18 @@ export async function listZip(path: string): Promise<ZipListing> {
 }
 
 /**
- * Streams every entry, inflating as needed, and checks its CRC-32 and size; throws CORRUPT at the first bad entry.
- * Counts the entries of an appended zip too: every byte of the file is checked.
+ * Streams every entry, inflating as needed, and checks its CRC-32 and size; throws CORRUPT at the first bad entry,
+ * or first for an entry whose extraction would reach outside the extraction directory (see `riskyZipEntries`).
+ * Inflating an entry stops as soon as more than its declared size comes out. Counts the entries of an appended zip
+ * too: every byte of the file is checked.
  */
 export async function verifyZip(path: string): Promise<{ entries: number; contentBytes: number }> {
   const file = await openArchive(path);
   try {
     const listing = await readListing(file, path);
     const entries = [...listing.entries, ...(listing.appended?.entries ?? [])];
+    const [risky] = await riskyEntriesOf(file, path, entries);
+    if (risky) throw corrupt(path, explainRisk(risky.reason), risky.name);
     let contentBytes = 0;
     for (const entry of entries.sort((a, b) => a.offset - b.offset)) {
       await verifyEntry(file, path, entry);
@@ -79,6 +84,43 @@ export async function verifyZip(path: string): Promise<{ entries: number; conten
   } finally {
     await file.close();
   }
+}
+
+/**
+ * The entries of a zip (and of a zip appended to it) whose extraction would write or point outside the extraction
+ * directory: absolute paths, `..` components, symlinks resolving outside (followed through the archive's other
+ * symlinks) and entries beneath a symlink. Reads only the directory and the symlinks' targets.
+ */
+export async function riskyZipEntries(path: string): Promise<RiskyEntry[]> {
+  const file = await openArchive(path);
+  try {
+    const listing = await readListing(file, path);
+    return await riskyEntriesOf(file, path, [...listing.entries, ...(listing.appended?.entries ?? [])]);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Longest symlink target read (PATH_MAX on Linux); a longer one is reported as damage. */
+const MAX_LINK_TARGET = 4096;
+
+async function riskyEntriesOf(
+  file: FileHandle,
+  path: string,
+  entries: ZipEntryInfo[],
+): Promise<RiskyEntry[]> {
+  const shapes = [];
+  for (const entry of entries) {
+    if (entry.kind !== "symlink") {
+      shapes.push(entry);
+      continue;
+    }
+    if (entry.size > MAX_LINK_TARGET)
+      throw corrupt(path, `symlink target of ${entry.size} bytes (at most ${MAX_LINK_TARGET})`, entry.name);
+    const target = await readWholeEntry(file, path, entry);
+    shapes.push({ ...entry, target: target.toString("utf8") });
+  }
+  return riskyEntries(shapes);
 }
 
 /** The file's last zip, or the zip it is appended to (see ZipListing's `appended`). */
@@ -197,7 +239,8 @@ async function readDirectory(file: FileHandle, path: string, fileSize: number): 
 /** Up to this size an entry is read and inflated in one call; larger ones are streamed. */
 const WHOLE_ENTRY_LIMIT = 8 << 20;
 
-async function verifyEntry(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<void> {
+/** Where an entry's data starts, after its local header; refuses what this package does not read. */
+async function dataStart(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<number> {
   const header = await readAt(file, entry.offset, 30);
   if (header.length < 30 || header.readUInt32LE(0) !== LOCAL_FILE_HEADER) {
     throw corrupt(path, "local file header not found at its central directory offset", entry.name);
@@ -210,33 +253,52 @@ async function verifyEntry(file: FileHandle, path: string, entry: ZipEntryInfo):
       entry: entry.name,
     });
   }
-  const dataStart = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  return entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
+const pastDeclared = (path: string, entry: ZipEntryInfo) =>
+  corrupt(path, `inflates past its declared size of ${entry.size} bytes`, entry.name);
+
+/** A small entry's content, inflated no further than one byte past its declared size. */
+async function readWholeEntry(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<Buffer> {
+  const stored = await readAt(file, await dataStart(file, path, entry), entry.compressedSize);
+  let content: Buffer;
+  try {
+    content = entry.method === 8 ? inflateRawSync(stored, { maxOutputLength: entry.size + 1 }) : stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw pastDeclared(path, entry);
+    throw corrupt(path, `cannot inflate: ${(error as Error).message}`, entry.name);
+  }
+  if (content.length > entry.size) throw pastDeclared(path, entry);
+  return content;
+}
+
+async function verifyEntry(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<void> {
   let crc = 0;
   let size = 0;
-  try {
-    if (entry.compressedSize <= WHOLE_ENTRY_LIMIT) {
-      const stored = await readAt(file, dataStart, entry.compressedSize);
-      const content = entry.method === 8 ? inflateRawSync(stored) : stored;
-      crc = crc32(content);
-      size = content.length;
-    } else {
-      const range = {
-        start: dataStart,
-        end: dataStart + entry.compressedSize - 1,
-        fd: file,
-        autoClose: false,
-      };
-      const measure = async (source: AsyncIterable<Uint8Array>) => {
-        for await (const chunk of source) {
-          crc = crc32(chunk, crc);
-          size += chunk.length;
-        }
-      };
+  if (Math.max(entry.compressedSize, entry.size) <= WHOLE_ENTRY_LIMIT) {
+    const content = await readWholeEntry(file, path, entry);
+    crc = crc32(content);
+    size = content.length;
+  } else {
+    const start = await dataStart(file, path, entry);
+    const range = { start, end: start + entry.compressedSize - 1, fd: file, autoClose: false };
+    const measure = async (source: AsyncIterable<Uint8Array>) => {
+      for await (const chunk of source) {
+        size += chunk.length;
+        // Ends the pipeline, and with it the inflating, at the first byte past the declared size.
+        if (size > entry.size) throw pastDeclared(path, entry);
+        crc = crc32(chunk, crc);
+      }
+    };
+    try {
       if (entry.method === 8) await pipeline(createReadStream(path, range), createInflateRaw(), measure);
       else await pipeline(createReadStream(path, range), measure);
+    } catch (error) {
+      // The pipeline reports its abort, not the reason measure gave.
+      if (size > entry.size) throw pastDeclared(path, entry);
+      throw corrupt(path, `cannot inflate: ${(error as Error).message}`, entry.name);
     }
-  } catch (error) {
-    throw corrupt(path, `cannot inflate: ${(error as Error).message}`, entry.name);
   }
   const hex = (value: number) => `0x${value.toString(16).padStart(8, "0")}`;
   if (crc !== entry.crc32) {

@@ -63,20 +63,102 @@ def _writable_parent(directory):
     return None
 
 
-def _unsafe_reason(info):
-    name = info.filename
-    parts = name.split("/")
-    if name.startswith("/") or "\\" in name or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        return "its path leaves the extraction directory"
-    return None  # symlink targets are checked when read, in _check_link
+class _Refused(Exception):
+    """An archive the bootstrap will not extract; the message is the one line shown."""
 
 
-def _check_link(archive, info, target):
-    link_dir = os.path.dirname(info.filename)
-    resolved = os.path.normpath(os.path.join(link_dir, target))
-    if os.path.isabs(target) or (resolved != ".deps" and not resolved.startswith(_DEPS)):
-        _fail("%s: refusing archive entry %r: symlink to %r points outside the extraction directory"
-              % (archive, info.filename, target))
+def _refuse(archive, info, reason):
+    return _Refused("%s: refusing archive entry %r: %s" % (archive, info.filename, reason))
+
+
+def _is_link(info):
+    return (info.external_attr >> 16) & 0o170000 == 0o120000
+
+
+# Longest symlink text read (PATH_MAX on Linux): a link member is read whole, so it must stay small.
+_MAX_LINK = 4096
+
+
+def _check_names(archive, members):
+    """Refuses, before anything is written, an entry whose path leaves the extraction directory, a name given
+    twice, and an entry beneath a symlink of the archive (writing it would go wherever the link points)."""
+    seen = set()
+    links = set()
+    for info in members:
+        name = info.filename
+        if name.startswith("/") or "\\" in name or "\0" in name or (len(name) > 1 and name[1] == ":") or ".." in (
+            name.split("/")
+        ):
+            raise _refuse(archive, info, "its path leaves the extraction directory")
+        # "a/./b", "a//b" and "a/b/" name the same file as "a/b".
+        key = "/".join(part for part in name.split("/") if part not in ("", "."))
+        if key in seen:
+            raise _refuse(archive, info, "it appears twice in the archive")
+        seen.add(key)
+        if _is_link(info):
+            links.add(key)
+            if info.file_size > _MAX_LINK:
+                raise _refuse(archive, info, "its symlink target is %d bytes long (at most %d)" % (info.file_size, _MAX_LINK))
+    for info in members:
+        parts = [part for part in info.filename.split("/") if part not in ("", ".")]
+        for end in range(1, len(parts)):
+            if "/".join(parts[:end]) in links:
+                raise _refuse(archive, info, "it lies beneath the symlink %r" % "/".join(parts[:end]))
+
+
+def _positive_setting(name, default):
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        _fail("%s must be a positive whole number, not %r" % (name, value))
+    return limit
+
+
+# What one archive may extract, so a damaged or crafted one cannot fill a node's disk. Both are checked on the
+# central directory before anything is written; inflating then stops as soon as a member passes its declared size,
+# so what lands on disk never exceeds what was checked.
+# The largest GPU environments (torch with its CUDA libraries) extract to 10-20 GB: 64 GiB leaves room for them.
+_MAX_EXTRACT_BYTES = 64 << 30
+# zlib packs constant bytes at ~229:1 at its fastest level and ~1030:1 at its best; real package files (shared
+# libraries, CUDA fatbins, weights, sources) compress under 20:1. 200:1 refuses filler whatever level made it, with
+# 10x headroom over real content. Members up to 64 MiB are exempt: zero-filled test data and tables do ship, and
+# each can do little harm (the total limit bounds how many).
+_MAX_COMPRESSION_RATIO = 200
+_RATIO_EXEMPT_BYTES = 64 << 20
+
+
+def _size(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (count, unit)
+        count /= 1024.0
+
+
+def _check_sizes(archive, all_members, members):
+    """Refuses members that overlap in the archive (one compressed stream counted many times), that inflate more
+    than CLUSTER_PACK_MAX_COMPRESSION_RATIO, or together more than CLUSTER_PACK_MAX_EXTRACT_BYTES."""
+    placed = sorted(all_members, key=lambda info: info.header_offset)
+    for info, following in zip(placed, placed[1:]):
+        # A lower bound of where the member's data ends: its local header is at least 30 bytes.
+        if info.header_offset + _LOCAL_HEADER + info.compress_size > following.header_offset:
+            raise _refuse(archive, following, "its bytes overlap those of %r" % info.filename)
+    max_ratio = _positive_setting("CLUSTER_PACK_MAX_COMPRESSION_RATIO", _MAX_COMPRESSION_RATIO)
+    max_total = _positive_setting("CLUSTER_PACK_MAX_EXTRACT_BYTES", _MAX_EXTRACT_BYTES)
+    total = 0
+    for info in members:
+        if info.file_size > _RATIO_EXEMPT_BYTES and info.file_size > max_ratio * info.compress_size:
+            raise _refuse(archive, info, "it inflates %s from %s, more than %d:1 (set "
+                          "CLUSTER_PACK_MAX_COMPRESSION_RATIO to allow more)"
+                          % (_size(info.file_size), _size(info.compress_size), max_ratio))
+        total += info.file_size
+    if total > max_total:
+        raise _Refused("%s: refusing to extract: its files add up to %s, more than %s (set "
+                       "CLUSTER_PACK_MAX_EXTRACT_BYTES to allow more)" % (archive, _size(total), _size(max_total)))
 
 
 _LOCAL_HEADER = 30  # APPNOTE 4.3.7: fixed part of a local file header, then the name and the extra field
@@ -93,16 +175,24 @@ def _write_all(output, data):
         view = view[os.write(output, view):]
 
 
-def _copy_whole(descriptor, output, info, start):
+def _past_declared(archive, info):
+    return _refuse(archive, info, "it inflates past its declared %s (archive damaged or tampered with)"
+                   % _size(info.file_size))
+
+
+def _copy_whole(archive, descriptor, output, info, start):
     import zlib
 
     raw = os.pread(descriptor, info.compress_size, start) if info.compress_size else b""
-    data = zlib.decompress(raw, -15) if info.compress_type == 8 else raw
+    # max_length: inflating stops one byte past the declared size, however much the member would expand to.
+    data = zlib.decompressobj(-15).decompress(raw, info.file_size + 1) if info.compress_type == 8 else raw
+    if len(data) > info.file_size:
+        raise _past_declared(archive, info)
     _write_all(output, data)
     return len(data), zlib.crc32(data)
 
 
-def _copy_streamed(descriptor, output, info, start):
+def _copy_streamed(archive, descriptor, output, info, start):
     import zlib
 
     inflater = zlib.decompressobj(-15) if info.compress_type == 8 else None
@@ -118,26 +208,33 @@ def _copy_streamed(descriptor, output, info, start):
             # max_length bounds what one highly compressed chunk can expand to.
             data = inflater.decompress(chunk, 4 * _CHUNK) if inflater else chunk
             chunk = inflater.unconsumed_tail if inflater else b""
-            _write_all(output, data)
             size += len(data)
+            if size > info.file_size:
+                raise _past_declared(archive, info)
+            _write_all(output, data)
             crc = zlib.crc32(data, crc)
     if inflater:
         data = inflater.flush()
-        _write_all(output, data)
         size += len(data)
+        if size > info.file_size:
+            raise _past_declared(archive, info)
+        _write_all(output, data)
         crc = zlib.crc32(data, crc)
     return size, crc
 
 
-def _write_members(archive, work, members):
+def _write_members(archive, work, members, stop):
     """Writes regular files from their raw bytes in the archive, checking each CRC. Runs in a thread: pread,
-    inflate, crc32 and write all release the GIL, so threads extract on every core."""
+    inflate, crc32 and write all release the GIL, so threads extract on every core. `stop` is set when one
+    fails, so the others end at their next member."""
     import struct
     import zlib
 
     descriptor = os.open(archive, os.O_RDONLY)
     try:
         for info in members:
+            if stop.is_set():
+                return
             header = os.pread(descriptor, _LOCAL_HEADER, info.header_offset)
             if len(header) != _LOCAL_HEADER or header[:4] != b"PK\x03\x04":
                 raise ValueError("bad local header for %r" % info.filename)
@@ -148,9 +245,10 @@ def _write_members(archive, work, members):
             destination = os.path.join(work, info.filename[len(_DEPS):])
             output = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                copy = _copy_whole if info.file_size <= _WHOLE_MEMBER else _copy_streamed
+                small = max(info.file_size, info.compress_size) <= _WHOLE_MEMBER
+                copy = _copy_whole if small else _copy_streamed
                 try:
-                    size, crc = copy(descriptor, output, info, start)
+                    size, crc = copy(archive, descriptor, output, info, start)
                 except zlib.error as error:
                     raise ValueError("cannot inflate %r (%s; archive damaged in transfer?)" % (info.filename, error))
                 if size != info.file_size or crc != info.CRC:
@@ -158,13 +256,14 @@ def _write_members(archive, work, members):
                 os.fchmod(output, (info.external_attr >> 16) & 0o777 or 0o644)  # the archive's mode, not the umask's
             finally:
                 os.close(output)
+    except BaseException:
+        stop.set()
+        raise
     finally:
         os.close(descriptor)
 
 
 _END_RECORD = 22  # APPNOTE 4.3.16: the end of central directory record, with no comment
-
-
 class _Window:
     """Bytes [0, end) of a file, read-only: the environment zip of a zipapp, which zipfile then reads as a whole
     file (it finds a zip by its end records, at the end)."""
@@ -232,35 +331,33 @@ def _extract_from(archive, archive_zip, target):
     import tempfile
 
     with archive_zip:
-        members = archive_zip.infolist()
-        # Every name is checked before anything is written: a tampered archive leaves nothing behind.
-        for info in members:
-            reason = _unsafe_reason(info)
-            if reason:
-                _fail("%s: refusing archive entry %r: %s" % (archive, info.filename, reason))
+        all_members = archive_zip.infolist()
+        members = [info for info in all_members if info.filename.startswith(_DEPS) and info.filename != _DEPS]
+        # Every name and size is checked before anything is written: a tampered archive leaves nothing behind.
+        try:
+            _check_names(archive, all_members)
+            _check_sizes(archive, all_members, [info for info in members if not info.is_dir()])
+        except _Refused as refusal:
+            _fail(str(refusal))
         work = tempfile.mkdtemp(prefix=".%s.tmp-" % os.path.basename(target), dir=os.path.dirname(target))
         try:
             files = []
             links = []
             for info in members:
-                if not info.filename.startswith(_DEPS) or info.filename == _DEPS:
-                    continue
                 destination = os.path.join(work, info.filename[len(_DEPS):])
+                try:
+                    os.makedirs(destination if info.is_dir() else os.path.dirname(destination), exist_ok=True)
+                except OSError as error:  # a name too long, a file where a directory should be
+                    _fail("%s: cannot extract %r: %s" % (archive, info.filename, error))
                 if info.is_dir():
-                    os.makedirs(destination, exist_ok=True)
                     continue
-                parent = os.path.dirname(destination)
-                if not os.path.isdir(parent):
-                    os.makedirs(parent)
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                if _is_link(info):
                     links.append((info, destination))
                 else:
                     files.append(info)
-            for info, destination in links:
-                link = archive_zip.read(info).decode("utf-8")
-                _check_link(archive, info, link)
-                os.symlink(link, destination)
+            # Files first: no symlink exists yet that a write could follow.
             _extract_files(archive, work, files)
+            _make_links(archive, archive_zip, work, links)
             # rename() of a directory is atomic: the target either does not exist or is complete.
             try:
                 os.rename(work, target)
@@ -274,6 +371,34 @@ def _extract_from(archive, archive_zip, target):
                 shutil.rmtree(work, ignore_errors=True)
 
 
+def _make_links(archive, archive_zip, work, links):
+    """Creates the archive's symlinks, then refuses the archive if any of them resolves outside `work`.
+
+    The rule: once every link exists, os.path.realpath of each (resolved through the others, as the kernel does)
+    must stay inside the real extraction directory. Checking each link's text alone cannot be trusted: every step of
+    `l1 -> .`, `l2 -> l1/..` looks inside, yet l2 resolves to the directory above. Checking links one by one as they
+    are created is not enough either: a later link changes where an earlier one resolves (`a -> b/..` is inside
+    until `b -> .` exists). With all links in place nothing changes any more, and _check_names has refused entries
+    beneath a link, so no file was written through one. Absolute targets are refused outright: they would point
+    elsewhere on every node."""
+    try:
+        for info, destination in links:
+            target = archive_zip.read(info).decode("utf-8")
+            if os.path.isabs(target) or "\0" in target:
+                raise _refuse(archive, info, "symlink to %r points outside the extraction directory" % target)
+            os.symlink(target, destination)
+        root = os.path.realpath(work)
+        for info, destination in links:
+            resolved = os.path.realpath(destination)
+            if resolved != root and not resolved.startswith(root + os.sep):
+                raise _refuse(archive, info, "symlink to %r resolves outside the extraction directory"
+                              % os.readlink(destination))
+    except _Refused as refusal:
+        _fail(str(refusal))
+    except Exception as error:  # a damaged link member (zipfile.BadZipFile), undecodable text, an OSError
+        _fail("%s: cannot extract: %s" % (archive, error))
+
+
 def _cpu_count():
     try:
         return len(os.sched_getaffinity(0))  # what a container's CPU set allows, not the host's cores
@@ -282,17 +407,23 @@ def _cpu_count():
 
 
 def _extract_files(archive, work, files):
+    import threading
+
     # Interleaved slices balance large and small files across threads; one thread per core, capped.
     threads = min(8, _cpu_count()) if len(files) >= 64 else 1
+    stop = threading.Event()
     try:
         if threads == 1:
-            _write_members(archive, work, files)
+            _write_members(archive, work, files, stop)
             return
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for done in [pool.submit(_write_members, archive, work, files[i::threads]) for i in range(threads)]:
+            slices = [pool.submit(_write_members, archive, work, files[i::threads], stop) for i in range(threads)]
+            for done in slices:
                 done.result()
+    except _Refused as refusal:
+        _fail(str(refusal))
     except Exception as error:  # OSError, zlib.error, a damaged entry: one line, and the caller removes `work`
         _fail("%s: cannot extract: %s" % (archive, error))
 

@@ -124,9 +124,24 @@ def relocate(records, start, destination, written):
     os.unlink(JOURNAL)
 
 
+def outside(path):
+    """Whether a recorded path leads out of the environment (a damaged or tampered records file): rewriting it would
+    change a file elsewhere."""
+    location = os.path.realpath(os.path.join(PREFIX, path))
+    return not location.startswith(PREFIX + os.sep)
+
+
 def unpack():
     with open(RECORDS) as source:
         records = json.load(source)["records"]
+    # Every path is checked before any file changes.
+    for path, _, _ in records:
+        if outside(path):
+            sys.stderr.write(
+                "conda-unpack: %r in %s leads outside %s: the archive is damaged, repack the environment\n"
+                % (path, RECORDS, PREFIX)
+            )
+            return 1
     unfinished = read_journal()
     if unfinished is not None:
         # Finish the interrupted run first (its room was checked when it started): every file then holds one prefix.
