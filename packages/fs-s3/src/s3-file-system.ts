@@ -33,6 +33,7 @@ import {
   listObjects,
   locate,
   missing,
+  removeIncompleteUploads,
   type S3Context,
   uriOf,
 } from "./s3-requests.js";
@@ -308,6 +309,8 @@ export function s3FileSystem(
     open: (path, openOptions) => open(context, path, openOptions),
     rm: (path, rmOptions) => rm(context, path, rmOptions),
     rename: (from, to, renameOptions) => rename(context, from, to, renameOptions),
+    removeIncompleteUploads: (directory, startedBefore) =>
+      removeIncompleteUploads(context, directory, startedBefore),
     close: async () => context.client.destroy(),
   };
 }

@@ -1,11 +1,13 @@
 import { Readable } from "node:stream";
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -224,4 +226,49 @@ export async function deleteObjects(context: S3Context, location: S3Location, ke
     const failed = { bucket: location.bucket, key: first.Key ?? location.key };
     throw failure(context, failed, { name: first.Code, message: `${first.Code}: ${first.Message}` });
   }
+}
+
+/**
+ * Aborts the multipart uploads under a directory that were started before `startedBefore` and never completed
+ * (a killed run's; S3 keeps and bills their parts until then). Returns a description of each.
+ */
+export async function removeIncompleteUploads(
+  context: S3Context,
+  directory: string,
+  startedBefore: Date,
+): Promise<string[]> {
+  const location = locate(context, directory);
+  const prefix = location.key ? `${location.key.replace(/\/+$/, "")}/` : "";
+  const removed: string[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  do {
+    const page = await call(context, location, () =>
+      context.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: location.bucket,
+          Prefix: prefix,
+          ...(keyMarker && { KeyMarker: keyMarker }),
+          ...(uploadIdMarker && { UploadIdMarker: uploadIdMarker }),
+        }),
+      ),
+    );
+    for (const upload of page.Uploads ?? []) {
+      if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= startedBefore) continue;
+      const target = { bucket: location.bucket, key: upload.Key };
+      await call(context, target, () =>
+        context.client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: target.bucket,
+            Key: upload.Key,
+            UploadId: upload.UploadId,
+          }),
+        ),
+      );
+      removed.push(`${uriOf(context, target)} (upload started ${upload.Initiated.toISOString()})`);
+    }
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+  } while (keyMarker);
+  return removed;
 }
