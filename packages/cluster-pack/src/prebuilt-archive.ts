@@ -3,9 +3,9 @@ import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { listTar, listZip } from "@cluster-pack/archive";
+import { type EntryRisk, listTar, listZip, riskyTarEntries, riskyZipEntries } from "@cluster-pack/archive";
 import type { ArchiveFormat } from "@cluster-pack/env-usage";
-import { firstLine } from "@cluster-pack/errors";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { isStorageError, type StorageOptions } from "@cluster-pack/fs";
 import { ShippingError } from "./errors.js";
 import { resolveStorage } from "./storage.js";
@@ -97,4 +97,22 @@ export async function packerOfEnvironmentArchive(
       { location },
     );
   return names.some((name) => name.startsWith("conda-meta/")) ? "conda" : "venv";
+}
+
+const riskDescriptions: Record<EntryRisk, string> = {
+  traversal: "has a .. component, which would write outside the extraction directory",
+  absolute: "is an absolute path, which would write outside the extraction directory",
+  symlink: "is a link that leaves the archive, or lies beneath a link",
+};
+
+/**
+ * One warning line per entry of a prebuilt archive that the nodes refuse (the zipapp bootstrap) or that would
+ * escape where `tar`/`unzip` unpack it: path traversal, absolute names, links leaving the archive.
+ */
+export async function riskyEntryWarnings(archive: string, format: ArchiveFormat): Promise<string[]> {
+  const risky = format === "tar.gz" ? await riskyTarEntries(archive) : await riskyZipEntries(archive);
+  return risky.map(
+    ({ name, reason }) =>
+      `entry "${sanitizeLine(name)}" ${riskDescriptions[reason]}: the nodes may refuse this archive`,
+  );
 }

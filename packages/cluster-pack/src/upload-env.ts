@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { archiveStem, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
+import { firstLine } from "@cluster-pack/errors";
 import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
 import { isBuildTool, normalizeName } from "@cluster-pack/python-env";
 import {
@@ -30,7 +31,12 @@ import {
   shippedInterpreterOf,
 } from "./pack-env.js";
 import { checkExtension, choosePacking, formatOfArchive } from "./packer.js";
-import { downloadArchive, packerOfEnvironmentArchive, readPexRequirements } from "./prebuilt-archive.js";
+import {
+  downloadArchive,
+  packerOfEnvironmentArchive,
+  readPexRequirements,
+  riskyEntryWarnings,
+} from "./prebuilt-archive.js";
 import type { ProgressListener } from "./progress.js";
 import { acquirePublicationLease, type PublicationLease } from "./publication-lease.js";
 import { type ArchiveSource, publishArchive, sha256OfFile } from "./publish.js";
@@ -411,14 +417,21 @@ export async function uploadZip(
       local = join(workspace, `${envName}.${format}`);
       await downloadArchive(file, local);
     } else local = resolve(file);
+    const packer = zipappPacker ?? (await packerOfEnvironmentArchive(local, format, file));
+    const warnings = await riskyEntryWarnings(local, format).catch((error: unknown) => {
+      throw new ShippingError("INVALID_ARGUMENT", `not a readable ${format} archive: ${firstLine(error)}`, {
+        location: file,
+        cause: error,
+      });
+    });
     const result = await uploadArchiveFile(local, target, {
       forceUpload: options.forceUpload ?? false,
       fsArgs: options.fsArgs ?? {},
-      packer: zipappPacker ?? (await packerOfEnvironmentArchive(local, format, file)),
+      packer,
       signal: options.signal,
       ...(options.onProgress && { onProgress: options.onProgress }),
     });
-    return { ...result, envName };
+    return { ...result, envName, ...(warnings.length > 0 && { warnings }) };
   } finally {
     await rm(workspace, { recursive: true, force: true });
   }
