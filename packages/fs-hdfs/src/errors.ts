@@ -1,4 +1,4 @@
-import { firstLine } from "@cluster-pack/errors";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { errnoOf, StorageError, type StorageErrorCode } from "@cluster-pack/fs";
 
 /** A WebHDFS error answer, `{"RemoteException": {exception, javaClassName, message}}`, with its HTTP status. */
@@ -72,8 +72,10 @@ export function fromRemoteException(remote: RemoteException, context: ErrorConte
   if (remote.exception === "FileNotFoundException" && remote.message.startsWith("Path is not a file")) {
     code = "INVALID_ARGUMENT";
   }
+  // Server text reaches a terminal: control characters are shown, not obeyed.
   const detail =
-    firstLine(remote.message) || `${remote.exception} from ${context.server} (HTTP ${remote.status})`;
+    sanitizeLine(firstLine(remote.message)) ||
+    `${sanitizeLine(remote.exception)} from ${context.server} (HTTP ${remote.status})`;
   return new StorageError(code, detail, { uri: context.uri, cause: remote });
 }
 
@@ -88,11 +90,13 @@ function codeByStatus(status: number): StorageErrorCode {
 /** An error status without a RemoteException body: a gateway, a security filter, or not WebHDFS at all. */
 export function fromHttpStatus(status: number, body: string, context: ErrorContext): StorageError {
   const { server, uri } = context;
-  const excerpt = firstLine(
-    context
-      .redact(body)
-      .replace(/<[^>]*>/g, " ")
-      .replace(/\s+/g, " "),
+  const excerpt = sanitizeLine(
+    firstLine(
+      context
+        .redact(body)
+        .replace(/<[^>]*>/g, " ")
+        .replace(/\s+/g, " "),
+    ),
   ).slice(0, 200);
   const suffix = excerpt ? `: ${excerpt}` : "";
   const cause = new Error(`HTTP ${status}${suffix}`);

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { posix } from "node:path";
 import { pipeline, Readable } from "node:stream";
@@ -10,9 +10,15 @@ import {
   type FileSystem,
   fromSystemError,
   isStorageError,
+  type NetworkPolicy,
+  networkPolicyOf,
   openPutSource,
+  type PutOptions,
+  type PutSource,
   progressTap,
   StorageError,
+  type StorageLog,
+  type StoredChecksum,
   writeFileAtomically,
 } from "@cluster-pack/fs";
 import {
@@ -20,6 +26,7 @@ import {
   environmentCredentialsFor,
   environmentCredentialsForUrls,
 } from "./delegation-tokens.js";
+import { comparableChecksum, SentBytes } from "./file-checksum.js";
 import {
   defaultFileSystemOf,
   type HadoopSettings,
@@ -29,7 +36,7 @@ import {
 import { Spnego } from "./spnego.js";
 import { normalizePath, pathOfUri } from "./uri-path.js";
 import { resolveViewFsUri, viewFsDefaultFor } from "./viewfs.js";
-import { type HdfsFileStatus, WebHdfsClient } from "./webhdfs-client.js";
+import { type HdfsFileStatus, isRetriable, retriedRequest, WebHdfsClient } from "./webhdfs-client.js";
 
 /** `options.hdfs` of `resolveFileSystem`, or the argument of `hdfsFileSystem`. */
 export interface HdfsFileSystemOptions {
@@ -43,7 +50,7 @@ export interface HdfsFileSystemOptions {
   delegationToken?: string;
   /** The URLs are HttpFS gateways (port 14000): data goes to them, not to datanodes. */
   httpfs?: boolean;
-  /** Longest wait, in ms, for an answer or for the next chunk of data (default 60000). */
+  /** Longest wait, in ms, for an answer or for the next chunk of data: overrides `network.stallTimeoutMs`. */
   timeoutMs?: number;
   /** Ask for the datanode location as JSON (`noredirect=true`, Hadoop 3) instead of following a 307. */
   noRedirect?: boolean;
@@ -58,7 +65,11 @@ export interface HdfsFileSystemOptions {
   keytab?: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** What the file system takes from `StorageOptions` beside `hdfs`: the network policy and the verbose log. */
+interface HdfsRuntime {
+  network?: NetworkPolicy | undefined;
+  log?: StorageLog | undefined;
+}
 
 /** Who a file system talks to, and how its URIs are written back. */
 interface HdfsEndpoint {
@@ -184,11 +195,16 @@ function createHdfsFileSystem(
   endpoint: HdfsEndpoint,
   options: HdfsFileSystemOptions,
   // From $HADOOP_TOKEN_FILE_LOCATION, only when no delegationToken option is given.
-  fromTokenFile?: EnvironmentCredentials,
-  kerberos = false,
+  fromTokenFile: EnvironmentCredentials | undefined,
+  kerberos: boolean,
+  runtime: HdfsRuntime,
 ): FileSystem {
   const prefix = `${endpoint.scheme}://${endpoint.authority}`;
   const toUri = (path: string) => `${prefix}${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}`;
+  const policy = {
+    ...networkPolicyOf(runtime.network),
+    ...(options.timeoutMs !== undefined && { stallTimeoutMs: options.timeoutMs }),
+  };
   const delegationToken = options.delegationToken || fromTokenFile?.delegationToken;
   // A delegation token authenticates by itself (inside YARN containers there is no ticket).
   const spnego =
@@ -205,7 +221,8 @@ function createHdfsFileSystem(
     missingTokenHint: fromTokenFile?.missingTokenHint,
     httpfs: options.httpfs ?? false,
     noRedirect: options.noRedirect ?? false,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    policy,
+    log: runtime.log,
     uriOf: toUri,
   });
 
@@ -233,20 +250,142 @@ function createHdfsFileSystem(
     }
   };
 
-  /** RENAME, with its bare `false` turned into the reason, found by looking at both ends. */
-  const renameOrExplain = async (from: string, to: string) => {
-    if (await client.rename(from, to)) return;
+  /**
+   * The atomic RENAME (`renameoptions`): with `overwrite` an existing target file is replaced in one namenode
+   * step, without it an existing target fails the rename (ALREADY_EXISTS) and nothing changes. HttpFS ignores
+   * `renameoptions` (its RENAME takes only a destination) and answers a bare `false` for a taken target: there,
+   * and only there, replacing means deleting the target right before the rename, which is logged.
+   */
+  const renameAtomically = async (from: string, to: string, overwrite: boolean) => {
+    if (await client.renameAtomically(from, to, overwrite)) return;
     const [source, target, parent] = await Promise.all([
       statIfExists(from),
       statIfExists(to),
       statIfExists(posix.dirname(to)),
     ]);
     if (!source) throw new StorageError("NOT_FOUND", "no such file or directory", { uri: toUri(from) });
+    if (target && overwrite && target.type === "file") {
+      runtime.log?.(
+        `the namenode ignored renameoptions=OVERWRITE (HttpFS does): deleting ${toUri(to)} right before renaming`,
+      );
+      await client.delete(to, false);
+      if (await client.renameAtomically(from, to, overwrite)) return;
+    }
     if (target) throw new StorageError("ALREADY_EXISTS", "already exists", { uri: toUri(to) });
     if (!parent) throw new StorageError("NOT_FOUND", "parent directory does not exist", { uri: toUri(to) });
     if (parent.type !== "directory") throw invalid("parent is a file, not a directory", toUri(to));
     const detail = `the namenode refused to rename ${toUri(from)} (RENAME answered false)`;
     throw new StorageError("UNKNOWN", detail, { uri: toUri(to) });
+  };
+
+  /** The SHA-256 of a stored file, read back. */
+  const sha256Of = async (path: string) => {
+    const { stream } = await client.open(path, {});
+    const hash = createHash("sha256");
+    for await (const chunk of stream) hash.update(chunk as Uint8Array);
+    return hash.digest("hex");
+  };
+
+  /** The stored bytes did not match what was sent: TRANSIENT, since sending them again may well work. */
+  const differs = (path: string, how: string) =>
+    new StorageError("TRANSIENT", `the stored bytes differ from those sent (${how}): nothing was replaced`, {
+      uri: toUri(path),
+    });
+
+  /**
+   * Checks the uploaded temporary file against what was sent, before anything replaces the target: HDFS's own
+   * MD5-of-MD5-of-CRC32C when the cluster computes that one (the default), else a read back and a SHA-256.
+   */
+  const verifyStored = async (temporary: string, path: string, sent: SentBytes, sha256: string) => {
+    const status = await client.getFileStatus(temporary);
+    if (status.length !== sent.length)
+      throw differs(path, `${status.length} bytes stored, ${sent.length} sent`);
+    const stored = await client.getFileChecksum(temporary).catch((error: unknown) => {
+      // A server without GETFILECHECKSUM (a gateway, an old release) is checked by reading the bytes back.
+      if (isStorageError(error, "INVALID_ARGUMENT") || isStorageError(error, "UNKNOWN")) return undefined;
+      throw error;
+    });
+    const expected = stored && comparableChecksum(stored, sent, status.blockSize ?? 0);
+    if (stored && expected) {
+      const storedMd5 = stored.bytes.toLowerCase().slice(24);
+      if (stored.bytes.toLowerCase() !== expected.bytes)
+        throw differs(path, `checksum ${stored.algorithm}: ${storedMd5} stored, ${expected.md5} sent`);
+      return { algorithm: stored.algorithm, value: expected.md5 } satisfies StoredChecksum;
+    }
+    const read = await sha256Of(temporary);
+    if (read !== sha256) throw differs(path, `sha256 read back: ${read} stored, ${sha256} sent`);
+    return { algorithm: "sha256", value: read } satisfies StoredChecksum;
+  };
+
+  /** The request went out and its answer never came: the namenode may have acted on it. */
+  const answerLost = (error: unknown) => isRetriable(error, true) && !isRetriable(error, false);
+
+  /**
+   * After a RENAME whose answer was lost: whether it happened anyway, i.e. the temporary file is gone and the
+   * target holds what was verified (its checksum, or its bytes read back).
+   */
+  const landedAnyway = async (temporary: string, path: string, verified: StoredChecksum) => {
+    try {
+      if (await statIfExists(temporary)) return false;
+      if (verified.algorithm !== "sha256") {
+        const stored = await client.getFileChecksum(path);
+        return (
+          stored.algorithm === verified.algorithm && stored.bytes.toLowerCase().slice(24) === verified.value
+        );
+      }
+      return (await sha256Of(path)) === verified.value;
+    } catch {
+      return false;
+    }
+  };
+
+  /** A hidden name beside the target (Hadoop's input formats skip dot files), like `hdfs dfs -put`'s copies. */
+  const temporaryFor = (path: string) =>
+    childOf(posix.dirname(path), `.${posix.basename(path)}.${randomBytes(6).toString("hex")}._COPYING_`);
+
+  /** Failures of the source itself (a local file that cannot be read, a failing stream): never retried. */
+  const sourceFailures = new WeakSet<object>();
+
+  /**
+   * One upload of `source` to a new temporary file, checked against what was sent. On failure the temporary
+   * file is removed and the error says what went wrong (the source's own failure first).
+   */
+  const uploadOnce = async (
+    source: PutSource,
+    path: string,
+    putOptions: PutOptions,
+    temporaries: string[],
+  ) => {
+    const temporary = temporaryFor(path);
+    temporaries.push(temporary);
+    const opened = await openPutSource(source, putOptions.size);
+    let sourceFailure: StorageError | undefined;
+    const sent = new SentBytes();
+    // A failing source is blamed on the source: the local file, or the stream's own StorageError.
+    async function* watched(chunks: AsyncIterable<Uint8Array>) {
+      try {
+        for await (const chunk of chunks) {
+          sent.update(chunk);
+          yield chunk;
+        }
+      } catch (error) {
+        sourceFailure =
+          typeof source === "string" ? fromSystemError(error, source) : streamFailure(error, path);
+        sourceFailures.add(sourceFailure);
+        throw error;
+      }
+    }
+    try {
+      const body = pipeline(opened.stream, progressTap(putOptions.onProgress, opened.size), () => undefined);
+      await client.create(temporary, watched(body), { overwrite: false }, putOptions.signal);
+      const { sha256 } = sent.finish();
+      return { temporary, verified: await verifyStored(temporary, path, sent, sha256) };
+    } catch (error) {
+      await client.delete(temporary, false).catch(() => undefined);
+      throw sourceFailure ?? error;
+    } finally {
+      opened.stream.destroy();
+    }
   };
 
   return {
@@ -274,49 +413,51 @@ function createHdfsFileSystem(
     async put(source, remotePath, putOptions = {}) {
       const path = normalizePath(remotePath);
       const directory = posix.dirname(path);
-      // Hidden (Hadoop's input formats skip dot files) and named like `hdfs dfs -put`'s in-flight copies.
-      const temporary = childOf(
-        directory,
-        `.${posix.basename(path)}.${randomBytes(6).toString("hex")}._COPYING_`,
-      );
-      const opened = await openPutSource(source, putOptions.size);
-      let sourceFailure: StorageError | undefined;
-      // A failing source is blamed on the source: the local file, or the stream's own StorageError.
-      async function* watched(chunks: AsyncIterable<Uint8Array>) {
-        try {
-          yield* chunks;
-        } catch (error) {
-          sourceFailure =
-            typeof source === "string" ? fromSystemError(error, source) : streamFailure(error, path);
-          throw error;
-        }
-      }
+      const temporaries: string[] = [];
       try {
         const existing = await statIfExists(path);
         if (existing?.type === "directory")
           throw invalid("is a directory; give the path of a file", toUri(path));
-        if (existing && putOptions.overwrite === false) {
+        const overwrite = putOptions.overwrite !== false;
+        if (existing && !overwrite) {
           throw new StorageError("ALREADY_EXISTS", "already exists (overwrite is off)", { uri: toUri(path) });
         }
         if (!existing) await mkdir(directory);
-        const body = pipeline(
-          opened.stream,
-          progressTap(putOptions.onProgress, opened.size),
-          () => undefined,
-        );
+        const upload = () => uploadOnce(source, path, putOptions, temporaries);
+        // A local file can be read again, so a broken or corrupted upload is sent once more; a stream cannot.
+        const { temporary, verified } =
+          typeof source === "string"
+            ? await retriedRequest(
+                upload,
+                {
+                  policy,
+                  isRetriable: (error) => isStorageError(error, "TRANSIENT") && !sourceFailures.has(error),
+                  what: `the upload of ${toUri(path)}`,
+                  log: runtime.log,
+                  signal: putOptions.signal,
+                },
+                toUri(path),
+              )
+            : await upload();
         try {
-          await client.create(temporary, watched(body), { overwrite: false }, putOptions.signal);
           await putOptions.beforeCommit?.();
-          // Removed right before the rename, which (unlike POSIX) refuses to replace an existing file.
-          if (existing) await client.delete(path, false);
-          await renameOrExplain(temporary, path);
+          // One namenode step replaces the target (or, without overwrite, fails if it appeared meanwhile).
+          await renameAtomically(temporary, path, overwrite).catch(async (error: unknown) => {
+            if (!overwrite && isStorageError(error, "ALREADY_EXISTS"))
+              throw new StorageError("ALREADY_EXISTS", "already exists (overwrite is off)", {
+                uri: toUri(path),
+              });
+            if (!answerLost(error) || !(await landedAnyway(temporary, path, verified))) throw error;
+            runtime.log?.(`the answer to RENAME was lost, but ${toUri(path)} holds the bytes sent`);
+          });
         } catch (error) {
           await client.delete(temporary, false).catch(() => undefined);
-          throw sourceFailure ?? error;
+          throw error;
         }
+        return { verified };
       } catch (error) {
-        // The parent directory and the temporary file are steps of writing the target, which the user named.
-        const stepUris = [toUri(directory), toUri(temporary)];
+        // The parent directory and the temporary files are steps of writing the target, which the user named.
+        const stepUris = [toUri(directory), ...temporaries.map(toUri)];
         if (
           error instanceof StorageError &&
           error.location !== undefined &&
@@ -325,8 +466,6 @@ function createHdfsFileSystem(
           throw new StorageError(error.code, error.detail, { uri: toUri(path), cause: error.cause });
         }
         throw error;
-      } finally {
-        opened.stream.destroy();
       }
     },
 
@@ -374,17 +513,21 @@ function createHdfsFileSystem(
         throw invalid(`cannot move ${toUri(from)} inside itself`, toUri(to));
       }
       const target = await statIfExists(to);
-      if (target && !renameOptions.overwrite) {
-        throw new StorageError("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", {
+      const overwrite = renameOptions.overwrite ?? false;
+      const taken = () =>
+        new StorageError("ALREADY_EXISTS", "already exists (pass overwrite to replace it)", {
           uri: toUri(to),
         });
-      }
+      if (target && !overwrite) throw taken();
       // HDFS would move the source into an existing directory rather than replace it.
       if (target?.type === "directory")
         throw invalid("is a directory and cannot be replaced by a rename", toUri(to));
-      if (target) await client.delete(to, false);
-      else await mkdir(posix.dirname(to));
-      await renameOrExplain(from, to);
+      if (!target) await mkdir(posix.dirname(to));
+      await renameAtomically(from, to, overwrite).catch((error: unknown) => {
+        // A target that appeared since the check: the rename failed as a whole.
+        if (!overwrite && isStorageError(error, "ALREADY_EXISTS")) throw taken();
+        throw error;
+      });
     },
   };
 }
@@ -408,13 +551,17 @@ export const fileSystemPlugin = defineFileSystemPlugin({
       ? undefined
       : await environmentCredentialsFor(uri, endpoint.namenodes, hadoop);
     const kerberos = await kerberosWanted(options, hadoop);
-    return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile, kerberos), path };
+    const runtime = { network: storageOptions.network, log: storageOptions.log };
+    return { fs: createHdfsFileSystem(endpoint, options, fromTokenFile, kerberos, runtime), path };
   },
 });
 
-/** A file system on explicit WebHDFS (or HttpFS) URLs; its URIs read `webhdfs://<first namenode>/path`. */
+/**
+ * A file system on explicit WebHDFS (or HttpFS) URLs; its URIs read `webhdfs://<first namenode>/path`. `network`
+ * and `log` are those `resolveFileSystem` passes to every adapter (timeouts and retries, the verbose log).
+ */
 export function hdfsFileSystem(
-  options: HdfsFileSystemOptions & { namenodes: readonly string[] },
+  options: HdfsFileSystemOptions & { namenodes: readonly string[] } & HdfsRuntime,
 ): FileSystem {
   const validated = hdfsOptionsOf(options, "hdfsFileSystem");
   const first = validated.namenodes?.[0];
@@ -425,5 +572,6 @@ export function hdfsFileSystem(
     options,
     options.delegationToken ? undefined : environmentCredentialsForUrls(options.namenodes),
     options.kerberos ?? Boolean(options.principal || options.keytab),
+    { network: options.network, log: options.log },
   );
 }

@@ -17,7 +17,11 @@ export interface TlsTrust {
   dispatcher: object;
 }
 
-type AgentClass = new (options: { connect: { ca: string[] } }) => object;
+type AgentClass = new (options: {
+  connect: { ca?: string[]; timeout: number };
+  headersTimeout: number;
+  bodyTimeout: number;
+}) => object;
 
 /**
  * The Agent class of the undici inside Node's own fetch. Node 20 exposes no `undici` module, but its global
@@ -25,7 +29,7 @@ type AgentClass = new (options: { connect: { ca: string[] } }) => object;
  * version would not be guaranteed to work with Node's fetch, so it is only the fallback when someone replaced
  * the global dispatcher.
  */
-async function agentClass(): Promise<AgentClass> {
+export async function agentClass(): Promise<AgentClass> {
   await fetch("data:,");
   const global = (globalThis as Record<symbol, unknown>)[Symbol.for("undici.globalDispatcher.1")];
   const candidate = (global as { constructor?: unknown } | undefined)?.constructor;
@@ -44,15 +48,25 @@ async function agentClass(): Promise<AgentClass> {
 let cached: { key: string; trust: Promise<TlsTrust> } | undefined;
 
 /**
+ * The options of every Agent we make: a connect timeout, and no header or body timeout of undici's own, since
+ * each request's stall deadline (the network policy's `stallTimeoutMs`) covers both.
+ */
+export const agentOptions = (connectTimeoutMs: number) => ({
+  connect: { timeout: connectTimeoutMs },
+  headersTimeout: 0,
+  bodyTimeout: 0,
+});
+
+/**
  * Node's bundled CAs, plus the system bundle (`SSL_CERT_FILE` when set, as OpenSSL reads it, else the
  * distribution's file), plus `NODE_EXTRA_CA_CERTS`, read by us at the first https request rather than by Node at
  * start (so setting it in the same process works too). Read once per process (again only if those variables
  * change).
  */
-export function tlsTrust(env: NodeJS.ProcessEnv = process.env): Promise<TlsTrust> {
+export function tlsTrust(connectTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<TlsTrust> {
   const systemFile = env.SSL_CERT_FILE || SYSTEM_BUNDLES.find((file) => existsSync(file));
   const files = [systemFile, env.NODE_EXTRA_CA_CERTS].filter((file): file is string => Boolean(file));
-  const key = files.join("\n");
+  const key = [connectTimeoutMs, ...files].join("\n");
   if (cached?.key !== key) {
     const trust = (async () => {
       const read: string[] = [];
@@ -66,7 +80,8 @@ export function tlsTrust(env: NodeJS.ProcessEnv = process.env): Promise<TlsTrust
         }
       }
       const Agent = await agentClass();
-      return { files: read, dispatcher: new Agent({ connect: { ca } }) };
+      const options = agentOptions(connectTimeoutMs);
+      return { files: read, dispatcher: new Agent({ ...options, connect: { ...options.connect, ca } }) };
     })();
     cached = { key, trust };
     trust.catch(() => {

@@ -1,5 +1,13 @@
 import { Readable } from "node:stream";
-import { type ByteRange, isStorageError, StorageError } from "@cluster-pack/fs";
+import {
+  type ByteRange,
+  isStorageError,
+  type NetworkPolicy,
+  type RetryOptions,
+  StorageError,
+  type StorageLog,
+  withRetries,
+} from "@cluster-pack/fs";
 import {
   connectionReasonOf,
   type ErrorContext,
@@ -10,8 +18,16 @@ import {
   parseRemoteException,
   RemoteException,
 } from "./errors.js";
+import type { WebHdfsFileChecksum } from "./file-checksum.js";
 import type { Spnego, SpnegoAttempt } from "./spnego.js";
-import { certificateError, certificateFailureOf, type TlsTrust, tlsTrust } from "./tls-trust.js";
+import {
+  agentClass,
+  agentOptions,
+  certificateError,
+  certificateFailureOf,
+  type TlsTrust,
+  tlsTrust,
+} from "./tls-trust.js";
 
 /** The fields of a WebHDFS FileStatus object that we read. */
 export interface HdfsFileStatus {
@@ -21,6 +37,8 @@ export interface HdfsFileStatus {
   modificationTime: number;
   /** Octal, as text: "644", "1777". */
   permission: string;
+  /** Bytes per block of a file (0 for a directory). */
+  blockSize?: number;
 }
 
 export interface WebHdfsClientOptions {
@@ -39,8 +57,10 @@ export interface WebHdfsClientOptions {
   httpfs: boolean;
   /** Ask for the datanode location as JSON (noredirect=true) rather than a 307. */
   noRedirect: boolean;
-  /** Longest wait for a server to answer or for the next chunk of data. */
-  timeoutMs: number;
+  /** Connect timeout, stall timeout (the longest wait for an answer or the next chunk of data) and retries. */
+  policy: Required<NetworkPolicy>;
+  /** Where retries and failovers are told (`--verbose`). */
+  log?: StorageLog | undefined;
   /** The URI a user wrote for a path, for messages. */
   uriOf: (path: string) => string;
 }
@@ -58,6 +78,61 @@ interface ClusterState {
 const clusters = new Map<string, ClusterState>();
 
 class IdleTimeout extends Error {}
+
+/**
+ * Whether a failed request may be sent again: "unsent" when the server cannot have acted on it (no connection,
+ * a standby, an error answer such as 503 or RetriableException), "ambiguous" when it may have (the connection
+ * broke or stalled after the request went out), which only a request that changes nothing may repeat.
+ */
+type RetryKind = "unsent" | "ambiguous";
+const retryKinds = new WeakMap<StorageError, RetryKind>();
+
+function markRetriable<T extends StorageError>(error: T, kind: RetryKind): T {
+  retryKinds.set(error, kind);
+  return error;
+}
+
+/** Whether `error` is a failure that sending the request again may cure. */
+export function isRetriable(error: unknown, idempotent: boolean): boolean {
+  const kind = error instanceof StorageError ? retryKinds.get(error) : undefined;
+  return kind === "unsent" || (kind === "ambiguous" && idempotent);
+}
+
+/** Remote exceptions that say "ask again": SafeModeException only while the namenode leaves it by itself. */
+function retriableRemote(remote: RemoteException): boolean {
+  if (remote.exception === "RetriableException") return true;
+  if (remote.exception !== "SafeModeException") return false;
+  return /turned off automatically|RetriableException/i.test(remote.message);
+}
+
+/**
+ * `withRetries`, with a cancellation during a wait between attempts reported like any other: as an ABORTED
+ * StorageError about `uri` (withRetries rejects with the signal's own reason).
+ */
+export async function retriedRequest<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: RetryOptions,
+  uri: string,
+): Promise<T> {
+  try {
+    return await withRetries(attempt, options);
+  } catch (error) {
+    if (options.signal?.aborted && !(error instanceof StorageError))
+      throw new StorageError("ABORTED", "cancelled", { uri, cause: error });
+    throw error;
+  }
+}
+
+/** http dispatchers with the policy's connect timeout, one per timeout. */
+const plainDispatchers = new Map<number, Promise<object>>();
+function plainDispatcher(connectTimeoutMs: number): Promise<object> {
+  let dispatcher = plainDispatchers.get(connectTimeoutMs);
+  if (!dispatcher) {
+    dispatcher = agentClass().then((Agent) => new Agent(agentOptions(connectTimeoutMs)));
+    plainDispatchers.set(connectTimeoutMs, dispatcher);
+  }
+  return dispatcher;
+}
 
 /** Aborts a request when nothing moved for `ms` (like Hadoop's WebHDFS read timeout); `touch` restarts it. */
 class Deadline {
@@ -93,8 +168,9 @@ class Deadline {
 
 /**
  * The WebHDFS REST protocol over `fetch`: builds URLs and auth parameters, fails over between HA namenodes,
- * follows the namenode → datanode redirect of data operations by hand, streams bodies both ways, and turns
- * every failure into a one-line StorageError about the user's URI.
+ * retries what may be retried (with backoff, per the network policy), follows the namenode → datanode redirect of
+ * data operations by hand, streams bodies both ways, and turns every failure into a one-line StorageError about
+ * the user's URI.
  */
 export class WebHdfsClient {
   private readonly options: WebHdfsClientOptions;
@@ -158,70 +234,40 @@ export class WebHdfsClient {
   }
 
   async mkdirs(path: string): Promise<boolean> {
-    return this.booleanCall("PUT", path, "MKDIRS");
+    return this.booleanCall("PUT", path, "MKDIRS", {}, true);
   }
 
-  /** RENAME answers false rather than an error for most failures (missing source, taken target, no parent). */
-  async rename(from: string, to: string): Promise<boolean> {
-    return this.booleanCall("PUT", from, "RENAME", { destination: to });
+  /**
+   * RENAME with `renameoptions` (FileContext's rename, ClientProtocol.rename2): atomic, failing with an
+   * exception rather than `false`; with `overwrite` an existing target file is replaced in the same step, without
+   * it an existing target is a FileAlreadyExistsException. Answers false only when a server ignored the options
+   * and answered like the plain RENAME.
+   */
+  async renameAtomically(from: string, to: string, overwrite: boolean): Promise<boolean> {
+    const params = { destination: to, renameoptions: overwrite ? "OVERWRITE" : "NONE" };
+    return this.retried("RENAME", from, false, async (deadline) => {
+      const { response, base } = await this.namenode("PUT", from, "RENAME", params, deadline);
+      const text = await this.textOf(response, deadline, from, `namenode ${base}`);
+      if (text.trim() === "") return true;
+      const answer = this.parsed<{ boolean?: unknown }>(text, from, `namenode ${base}`, "RENAME");
+      return this.required(typeof answer.boolean === "boolean" ? answer.boolean : undefined, from, "RENAME");
+    });
   }
 
   /** DELETE answers false when the path does not exist. */
   async delete(path: string, recursive: boolean): Promise<boolean> {
-    return this.booleanCall("DELETE", path, "DELETE", { recursive });
+    return this.booleanCall("DELETE", path, "DELETE", { recursive }, false);
   }
 
   /**
-   * CREATE, as the documented two-step ("Create and Write to a File"): the namenode gets no body and names a
-   * datanode (307 Location, or 200 {"Location"} with noredirect=true), which receives the bytes. Only the
-   * namenode step fails over: the body is a stream that cannot be sent twice.
+   * GETFILECHECKSUM: the namenode redirects to a datanode (like OPEN), which combines the CRCs its blocks keep;
+   * HttpFS answers itself.
    */
-  async create(
-    path: string,
-    body: AsyncIterable<Uint8Array>,
-    params: { overwrite: boolean },
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const deadline = new Deadline(this.options.timeoutMs, signal);
-    try {
-      if (this.options.httpfs) {
-        // HttpFS takes the bytes in the first request, flagged data=true, with an octet-stream content type.
-        const base = this.namenodeOrder()[0] as string;
-        const url = this.url(base, path, "CREATE", { ...params, data: true });
-        await this.send("PUT", url, path, `HttpFS ${base}`, deadline, body, base);
-        return;
-      }
-      const redirectParams = { ...params, noredirect: this.options.noRedirect || undefined };
-      const { response, base } = await this.namenode("PUT", path, "CREATE", redirectParams, deadline);
-      const location = await this.locationIn(response, path, true);
-      if (!location) {
-        throw new StorageError(
-          "UNKNOWN",
-          `namenode ${base} answered CREATE with HTTP ${response.status} and no datanode Location`,
-          { uri: this.options.uriOf(path) },
-        );
-      }
-      await this.send("PUT", location, path, `datanode ${location.origin}`, deadline, body);
-    } finally {
-      deadline.clear();
-    }
-  }
-
-  /** OPEN: the namenode redirects to a datanode (HttpFS answers itself); the bytes stream from there. */
-  async open(
-    path: string,
-    range: Partial<ByteRange>,
-    signal?: AbortSignal,
-  ): Promise<{ stream: Readable; length: number | undefined }> {
-    const deadline = new Deadline(this.options.timeoutMs, signal);
-    try {
+  async getFileChecksum(path: string): Promise<WebHdfsFileChecksum> {
+    return this.retried("GETFILECHECKSUM", path, true, async (deadline) => {
       const askJson = this.options.noRedirect && !this.options.httpfs;
-      const params = {
-        offset: range.offset || undefined,
-        length: range.length,
-        noredirect: askJson || undefined,
-      };
-      const { response, base } = await this.namenode("GET", path, "OPEN", params, deadline);
+      const params = { noredirect: askJson || undefined };
+      const { response, base } = await this.namenode("GET", path, "GETFILECHECKSUM", params, deadline);
       let data = response;
       let server = `namenode ${base}`;
       const location = await this.locationIn(response, path, askJson);
@@ -229,45 +275,192 @@ export class WebHdfsClient {
         server = `datanode ${location.origin}`;
         data = await this.send("GET", location, path, server, deadline);
       }
-      const declared = Number(data.headers.get("content-length") ?? Number.NaN);
-      return {
-        stream: this.streamOf(data, path, server, deadline),
-        length: Number.isSafeInteger(declared) ? declared : undefined,
-      };
-    } catch (error) {
-      deadline.clear();
-      throw error;
+      const answer = this.parsed<{ FileChecksum?: Partial<WebHdfsFileChecksum> }>(
+        await this.textOf(data, deadline, path, server),
+        path,
+        server,
+        "GETFILECHECKSUM",
+      );
+      const checksum = answer.FileChecksum;
+      const valid = typeof checksum?.algorithm === "string" && typeof checksum.bytes === "string";
+      return this.required(valid ? (checksum as WebHdfsFileChecksum) : undefined, path, "GETFILECHECKSUM");
+    });
+  }
+
+  /**
+   * CREATE, as the documented two-step ("Create and Write to a File"): the namenode gets no body and names a
+   * datanode (307 Location, or 200 {"Location"} with noredirect=true), which receives the bytes. Only the
+   * namenode step is retried (it carries no data); the body is a stream that cannot be sent twice, so a failed
+   * datanode step is for the caller to replay from its source.
+   */
+  async create(
+    path: string,
+    body: AsyncIterable<Uint8Array>,
+    params: { overwrite: boolean },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.options.httpfs) {
+      // HttpFS takes the bytes in the first request, flagged data=true, with an octet-stream content type.
+      const deadline = this.deadline(signal);
+      try {
+        const base = this.namenodeOrder()[0] as string;
+        const url = this.url(base, path, "CREATE", { ...params, data: true });
+        await this.send("PUT", url, path, `HttpFS ${base}`, deadline, body, base);
+      } finally {
+        deadline.clear();
+      }
+      return;
     }
+    const redirectParams = { ...params, noredirect: this.options.noRedirect || undefined };
+    const location = await this.retried(
+      "CREATE",
+      path,
+      true,
+      async (deadline) => {
+        const { response, base } = await this.namenode("PUT", path, "CREATE", redirectParams, deadline);
+        const found = await this.locationIn(response, path, true);
+        if (!found) {
+          throw new StorageError(
+            "UNKNOWN",
+            `namenode ${base} answered CREATE with HTTP ${response.status} and no datanode Location`,
+            { uri: this.options.uriOf(path) },
+          );
+        }
+        return found;
+      },
+      signal,
+    );
+    const deadline = this.deadline(signal);
+    try {
+      await this.send("PUT", location, path, `datanode ${location.origin}`, deadline, body);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * OPEN: the namenode redirects to a datanode (HttpFS answers itself); the bytes stream from there. Everything
+   * up to the first byte is retried; a stream that breaks later fails, saying how much of it arrived.
+   */
+  async open(
+    path: string,
+    range: Partial<ByteRange>,
+    signal?: AbortSignal,
+  ): Promise<{ stream: Readable; length: number | undefined }> {
+    return this.retried(
+      "OPEN",
+      path,
+      true,
+      async (deadline) => {
+        const askJson = this.options.noRedirect && !this.options.httpfs;
+        const params = {
+          offset: range.offset || undefined,
+          length: range.length,
+          noredirect: askJson || undefined,
+        };
+        const { response, base } = await this.namenode("GET", path, "OPEN", params, deadline);
+        let data = response;
+        let server = `namenode ${base}`;
+        const location = await this.locationIn(response, path, askJson);
+        if (location) {
+          server = `datanode ${location.origin}`;
+          data = await this.send("GET", location, path, server, deadline);
+        }
+        const declared = Number(data.headers.get("content-length") ?? Number.NaN);
+        const length = Number.isSafeInteger(declared) ? declared : undefined;
+        return { stream: this.streamOf(data, path, server, deadline, length), length };
+      },
+      signal,
+      // The stream owns the deadline from here: it clears it when it ends.
+      true,
+    );
   }
 
   private async booleanCall(
     method: string,
     path: string,
     op: string,
-    params: QueryParams = {},
+    params: QueryParams,
+    idempotent: boolean,
   ): Promise<boolean> {
-    const answer = await this.call<{ boolean?: boolean }>(method, path, op, params);
+    const answer = await this.call<{ boolean?: boolean }>(method, path, op, params, idempotent);
     return this.required(typeof answer.boolean === "boolean" ? answer.boolean : undefined, path, op);
   }
 
-  /** A metadata operation: the namenode answers JSON. */
-  private async call<T>(method: string, path: string, op: string, params: QueryParams = {}): Promise<T> {
-    const deadline = new Deadline(this.options.timeoutMs, undefined);
-    try {
+  /** A metadata operation: the namenode answers JSON. Reads are retried after any transient failure. */
+  private async call<T>(
+    method: string,
+    path: string,
+    op: string,
+    params: QueryParams = {},
+    idempotent = method === "GET",
+  ): Promise<T> {
+    return this.retried(op, path, idempotent, async (deadline) => {
       const { response, base } = await this.namenode(method, path, op, params, deadline);
-      const text = await response.text().catch((error: unknown) => {
-        throw this.transportFailure(error, deadline, path, `namenode ${base}`);
+      const server = `namenode ${base}`;
+      return this.parsed<T>(await this.textOf(response, deadline, path, server), path, server, op);
+    });
+  }
+
+  /**
+   * Runs one request (`attempt`, with a fresh stall deadline each time) until it succeeds or fails for good:
+   * failures before the server could act are retried, others only for requests that change nothing.
+   */
+  private retried<T>(
+    op: string,
+    path: string,
+    idempotent: boolean,
+    attempt: (deadline: Deadline) => Promise<T>,
+    signal?: AbortSignal,
+    keepDeadline = false,
+  ): Promise<T> {
+    return retriedRequest(
+      async () => {
+        const deadline = this.deadline(signal);
+        try {
+          const result = await attempt(deadline);
+          if (!keepDeadline) deadline.clear();
+          return result;
+        } catch (error) {
+          deadline.clear();
+          throw error;
+        }
+      },
+      {
+        policy: this.options.policy,
+        isRetriable: (error) => isRetriable(error, idempotent),
+        what: `${op} ${this.options.uriOf(path)}`,
+        log: this.options.log,
+        signal,
+      },
+      this.options.uriOf(path),
+    );
+  }
+
+  private deadline(signal: AbortSignal | undefined): Deadline {
+    return new Deadline(this.options.policy.stallTimeoutMs, signal);
+  }
+
+  private async textOf(
+    response: Response,
+    deadline: Deadline,
+    path: string,
+    server: string,
+  ): Promise<string> {
+    return response.text().catch((error: unknown) => {
+      throw this.transportFailure(error, deadline, path, server);
+    });
+  }
+
+  /** JSON from `server` (`namenode http://nn:9870`, `datanode …`). */
+  private parsed<T>(text: string, path: string, server: string, op: string): T {
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new StorageError("UNKNOWN", `${server} answered ${op} with something other than JSON`, {
+        uri: this.options.uriOf(path),
+        cause,
       });
-      try {
-        return JSON.parse(text) as T;
-      } catch (cause) {
-        throw new StorageError("UNKNOWN", `namenode ${base} answered ${op} with something other than JSON`, {
-          uri: this.options.uriOf(path),
-          cause,
-        });
-      }
-    } finally {
-      deadline.clear();
     }
   }
 
@@ -288,7 +481,7 @@ export class WebHdfsClient {
 
   /**
    * Sends a body-less request to the namenodes in turn until one is active. A StandbyException (HA) or a
-   * connection that could not be opened moves on to the next; any other answer is final.
+   * connection that could not be opened moves on to the next, which is logged; any other answer is final.
    */
   private async namenode(
     method: string,
@@ -299,7 +492,13 @@ export class WebHdfsClient {
   ): Promise<{ response: Response; base: string }> {
     const failures: string[] = [];
     let sawStandby = false;
-    for (const base of this.namenodeOrder()) {
+    const order = this.namenodeOrder();
+    const failOver = (base: string, reason: string) => {
+      failures.push(`${base} (${reason})`);
+      const next = order[order.indexOf(base) + 1];
+      if (next) this.options.log?.(`namenode ${base} is unavailable (${reason}); trying namenode ${next}`);
+    };
+    for (const base of order) {
       const server = `namenode ${base}`;
       let response: Response;
       try {
@@ -315,7 +514,7 @@ export class WebHdfsClient {
         if (error instanceof StorageError) throw error;
         if (!isUnreachable(error) || deadline.signal.aborted)
           throw this.transportFailure(error, deadline, path, server);
-        failures.push(`${base} (${connectionReasonOf(error)})`);
+        failOver(base, connectionReasonOf(error));
         continue;
       }
       if (response.status >= 400) {
@@ -328,7 +527,7 @@ export class WebHdfsClient {
           throw failure;
         }
         sawStandby = true;
-        failures.push(`${base} (standby)`);
+        failOver(base, "standby");
         continue;
       }
       this.cluster.active = base;
@@ -337,10 +536,10 @@ export class WebHdfsClient {
     const detail = sawStandby
       ? `no active namenode: ${failures.join(", ")}`
       : `cannot reach namenode ${failures.join(", ")}`;
-    throw new StorageError("TRANSIENT", detail, { uri: this.options.uriOf(path) });
+    throw markRetriable(new StorageError("TRANSIENT", detail, { uri: this.options.uriOf(path) }), "unsent");
   }
 
-  /** A request to a datanode (or HttpFS): no failover, since a streamed body cannot be replayed. */
+  /** A request to a datanode (or HttpFS); the caller decides whether it may be sent again. */
   private async send(
     method: string,
     url: URL,
@@ -381,6 +580,7 @@ export class WebHdfsClient {
     } catch (error) {
       throw this.transportFailure(error, deadline, path, server);
     }
+    deadline.touch();
     if (attempt && authBase && this.options.spnego) {
       await this.options.spnego.accept(authBase, attempt, response, this.options.uriOf(path));
     }
@@ -395,12 +595,14 @@ export class WebHdfsClient {
   }
 
   /**
-   * fetch, through a dispatcher that trusts the system CA store and NODE_EXTRA_CA_CERTS when the URL is https
-   * (Node's fetch alone trusts only its bundled CAs).
+   * fetch, through a dispatcher with the policy's connect timeout that, for https, also trusts the system CA store
+   * and NODE_EXTRA_CA_CERTS (Node's fetch alone trusts only its bundled CAs).
    */
   private async fetch(url: URL, init: RequestInit): Promise<Response> {
-    if (url.protocol !== "https:") return fetch(url, init);
-    this.trust = await tlsTrust();
+    const { connectTimeoutMs } = this.options.policy;
+    if (url.protocol !== "https:")
+      return fetch(url, { ...init, dispatcher: await plainDispatcher(connectTimeoutMs) } as RequestInit);
+    this.trust = await tlsTrust(connectTimeoutMs);
     return fetch(url, { ...init, dispatcher: this.trust.dispatcher } as RequestInit);
   }
 
@@ -452,22 +654,42 @@ export class WebHdfsClient {
     return new URL(location, response.url);
   }
 
-  private streamOf(response: Response, path: string, server: string, deadline: Deadline): Readable {
+  /** The answer's body as a stream; one that ends or breaks before `length` bytes says how many came. */
+  private streamOf(
+    response: Response,
+    path: string,
+    server: string,
+    deadline: Deadline,
+    length: number | undefined,
+  ): Readable {
     const body = response.body;
-    const fail = (error: unknown) => this.transportFailure(error, deadline, path, server);
+    const uri = this.options.uriOf(path);
+    const cutShort = (received: number, cause?: unknown) =>
+      new StorageError("TRANSIENT", `${server}: the connection closed after ${received} of ${length} bytes`, {
+        uri,
+        cause,
+      });
+    const fail = (error: unknown, received: number) => {
+      const failure = this.transportFailure(error, deadline, path, server);
+      const broken = !deadline.signal.aborted && length !== undefined && received < length;
+      return broken ? cutShort(received, error) : failure;
+    };
     async function* chunks(): AsyncGenerator<Uint8Array> {
+      let received = 0;
       try {
         if (body) {
           for await (const chunk of body) {
             deadline.touch();
+            received += (chunk as Uint8Array).length;
             yield chunk as Uint8Array;
           }
         }
       } catch (error) {
-        throw fail(error);
+        throw fail(error, received);
       } finally {
         deadline.clear();
       }
+      if (length !== undefined && received < length) throw cutShort(received);
     }
     return Readable.from(chunks(), { objectMode: false });
   }
@@ -511,13 +733,13 @@ export class WebHdfsClient {
     deadline: Deadline,
   ): Promise<StorageError> {
     const context = this.context(path, server);
-    const body = await response.text().catch((error: unknown) => {
-      throw this.transportFailure(error, deadline, path, server);
-    });
+    const body = await this.textOf(response, deadline, path, server);
     const remote = parseRemoteException(response.status, body, context.redact);
     const failure = remote
       ? fromRemoteException(remote, context)
       : fromHttpStatus(response.status, body, context);
+    // An error answer means the server did not act: asking again is safe when the answer says it may help.
+    if (response.status >= 500 || (remote && retriableRemote(remote))) markRetriable(failure, "unsent");
     if (response.status === 401 && this.options.spnego && !remote) {
       return new StorageError(
         "PERMISSION_DENIED",
@@ -530,11 +752,12 @@ export class WebHdfsClient {
       );
     }
     if (response.status === 403 && this.options.spnego) {
-      return new StorageError(failure.code, failure.detail, {
+      const denied = new StorageError(failure.code, failure.detail, {
         uri: context.uri,
         cause: failure.cause,
         hint: "the namenode authenticated you but refused the request: check the Kerberos principal it maps to a user (hadoop.security.auth_to_local) and the permissions",
       });
+      return retryKinds.has(failure) ? markRetriable(denied, "unsent") : denied;
     }
     const hint = this.options.missingTokenHint;
     if (response.status !== 401 || !hint) return failure;
@@ -548,12 +771,16 @@ export class WebHdfsClient {
     const uri = this.options.uriOf(path);
     if (error instanceof StorageError) return error;
     if (deadline.timedOut) {
-      const detail = `${server} did not answer within ${this.options.timeoutMs / 1000} s`;
-      return new StorageError("TRANSIENT", detail, { uri, cause: error });
+      const seconds = this.options.policy.stallTimeoutMs / 1000;
+      const detail = `${server}: no answer for ${seconds} s (stalled)`;
+      return markRetriable(new StorageError("TRANSIENT", detail, { uri, cause: error }), "ambiguous");
     }
     if (deadline.signal.aborted) return new StorageError("ABORTED", "cancelled", { uri, cause: error });
     const certificate = certificateFailureOf(error);
     if (certificate) return certificateError(certificate, server, uri, this.trust?.files ?? [], error);
-    return fromTransportError(error, this.context(path, server));
+    return markRetriable(
+      fromTransportError(error, this.context(path, server)),
+      isUnreachable(error) ? "unsent" : "ambiguous",
+    );
   }
 }

@@ -46,13 +46,13 @@ describe("streaming", () => {
     }
 
     let uploaded = 0;
-    const uploadGrowth = await peakRssGrowth(() =>
-      fs.put(generated(), path, {
+    const uploadGrowth = await peakRssGrowth(async () => {
+      await fs.put(generated(), path, {
         onProgress: (progress) => {
           uploaded = progress.transferredBytes;
         },
-      }),
-    );
+      });
+    });
     expect(uploaded).toBe(FILE_BYTES);
     expect((await fs.stat(path)).size).toBe(FILE_BYTES);
 

@@ -102,16 +102,37 @@ describe("a put that fails on the network", () => {
     await expectFirstVersionIntact(first);
   });
 
-  it.each([
-    ["the datanode", (url: URL) => isCreate(url) && onDatanode(url)],
-    ["the namenode", (url: URL) => isCreate(url) && !onDatanode(url)],
-  ])("rejects with the status when %s answers CREATE with 503, keeping the previous file", async (_, url) => {
+  it("rejects with the status when the datanode answers CREATE with 503, keeping the previous file", async () => {
     const first = await putFirstVersion();
-    proxy.addFault({ method: "PUT", url, action: { kind: "status", status: 503 } });
+    proxy.addFault({
+      method: "PUT",
+      url: (url) => isCreate(url) && onDatanode(url),
+      action: { kind: "status", status: 503 },
+    });
 
+    // A stream cannot be sent twice: the first failure is final.
     const error = await caught(fs.put(randomStream(20), TARGET));
     expect(error.message).toContain(TARGET);
     expect(error.message).toContain("503");
     await expectFirstVersionIntact(first);
+  });
+
+  it("asks the namenode again when it answers CREATE with 503, and the put succeeds", async () => {
+    await putFirstVersion();
+    const lines: string[] = [];
+    const logged = hdfsFileSystem({ namenodes: [proxy.url], user: "alice", log: (line) => lines.push(line) });
+    proxy.addFault({
+      method: "PUT",
+      url: (url) => isCreate(url) && !onDatanode(url),
+      action: { kind: "status", status: 503 },
+    });
+
+    const second = randomBytes(2 * MiB);
+    await logged.put(Readable.from([second]), TARGET);
+    expect(sha256(await readAll(await fs.open(TARGET)))).toBe(sha256(second));
+    expect(lines).toEqual([
+      expect.stringMatching(/^retrying CREATE .*\/data\/\.env\.pex\..*\(attempt 2 of 5\).*503/),
+    ]);
+    expect(namesInData()).toEqual(["env.pex"]);
   });
 });

@@ -174,9 +174,12 @@ describe("HA namenodes", () => {
   it("reports a cluster with no active namenode as TRANSIENT, naming each namenode", async () => {
     const first = await serve({ standby: true });
     const second = await serve({ standby: true, shareNamespaceWith: first });
-    const error = await fileSystemOn([first, second])
-      .stat("/tmp")
-      .catch((caught: unknown) => caught);
+    const fs = hdfsFileSystem({
+      namenodes: [first.namenodeUrl, second.namenodeUrl],
+      user: "alice",
+      network: { maxAttempts: 1 },
+    });
+    const error = await fs.stat("/tmp").catch((caught: unknown) => caught);
     expect(error).toMatchObject({
       code: "TRANSIENT",
       message: `webhdfs://${first.namenodeAddress}/tmp: no active namenode: ${first.namenodeUrl} (standby), ${second.namenodeUrl} (standby)`,

@@ -22,6 +22,8 @@ interface DirectoryInode extends InodeAttributes {
 export interface FileInode extends InodeAttributes {
   type: "FILE";
   length: number;
+  /** Bytes per block, fixed when the file is created (the `blocksize` of CREATE, else the server's default). */
+  blockSize: number;
   /** The local file holding the bytes. */
   blob: string;
 }
@@ -58,13 +60,15 @@ export interface NamespaceOptions {
   supergroup: string;
   /** Groups of each user (Hadoop asks the namenode host's group mapping; here it is given). */
   groups: Readonly<Record<string, readonly string[]>>;
+  /** Block size of new files (dfs.blocksize, default 128 MiB). */
+  blockSize?: number;
 }
 
 type Access = "READ" | "WRITE" | "EXECUTE" | "READ_EXECUTE" | "ALL";
 const accessBits: Record<Access, number> = { READ: 4, WRITE: 2, EXECUTE: 1, READ_EXECUTE: 5, ALL: 7 };
 
 const STICKY = 0o1000;
-const BLOCK_SIZE = 128 * 1024 * 1024;
+const DEFAULT_BLOCK_SIZE = 128 * 1024 * 1024;
 
 /** A path resolved as far as it exists: `chain[0]` is the root, `chain[i]` the inode of `parts[i - 1]`. */
 interface Resolved {
@@ -190,7 +194,11 @@ export class HdfsNamespace {
   }
 
   /** The namenode side of CREATE: checks, replaces an old file when allowed, and adds an empty file. */
-  create(user: string, path: string, options: { overwrite: boolean; permission: number }): FileInode {
+  create(
+    user: string,
+    path: string,
+    options: { overwrite: boolean; permission: number; blockSize?: number | undefined },
+  ): FileInode {
     let resolved = this.resolve(user, path);
     const { target } = resolved;
     if (target?.type === "DIRECTORY") {
@@ -233,6 +241,7 @@ export class HdfsNamespace {
       accessTime: now,
       fileId,
       length: 0,
+      blockSize: options.blockSize ?? this.options.blockSize ?? DEFAULT_BLOCK_SIZE,
       blob: join(this.dataDirectory, `blk_${fileId}`),
     };
     parent.children.set(name, file);
@@ -280,6 +289,76 @@ export class HdfsNamespace {
     to.parent.children.set(name, from.target);
     from.parent.modificationTime = to.parent.modificationTime = Date.now();
     return true;
+  }
+
+  /**
+   * The rename of `FileContext` (ClientProtocol.rename2, WebHDFS RENAME with `renameoptions`): every failure is
+   * an exception, and with `overwrite` an existing destination (a file, or an empty directory for a directory) is
+   * replaced in the same step, so no reader ever finds the path missing.
+   */
+  async renameWithOptions(
+    user: string,
+    source: string,
+    destination: string,
+    overwrite: boolean,
+  ): Promise<void> {
+    const from = this.resolve(user, source);
+    const to = this.resolve(user, destination);
+    if (to.parts.length === 0)
+      throw new RemoteException("IOException", "rename destination cannot be the root");
+    if (!from.target || !from.parent)
+      throw new RemoteException("FileNotFoundException", `rename source ${from.path} is not found.`);
+    if (to.path.startsWith(`${from.path}/`)) {
+      throw new RemoteException(
+        "IOException",
+        `Rename destination ${to.path} is a directory or file under source ${from.path}`,
+      );
+    }
+    if (to.path === from.path) {
+      throw new RemoteException(
+        "FileAlreadyExistsException",
+        `The source ${from.path} and destination ${to.path} are the same`,
+      );
+    }
+    const fromParentPath = pathOf(from.parts, from.parts.length - 1);
+    this.check(user, from.parent, fromParentPath, "WRITE");
+    this.checkStickyBit(user, from.parent, fromParentPath, from.target, from.path);
+    const replaced = to.target;
+    if (replaced) {
+      if ((replaced.type === "DIRECTORY") !== (from.target.type === "DIRECTORY")) {
+        throw new RemoteException(
+          "IOException",
+          `Source ${from.path} and destination ${to.path} must both be directories`,
+        );
+      }
+      if (!overwrite)
+        throw new RemoteException(
+          "FileAlreadyExistsException",
+          `rename destination ${to.path} already exists`,
+        );
+      if (replaced.type === "DIRECTORY" && replaced.children.size > 0)
+        throw new RemoteException("IOException", `rename destination directory is not empty: ${to.path}`);
+    }
+    if (!to.parent) {
+      const deepest = to.chain.at(-1) as Inode;
+      if (deepest.type !== "DIRECTORY" && to.chain.length === to.parts.length) {
+        throw new RemoteException(
+          "ParentNotDirectoryException",
+          `rename destination parent ${to.path} is a file.`,
+        );
+      }
+      throw new RemoteException("FileNotFoundException", `rename destination parent ${to.path} not found.`);
+    }
+    const toParentPath = pathOf(to.parts, to.parts.length - 1);
+    this.check(user, to.parent, toParentPath, "WRITE");
+    if (replaced) this.checkStickyBit(user, to.parent, toParentPath, replaced, to.path);
+    const name = to.parts.at(-1) as string;
+    from.parent.children.delete(from.target.name);
+    from.target.name = name;
+    to.parent.children.set(name, from.target);
+    from.parent.modificationTime = to.parent.modificationTime = Date.now();
+    // The replaced file's blocks go after the namespace change, as HDFS invalidates them.
+    if (replaced) await Promise.all(this.discardBlobs(replaced));
   }
 
   async delete(user: string, path: string, recursive: boolean): Promise<boolean> {
@@ -333,7 +412,7 @@ export class HdfsNamespace {
     const file = inode.type === "FILE";
     return {
       accessTime: inode.accessTime,
-      blockSize: file ? BLOCK_SIZE : 0,
+      blockSize: file ? inode.blockSize : 0,
       childrenNum: file ? 0 : inode.children.size,
       fileId: inode.fileId,
       group: inode.group,

@@ -6,12 +6,13 @@
  * File bytes are streamed to and from a temporary directory, so multi-GiB transfers stay out of memory.
  */
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
+import { crc32 } from "node:zlib";
 import { type IssuedDelegationToken, secretManagerFor } from "./hadoop-tokens.js";
 import { HdfsNamespace, type SeedDirectory } from "./webhdfs-namespace.js";
 import { RemoteException } from "./webhdfs-remote-exception.js";
@@ -60,7 +61,15 @@ export interface WebHdfsServerOptions {
    * certificate (see `makeTestCertificates`); every URL the server hands out is https.
    */
   https?: { key: string; cert: string };
+  /** Block size of new files (dfs.blocksize, default 128 MiB), reported as `blockSize` and used by checksums. */
+  blockSize?: number;
+  /** Bytes covered by each CRC (dfs.bytes-per-checksum, default 512). */
+  bytesPerChecksum?: number;
+  /** The CRC datanodes keep of each chunk (dfs.checksum.type, default CRC32C). */
+  checksumType?: ChecksumType;
 }
+
+export type ChecksumType = "CRC32C" | "CRC32";
 
 /** One request the server received, for tests that check the protocol the client spoke. */
 export interface WebHdfsRequest {
@@ -96,6 +105,111 @@ export interface WebHdfsServer {
   /** Secure mode: forgets every `hadoop.auth` cookie it set, as when their validity ends (a 401 next time). */
   expireAuthCookies(): void;
   stop(): Promise<void>;
+}
+
+const CRC32C_TABLE = Uint32Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte;
+  for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  return crc >>> 0;
+});
+
+/** CRC-32C (Castagnoli) of `bytes` continuing from `crc`, byte by byte: what datanodes store per chunk by default. */
+function crc32c(bytes: Uint8Array, crc = 0): number {
+  let state = ~crc;
+  for (let i = 0; i < bytes.length; i++)
+    state = (CRC32C_TABLE[(state ^ (bytes[i] as number)) & 0xff] as number) ^ (state >>> 8);
+  return ~state >>> 0;
+}
+
+/** The JSON `FileChecksum` of WebHDFS (JsonUtil.toJsonString of an MD5MD5CRC32FileChecksum). */
+export interface WebHdfsFileChecksum {
+  algorithm: string;
+  /** Hex of: int32 bytesPerCRC, int64 crcPerBlock, the 16-byte MD5 (big-endian, as Writable writes them). */
+  bytes: string;
+  length: number;
+}
+
+/** The MD5 of a DataOutputBuffer's whole array, as MD5Hash.digest(buffer.getData()) takes it: its unused tail of
+ * zeros included (the array starts at 32 bytes and doubles). */
+function md5OfGrowingBuffer(content: Buffer): Buffer {
+  let capacity = 32;
+  while (capacity < content.length) capacity *= 2;
+  const array = Buffer.alloc(capacity);
+  content.copy(array);
+  return createHash("md5").update(array).digest();
+}
+
+function checksumJson(algorithm: string, bytesPerCrc: number, crcPerBlock: number, md5: Buffer) {
+  const bytes = Buffer.alloc(12);
+  bytes.writeInt32BE(bytesPerCrc, 0);
+  bytes.writeBigInt64BE(BigInt(crcPerBlock), 4);
+  return { algorithm, bytes: Buffer.concat([bytes, md5]).toString("hex"), length: 28 };
+}
+
+/**
+ * GETFILECHECKSUM of a replicated file as HDFS computes it (FileChecksumHelper, BlockChecksumHelper): each block's
+ * MD5 over the 4-byte big-endian CRCs of its `bytesPerCrc` chunks (the last one partial), then the MD5 of those
+ * MD5s. crcPerBlock is the first block's CRC count when the file has more than one block, else 0; an empty file
+ * gets HDFS's fixed answer for no blocks.
+ */
+async function fileChecksumOf(
+  blob: string,
+  length: number,
+  blockSize: number,
+  bytesPerCrc: number,
+  type: ChecksumType,
+): Promise<WebHdfsFileChecksum> {
+  if (length === 0) return checksumJson("MD5-of-0MD5-of-0CRC32", 0, 0, md5OfGrowingBuffer(Buffer.alloc(0)));
+  const update = type === "CRC32C" ? crc32c : (bytes: Uint8Array, crc: number) => crc32(bytes, crc) >>> 0;
+  const blockMd5s: Buffer[] = [];
+  let block = createHash("md5");
+  let inBlock = 0;
+  let crc = 0;
+  let inChunk = 0;
+  const endChunk = () => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(crc);
+    block.update(bytes);
+    crc = 0;
+    inChunk = 0;
+    if (inBlock === blockSize) {
+      blockMd5s.push(block.digest());
+      block = createHash("md5");
+      inBlock = 0;
+    }
+  };
+  for await (const piece of createReadStream(blob, { end: length - 1 })) {
+    let rest = piece as Buffer;
+    while (rest.length > 0) {
+      // A chunk ends at bytesPerCrc bytes or at the end of its block, whichever comes first.
+      const take = Math.min(rest.length, bytesPerCrc - inChunk, blockSize - inBlock);
+      crc = update(rest.subarray(0, take), crc);
+      inChunk += take;
+      inBlock += take;
+      rest = rest.subarray(take);
+      if (inChunk === bytesPerCrc || inBlock === blockSize) endChunk();
+    }
+  }
+  if (inChunk > 0) endChunk();
+  if (inBlock > 0) blockMd5s.push(block.digest());
+  const crcPerBlock = blockMd5s.length > 1 ? Math.ceil(blockSize / bytesPerCrc) : 0;
+  const algorithm = `MD5-of-${crcPerBlock}MD5-of-${bytesPerCrc}${type}`;
+  return checksumJson(algorithm, bytesPerCrc, crcPerBlock, md5OfGrowingBuffer(Buffer.concat(blockMd5s)));
+}
+
+/** `renameoptions` of RENAME: a comma-separated set of Options.Rename (NONE, OVERWRITE, TO_TRASH), any case. */
+function renameOptionsParam(query: URLSearchParams): Set<string> | undefined {
+  const value = query.get("renameoptions");
+  if (value === null || value === "") return undefined;
+  const names = value.split(",").map((name) => name.trim().toUpperCase());
+  const unknown = names.find((name) => !["NONE", "OVERWRITE", "TO_TRASH"].includes(name));
+  if (unknown !== undefined) {
+    throw new RemoteException(
+      "IllegalArgumentException",
+      `Invalid value for webhdfs parameter "renameoptions": No enum constant org.apache.hadoop.fs.Options.Rename.${unknown}`,
+    );
+  }
+  return new Set(names);
 }
 
 const API_PREFIX = "/webhdfs/v1";
@@ -211,6 +325,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         superuser: options.superuser ?? "hdfs",
         supergroup: options.supergroup ?? "supergroup",
         groups: options.groups ?? {},
+        ...(options.blockSize !== undefined && { blockSize: options.blockSize }),
       },
       options.directories ?? [],
     ));
@@ -342,6 +457,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     const file = namespace.create(user, request.path, {
       overwrite: booleanParam(request.query, "overwrite", true),
       permission: permissionParam(request.query, 0o644),
+      blockSize: numberParam(request.query, "blocksize") || undefined,
     });
     let length = 0;
     try {
@@ -381,6 +497,18 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       return;
     }
     await pipeline(createReadStream(file.blob, { start: offset, end: offset + count - 1 }), res);
+  };
+
+  const sendFileChecksum = async (res: ServerResponse, request: ParsedRequest, user: string) => {
+    const file = namespace.openForRead(user, request.path);
+    const checksum = await fileChecksumOf(
+      file.blob,
+      file.length,
+      file.blockSize,
+      options.bytesPerChecksum ?? 512,
+      options.checksumType ?? "CRC32C",
+    );
+    sendJson(res, 200, { FileChecksum: checksum });
   };
 
   const serveNamenode = async (req: IncomingMessage, res: ServerResponse, request: ParsedRequest) => {
@@ -440,6 +568,11 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         // The namenode looks up the blocks (so a missing file fails here) and sends the reader to a datanode.
         namespace.openForRead(user, path);
         return redirect(res, request, dataAt(datanodeUrl, { namenoderpcaddress: namenodeAddress }));
+      case "GET GETFILECHECKSUM":
+        if (options.httpfs) return sendFileChecksum(res, request, user);
+        // Like OPEN: the namenode checks the path and a datanode computes the checksum from the block CRCs.
+        namespace.openForRead(user, path);
+        return redirect(res, request, dataAt(datanodeUrl, { namenoderpcaddress: namenodeAddress }));
       case "PUT CREATE":
         // Strict on purpose: the documented protocol sends no data to the namenode ("Create and Write to a File").
         if (request.hasBody) {
@@ -462,7 +595,14 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
             "Required param destination for op: RENAME is null or empty",
           );
         }
-        return sendJson(res, 200, { boolean: namespace.rename(user, path, destination) });
+        // HttpFS's RENAME takes only a destination (HttpFSParametersProvider): renameoptions go unread.
+        const renameOptions = options.httpfs ? undefined : renameOptionsParam(query);
+        if (!renameOptions) return sendJson(res, 200, { boolean: namespace.rename(user, path, destination) });
+        // With options, Hadoop calls rename2: failures are exceptions and success is an empty 200.
+        await namespace.renameWithOptions(user, path, destination, renameOptions.has("OVERWRITE"));
+        res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": 0 });
+        res.end();
+        return;
       }
       case "DELETE DELETE":
         return sendJson(res, 200, {
@@ -480,6 +620,8 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     const user = authenticate(request.query);
     if (request.method === "PUT" && request.op === "CREATE") return receiveFile(req, res, request, user);
     if (request.method === "GET" && request.op === "OPEN") return sendFile(res, request, user);
+    if (request.method === "GET" && request.op === "GETFILECHECKSUM")
+      return sendFileChecksum(res, request, user);
     throw new RemoteException("IllegalArgumentException", `Invalid operation ${request.op}`);
   };
 
