@@ -104,6 +104,13 @@ describe.each(testStores)("publishing an archive on $name", (store) => {
       sha256: createHash("sha256").update(stored).digest("hex"),
     });
     expect(await readArchiveMetadata(fs, path)).toEqual(metadata);
+    // How each store checked the stored bytes before they replaced anything.
+    const checksum = metadata.checksum;
+    if (store.name.startsWith("a local"))
+      expect(checksum).toEqual({ algorithm: "sha256", value: metadata.sha256 });
+    else if (store.name.startsWith("S3"))
+      expect(checksum).toEqual({ algorithm: "md5", value: createHash("md5").update(stored).digest("hex") });
+    else expect(checksum?.algorithm).toMatch(/^MD5-of-\d+MD5-of-512CRC32C$/);
     const { fs: directoryFs, path: directory } = await at("streamed");
     expect((await directoryFs.ls(directory)).map((entry) => entry.name)).toEqual(["env.json", "env.pex"]);
   }, 60_000);
