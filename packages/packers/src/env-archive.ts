@@ -1,10 +1,12 @@
 import { realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { type ArchiveEntry, collectTree, writeTar, writeZip } from "@cluster-pack/archive";
 import { describeExtensions, formatOfPath, formatsOfPacker } from "@cluster-pack/env-usage";
+import { sanitizeLine } from "@cluster-pack/errors";
 import { bytecodeEntries } from "./bytecode.js";
 import { PackerError } from "./errors.js";
+import { checkedLinkTarget, rootsOf, unreadableFile } from "./packed-files.js";
 import { publishArchive } from "./published-archive.js";
 
 /**
@@ -112,18 +114,36 @@ export function resolveFormat(options: EnvArchiveOptions): EnvArchiveFormat {
 export const isBytecode = (name: string, kind: "file" | "directory" | "symlink") =>
   kind === "directory" ? posix.basename(name) === "__pycache__" : /\.py[co]$/.test(name);
 
+/** Which symlinks of an environment may point outside it by an absolute path (a venv's interpreter links). */
+export type OutsideLinks = (name: string) => boolean;
+
+/** collectTree's walk, with an unreadable directory refused in one line that names it. */
+function walkEnvironment(prefix: string, filter: Parameters<typeof collectTree>[1]): ArchiveEntry[] {
+  try {
+    return collectTree(prefix, filter);
+  } catch (error) {
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    if (cause?.code === "EACCES" || cause?.code === "EPERM")
+      throw unreadableFile(cause.path ?? prefix, cause, "");
+    throw error;
+  }
+}
+
 /**
  * Every file, symlink and directory of an environment, names relative to it, bytecode and what `skip` says left
  * out (with the directories that held nothing else). Symlinks that point inside the environment by an absolute
- * path are made relative, so they follow it wherever it is unpacked.
+ * path are made relative, so they follow it wherever it is unpacked. A symlink that dangles or leaves the
+ * environment by `..` is refused (`checkedLinkTarget`); one leaving it by an absolute path is refused when
+ * `outsideLinks` is given and does not allow it, kept as it is otherwise.
  */
 export function environmentTree(
   prefix: string,
   skip: (name: string, kind: "file" | "directory" | "symlink") => boolean = () => false,
+  outsideLinks?: OutsideLinks,
 ): ArchiveEntry[] {
-  const roots = [...new Set([resolve(prefix), realpathSync(prefix)])];
+  const roots = rootsOf(prefix);
   const emptied = new Set<string>();
-  const entries = collectTree(prefix, {
+  const entries = walkEnvironment(prefix, {
     filter: (name, kind) => {
       if (!isBytecode(name, kind) && !skip(name, kind)) return true;
       for (let parent = posix.dirname(name); parent !== "."; parent = posix.dirname(parent))
@@ -142,11 +162,10 @@ export function environmentTree(
         entry.kind !== "directory" || !emptied.has(`${entry.name}/`) || holding.has(`${entry.name}/`),
     )
     .map((entry) => {
-      if (entry.kind !== "symlink" || !isAbsolute(entry.target)) return entry;
-      const root = roots.find((candidate) => entry.target.startsWith(`${candidate}/`));
-      if (!root) return entry;
-      const target = relative(dirname(join(root, entry.name)), entry.target) || ".";
-      return { ...entry, target };
+      if (entry.kind !== "symlink") return entry;
+      const absoluteMayLeave = outsideLinks?.(entry.name) ?? true;
+      const target = checkedLinkTarget(join(prefix, entry.name), entry.target, roots, { absoluteMayLeave });
+      return target === entry.target ? entry : { ...entry, target };
     });
 }
 
@@ -174,7 +193,9 @@ function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, w
       : posix.normalize(posix.join(posix.dirname(entry.name), entry.target));
     if (name && name !== ".." && !name.startsWith("../")) {
       if (trail.includes(entry.name) || name === "." || entry.name.startsWith(`${name}/`)) {
-        warnings.push(`${entry.name}: a symlink to ${entry.target}, which loops; left out of the zip`);
+        warnings.push(
+          sanitizeLine(`${entry.name}: a symlink to ${entry.target}, which loops; left out of the zip`),
+        );
         return [];
       }
       const linked = byName.get(name);
@@ -197,7 +218,11 @@ function materializeSymlinks(entries: readonly ArchiveEntry[], prefix: string, w
     try {
       stats = statSync(source);
     } catch {
-      warnings.push(`${entry.name}: a symlink to ${entry.target}, which does not exist; left out of the zip`);
+      warnings.push(
+        sanitizeLine(
+          `${entry.name}: a symlink to ${entry.target}, which does not exist; left out of the zip`,
+        ),
+      );
       return [];
     }
     if (stats.isFile())

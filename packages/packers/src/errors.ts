@@ -4,13 +4,14 @@ import { ClusterPackError } from "@cluster-pack/errors";
 export type PackerErrorCode =
   /** An option is wrong (an uninstalled requirement, a bad compression level, an unknown inherit_path). */
   | "INVALID_ARGUMENT"
-  /** A file a distribution's RECORD lists is missing or unreadable. */
+  /** A file of the environment (one its RECORD lists) is missing or unreadable, or a symlink of it dangles. */
   | "MISSING_FILE"
   /** Writing the archive failed. */
   | "IO"
   /**
    * The environment cannot be made to run from another path: a binary prefix placeholder with no room for the
-   * destination, an interpreter that finds its shared library by a path that cannot be rewritten.
+   * destination, an interpreter that finds its shared library by a path that cannot be rewritten, a symlink that
+   * points outside the environment.
    */
   | "UNRELOCATABLE";
 

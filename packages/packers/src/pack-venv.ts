@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import type { ArchiveEntry } from "@cluster-pack/archive";
+import { sanitizeLine } from "@cluster-pack/errors";
 import { type Distribution, type Interpreter, readDistributions } from "@cluster-pack/python-env";
 import { type EditableInArchive, planEditables } from "./editables-in-archive.js";
 import {
@@ -41,6 +42,13 @@ const isActivationScript = (name: string) =>
   /^bin\/(activate(\.(csh|fish|nu|ps1|bat))?|Activate\.ps1|deactivate(\.(nu|bat))?)$/.test(name);
 
 /**
+ * A venv's interpreter links (`bin/python3.11 → /usr/bin/python3.11`) point at its base interpreter, outside it:
+ * the venv contract is that the nodes have it at the same path (or the archive ships it, `withPython`). Any other
+ * link leaving the venv is refused.
+ */
+const isInterpreterLink = (name: string) => /^bin\/(python|pypy)[0-9.]*$/.test(name);
+
+/**
  * `pyvenv.cfg` without `command` (3.11+ records `python -m venv <this venv's path>`, true only here); `home`
  * stays: the archive's `bin/python` still links to that base interpreter, which the nodes must have.
  */
@@ -66,7 +74,7 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
       interpreter.kind === "conda"
         ? "a conda environment, not a venv: pack it with the conda packer"
         : "not a virtual environment: the venv packer ships a venv made with python -m venv (or use the pex packer)",
-      { location: interpreter.prefix },
+      { location: sanitizeLine(interpreter.prefix) },
     );
   const prefix = resolve(interpreter.prefix);
   const prefixes = [...new Set([prefix, realpathSync(prefix)])];
@@ -99,7 +107,7 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
     );
   };
   const siteDirectories = new Set(interpreter.sitePackages.map((site) => resolve(site)));
-  const entries: ArchiveEntry[] = environmentTree(prefix, isLeftOut).map((entry) => {
+  const entries: ArchiveEntry[] = environmentTree(prefix, isLeftOut, isInterpreterLink).map((entry) => {
     if (entry.kind !== "file") return entry;
     const path = join(prefix, entry.name);
     const mode = entry.mode ?? 0o644;
@@ -117,7 +125,9 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
       const script = relocateScript(data, prefixes);
       if (prefixes.some((root) => (script ?? data).includes(root)))
         warnings.push(
-          `${entry.name} names the venv's path (${prefix}) and will not find it once unpacked elsewhere`,
+          sanitizeLine(
+            `${entry.name} names the venv's path (${prefix}) and will not find it once unpacked elsewhere`,
+          ),
         );
       return script ? { kind: "buffer", name: entry.name, data: script, mode } : entry;
     }

@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { type ArchiveEntry, type BufferEntry, writeZip } from "@cluster-pack/archive";
 import { findEditableInstalls } from "@cluster-pack/editable";
+import { sanitizeLine } from "@cluster-pack/errors";
 import {
   type Distribution,
   type Interpreter,
@@ -81,7 +82,7 @@ async function selectDistributions(options: PackZipappOptions): Promise<Distribu
       if (!requirement.distribution)
         throw new PackerError(
           "INVALID_ARGUMENT",
-          `${requirement.name} is not installed: a zipapp packs installed files, so install it into the environment first`,
+          `${sanitizeLine(requirement.name)} is not installed: a zipapp packs installed files, so install it into the environment first`,
         );
       return requirement.distribution;
     });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, posix, relative } from "node:path";
 import { promisify } from "node:util";
 import { type ArchiveEntry, collectTree } from "@cluster-pack/archive";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { isElf, readElfDynamic, withSearchPath } from "./elf-dynamic.js";
 import { isBytecode } from "./env-archive.js";
 import { PackerError } from "./errors.js";
@@ -84,24 +85,27 @@ function baseExecutableOf(venvPrefix: string, version: string): string {
   }
   throw new PackerError(
     "INVALID_ARGUMENT",
-    `the venv's base interpreter is gone: no python${major}.${minor} in ${home} (pyvenv.cfg home)`,
-    { location: config },
+    `the venv's base interpreter is gone: no python${major}.${minor} in ${sanitizeLine(home)} (pyvenv.cfg home)`,
+    { location: sanitizeLine(config) },
   );
 }
 
+/** As long as python-env gives the environment's own interpreter: a cold start on a slow file system. */
+const BASE_PROBE_TIMEOUT_MS = 60_000;
+
 async function probeBase(executable: string): Promise<BaseFacts> {
   try {
-    const { stdout } = await execFileAsync(executable, ["-I", "-c", probeScript], { timeout: 60_000 });
+    const { stdout } = await execFileAsync(executable, ["-I", "-c", probeScript], {
+      timeout: BASE_PROBE_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+    });
     return JSON.parse(stdout) as BaseFacts;
   } catch (error) {
-    throw new PackerError(
-      "INVALID_ARGUMENT",
-      `cannot probe the base interpreter: ${(error as Error).message}`,
-      {
-        location: executable,
-        cause: error,
-      },
-    );
+    const { killed, stderr } = error as { killed?: boolean; stderr?: string };
+    const detail = killed
+      ? `did not answer within ${BASE_PROBE_TIMEOUT_MS / 1000} s while probing the base interpreter: check that it starts (run it with -c pass)`
+      : `cannot probe the base interpreter: ${sanitizeLine(firstLine(stderr || error))}`;
+    throw new PackerError("INVALID_ARGUMENT", detail, { location: sanitizeLine(executable), cause: error });
   }
 }
 

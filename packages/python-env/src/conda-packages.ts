@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { errnoOf } from "./errno.js";
 import { PythonEnvError } from "./errors.js";
 
@@ -23,9 +24,9 @@ export async function listCondaPackages(prefix: string): Promise<CondaPackage[]>
     if (errnoOf(error) === "ENOENT") return [];
     throw new PythonEnvError(
       "UNREADABLE_ENVIRONMENT",
-      `cannot read conda-meta: ${(error as Error).message}`,
+      `cannot read conda-meta: ${sanitizeLine(firstLine(error))}`,
       {
-        location: directory,
+        location: sanitizeLine(directory),
         cause: error,
       },
     );
@@ -47,9 +48,9 @@ export async function listCondaPackages(prefix: string): Promise<CondaPackage[]>
       } catch (error) {
         throw new PythonEnvError(
           "BROKEN_DISTRIBUTION",
-          `not a conda package record: ${(error as Error).message}`,
+          `not a conda package record: ${sanitizeLine(firstLine(error, 160))}`,
           {
-            location: path,
+            location: sanitizeLine(path),
             cause: error,
           },
         );

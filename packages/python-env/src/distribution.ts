@@ -43,8 +43,13 @@ export interface DistributionProblem {
   path: string;
   /** The distribution's name when it is known. */
   name?: string;
-  /** One line: what is wrong and what it means. */
+  /** One line: what is wrong and what it means (names from files sanitised for a terminal; `path` is not). */
   detail: string;
+  /**
+   * Set when nothing identifies the distribution (no or unreadable METADATA): it is missing from the listing, so
+   * packing would silently leave it out.
+   */
+  leftOut?: true;
   /** Set when the distribution is an editable install: shipping its code cannot work until it is mended. */
   editable?: true;
 }

@@ -10,7 +10,13 @@ export { computeFingerprint } from "./fingerprint.js";
 export type { EnvironmentModel, InspectEnvironmentOptions } from "./inspect-environment.js";
 export { inspectEnvironment } from "./inspect-environment.js";
 export type { FindInterpreterOptions, Interpreter, InterpreterSource } from "./interpreter.js";
-export { detectInterpreter, findInterpreter, probeInterpreter } from "./interpreter.js";
+export {
+  DEFAULT_PROBE_TIMEOUT_MS,
+  detectInterpreter,
+  findInterpreter,
+  probeInterpreter,
+  probeTimeoutOf,
+} from "./interpreter.js";
 export type { InstalledDistributions, ListDistributionsOptions } from "./list-distributions.js";
 export { listDistributions, readDistributions } from "./list-distributions.js";
 export { parseMetadataHeaders } from "./metadata-headers.js";

@@ -1,6 +1,6 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
-import { firstLine } from "@cluster-pack/errors";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { errnoOf } from "./errno.js";
 import { PythonEnvError } from "./errors.js";
 import { findExecutable } from "./find-executable.js";
@@ -45,6 +45,31 @@ export interface FindInterpreterOptions {
   python?: string;
   /** The environment to read `VIRTUAL_ENV`, `CONDA_PREFIX` and `PATH` from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How long the interpreter may take to answer the probe, in milliseconds; default `C_PACK_PROBE_TIMEOUT`
+   * (seconds) of `env`, else 60 s (`DEFAULT_PROBE_TIMEOUT_MS`).
+   */
+  probeTimeoutMs?: number;
+}
+
+/** A cold start on a network file system with a large site-packages stays well under a minute. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 60_000;
+
+/** The probe's time limit: the option, else `C_PACK_PROBE_TIMEOUT` (seconds), else the default; a bad one refused. */
+export function probeTimeoutOf(options: Pick<FindInterpreterOptions, "env" | "probeTimeoutMs">): number {
+  const fromEnv = (options.env ?? process.env).C_PACK_PROBE_TIMEOUT;
+  const [timeout, what] =
+    options.probeTimeoutMs !== undefined
+      ? [options.probeTimeoutMs, `probeTimeoutMs ${options.probeTimeoutMs}`]
+      : fromEnv !== undefined && fromEnv !== ""
+        ? [Number(fromEnv) * 1000, `C_PACK_PROBE_TIMEOUT=${sanitizeLine(fromEnv)}`]
+        : [DEFAULT_PROBE_TIMEOUT_MS, ""];
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new PythonEnvError(
+      "INVALID_ARGUMENT",
+      `${what} is not a time limit: give a positive number (C_PACK_PROBE_TIMEOUT is in seconds)`,
+    );
+  return timeout;
 }
 
 const binary = (prefix: string) =>
@@ -99,26 +124,88 @@ interface ProbeAnswer {
   macosVersion: string | null;
 }
 
-function runProbe(python: string, env: NodeJS.ProcessEnv): Promise<string> {
+const seconds = (milliseconds: number) => `${Number((milliseconds / 1000).toFixed(3))} s`;
+
+/**
+ * Runs the probe script in its own process group: a hung interpreter (a `sitecustomize` waiting on the network, a
+ * wrapper script whose child holds the output open) is killed with everything it started once `timeoutMs` passes.
+ */
+function runProbe(python: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(
-      python,
-      ["-c", interpreterProbeScript],
-      { env, timeout: 60_000, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        if (!error) return resolvePromise(stdout);
-        const errno = errnoOf(error);
-        const detail =
-          errno === "ENOENT"
-            ? "no such file"
-            : errno === "EACCES"
-              ? "not executable"
-              : errno === "ENOEXEC"
-                ? "not an executable program"
-                : `not a Python interpreter (it failed: ${firstLine(stderr || stdout) || error.message})`;
-        reject(new PythonEnvError("NOT_A_PYTHON", detail, { location: python, cause: error }));
-      },
+    const child = spawn(python, ["-c", interpreterProbeScript], {
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let outputBytes = 0;
+    let failure: PythonEnvError | undefined;
+    const stop = (error: PythonEnvError) => {
+      failure ??= error;
+      try {
+        process.kill(-(child.pid ?? 0), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      // Something that left the group may still hold the output open: stop waiting for it.
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const timer = setTimeout(
+      () =>
+        stop(
+          new PythonEnvError(
+            "NOT_A_PYTHON",
+            `did not answer within ${seconds(timeoutMs)} while probing the environment: check that it starts (run it with -c pass), or allow it longer with C_PACK_PROBE_TIMEOUT (seconds)`,
+            { location: sanitizeLine(python) },
+          ),
+        ),
+      timeoutMs,
     );
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      outputBytes += chunk.length;
+      into.push(chunk);
+      if (outputBytes > 4 * 1024 * 1024)
+        stop(
+          new PythonEnvError("NOT_A_PYTHON", "not a Python interpreter (it printed more than 4 MiB)", {
+            location: sanitizeLine(python),
+          }),
+        );
+    };
+    child.stdout.on("data", collect(stdout));
+    child.stderr.on("data", collect(stderr));
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      const errno = errnoOf(error);
+      const detail =
+        errno === "ENOENT"
+          ? "no such file"
+          : errno === "EACCES"
+            ? "not executable"
+            : errno === "ENOEXEC"
+              ? "not an executable program"
+              : `cannot be run: ${sanitizeLine(firstLine(error))}`;
+      failure ??= new PythonEnvError("NOT_A_PYTHON", detail, {
+        location: sanitizeLine(python),
+        cause: error,
+      });
+      reject(failure);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      const out = Buffer.concat(stdout).toString("utf8");
+      if (code === 0) return resolvePromise(out);
+      const said =
+        firstLine(Buffer.concat(stderr).toString("utf8") || out) ||
+        (signal ? `killed by ${signal}` : `exit status ${code}`);
+      reject(
+        new PythonEnvError("NOT_A_PYTHON", `not a Python interpreter (it failed: ${sanitizeLine(said)})`, {
+          location: sanitizeLine(python),
+        }),
+      );
+    });
   });
 }
 
@@ -131,21 +218,22 @@ function parseAnswer(python: string, stdout: string): ProbeAnswer {
   }
   throw new PythonEnvError(
     "NOT_A_PYTHON",
-    `not a Python interpreter (it printed ${JSON.stringify(firstLine(stdout, 60))} instead of the probe's answer)`,
-    { location: python },
+    `not a Python interpreter (it printed ${sanitizeLine(JSON.stringify(firstLine(stdout, 60)))} instead of the probe's answer)`,
+    { location: sanitizeLine(python) },
   );
 }
 
 /** Runs the probe script through `python` (one subprocess) and describes the interpreter. */
 export async function probeInterpreter(
   python: string,
-  options: { source?: InterpreterSource; env?: NodeJS.ProcessEnv } = {},
+  options: { source?: InterpreterSource; env?: NodeJS.ProcessEnv; probeTimeoutMs?: number } = {},
 ): Promise<Interpreter> {
-  const answer = parseAnswer(python, await runProbe(python, options.env ?? process.env));
+  const env = options.env ?? process.env;
+  const answer = parseAnswer(python, await runProbe(python, env, probeTimeoutOf(options)));
   const [major, minor] = answer.versionInfo;
   if (major !== 3 || minor < 9)
     throw new PythonEnvError("NOT_A_PYTHON", `Python ${answer.version} is too old: 3.9 or later is needed`, {
-      location: python,
+      location: sanitizeLine(python),
     });
   const target: TargetPlatform = {
     os: answer.os,
@@ -181,5 +269,9 @@ export async function probeInterpreter(
 /** Finds the interpreter (option, `VIRTUAL_ENV`, `CONDA_PREFIX`, `python3`) and probes it. */
 export async function detectInterpreter(options: FindInterpreterOptions = {}): Promise<Interpreter> {
   const { python, source } = await findInterpreter(options);
-  return probeInterpreter(python, { source, ...(options.env && { env: options.env }) });
+  return probeInterpreter(python, {
+    source,
+    ...(options.env && { env: options.env }),
+    ...(options.probeTimeoutMs !== undefined && { probeTimeoutMs: options.probeTimeoutMs }),
+  });
 }

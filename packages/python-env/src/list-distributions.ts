@@ -2,6 +2,7 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import type { DirectUrl, Distribution, DistributionProblem } from "./distribution.js";
 import { errnoOf } from "./errno.js";
 import { PythonEnvError } from "./errors.js";
@@ -22,13 +23,27 @@ export interface InstalledDistributions {
   /** One per normalised name, the first on `sys.path` (the one `import` loads), sorted by normalised name. */
   distributions: Distribution[];
   /**
-   * Distributions that could not be read completely. One without METADATA is left out (nothing identifies it);
-   * one without RECORD is kept, without `files`. Neither stops the listing: pip and importlib behave the same.
+   * Distributions that could not be read completely. One without METADATA is left out (nothing identifies it,
+   * `leftOut`); one without RECORD is kept, without `files`. Neither stops the listing: pip and importlib behave
+   * the same.
    */
   problems: DistributionProblem[];
 }
 
 type Found = { distribution?: Distribution; problems: DistributionProblem[] };
+
+/** A distribution nothing identifies: it is missing from the listing, so whatever packs it must hear of it. */
+const unidentified = (path: string, detail: string): Found => ({
+  problems: [{ path, detail, leftOut: true }],
+});
+
+/** Why a metadata directory or file could not be read, in one line that names no path (the problem's does). */
+function unreadable(error: unknown): string {
+  const errno = errnoOf(error);
+  if (errno === "EACCES" || errno === "EPERM")
+    return "cannot be read (permission denied): make it readable for this user, or reinstall the distribution";
+  return `cannot be read: ${sanitizeLine(firstLine(error))}`;
+}
 
 /** Reads a metadata file; a missing one is `undefined`, any other failure is the caller's problem to report. */
 async function readOptional(path: string): Promise<string | undefined> {
@@ -113,13 +128,9 @@ async function readDistInfo(sitePackages: string, entry: string): Promise<Found>
     ),
   );
   if (metadata === undefined)
-    return {
-      problems: [
-        { path: directory, detail: "no METADATA file: the distribution cannot be identified (reinstall it)" },
-      ],
-    };
+    return unidentified(directory, "no METADATA file: the distribution cannot be identified (reinstall it)");
   const identity = identify(metadata);
-  if (typeof identity === "string") return { problems: [{ path: directory, detail: identity }] };
+  if (typeof identity === "string") return unidentified(directory, identity);
   const problems: DistributionProblem[] = [];
   if (record === undefined)
     problems.push({
@@ -167,11 +178,9 @@ async function readEggInfo(sitePackages: string, path: string, isDirectory: bool
       )
     : [await readOptional(path), undefined, undefined];
   if (metadata === undefined)
-    return {
-      problems: [{ path, detail: "no PKG-INFO file: the distribution cannot be identified (reinstall it)" }],
-    };
+    return unidentified(path, "no PKG-INFO file: the distribution cannot be identified (reinstall it)");
   const identity = identify(metadata);
-  if (typeof identity === "string") return { problems: [{ path, detail: identity }] };
+  if (typeof identity === "string") return unidentified(path, identity);
   // installed-files.txt lists paths relative to the egg-info directory; RECORD's are relative to site-packages.
   const base = relative(sitePackages, path).split("\\").join("/");
   const files =
@@ -211,14 +220,17 @@ async function readEggLink(sitePackages: string, entry: string): Promise<Found> 
     names = await readdir(location);
   } catch {
     return missing(
-      `editable install points at ${location}, which no longer exists (reinstall or uninstall it)`,
+      `editable install points at ${sanitizeLine(location)}, which no longer exists (reinstall or uninstall it)`,
     );
   }
   const wanted = normalizeName(entry.slice(0, -".egg-link".length));
   const eggInfo = names.find(
     (name) => name.endsWith(".egg-info") && normalizeName(name.slice(0, -9)) === wanted,
   );
-  if (!eggInfo) return missing(`no ${wanted}.egg-info in ${location}: run setup.py develop again`);
+  if (!eggInfo)
+    return missing(
+      `no ${sanitizeLine(wanted)}.egg-info in ${sanitizeLine(location)}: run setup.py develop again`,
+    );
   const found = await readEggInfo(location, join(location, eggInfo), true);
   if (!found.distribution) return found;
   return {
@@ -234,9 +246,10 @@ async function readSiteDirectory(sitePackages: string): Promise<Dirent[]> {
     const errno = errnoOf(error);
     // A site directory that does not exist yet (a fresh venv's platlib) is an empty one, as for Python.
     if (errno === "ENOENT") return [];
-    const detail = errno === "EACCES" || errno === "EPERM" ? "permission denied" : (error as Error).message;
+    const detail =
+      errno === "EACCES" || errno === "EPERM" ? "permission denied" : sanitizeLine(firstLine(error));
     throw new PythonEnvError("UNREADABLE_ENVIRONMENT", `cannot read the site-packages directory: ${detail}`, {
-      location: sitePackages,
+      location: sanitizeLine(sitePackages),
       cause: error,
     });
   }
@@ -268,11 +281,7 @@ export async function readDistributions(
     64,
     async ({ directory, entry }): Promise<Found> =>
       (await readEntry(directory, entry)?.catch(
-        (error: unknown): Found => ({
-          problems: [
-            { path: join(directory, entry.name), detail: `cannot be read: ${(error as Error).message}` },
-          ],
-        }),
+        (error: unknown): Found => unidentified(join(directory, entry.name), unreadable(error)),
       )) ?? { problems: [] },
   );
   const byName = new Map<string, Distribution>();
@@ -287,14 +296,18 @@ export async function readDistributions(
       problems.push({
         path: distribution.metadataPath,
         name: distribution.name,
-        detail: `a second installation of ${first.name} (${distribution.version} beside ${first.version}), left over by an interrupted install; ${first.version} is used`,
+        detail: sanitizeLine(
+          `a second installation of ${first.name} (${distribution.version} beside ${first.version}), left over by an interrupted install; ${first.version} is used`,
+        ),
       });
   }
   const distributions = [...byName.values()].sort((a, b) => (a.normalizedName < b.normalizedName ? -1 : 1));
   problems.push(...(await missingEditableLocations(distributions)));
   const firstProblem = problems[0];
   if (options.strict && firstProblem)
-    throw new PythonEnvError("BROKEN_DISTRIBUTION", firstProblem.detail, { location: firstProblem.path });
+    throw new PythonEnvError("BROKEN_DISTRIBUTION", firstProblem.detail, {
+      location: sanitizeLine(firstProblem.path),
+    });
   return { distributions, problems };
 }
 
@@ -315,7 +328,9 @@ async function missingEditableLocations(
         : {
             path: d.metadataPath,
             name: d.name,
-            detail: `editable install of ${d.name} points at ${location}, which no longer exists (reinstall or uninstall it)`,
+            detail: sanitizeLine(
+              `editable install of ${d.name} points at ${location}, which no longer exists (reinstall or uninstall it)`,
+            ),
             editable: true,
           };
     });

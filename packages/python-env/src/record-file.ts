@@ -6,36 +6,43 @@ export interface RecordEntry {
   size?: number;
 }
 
-/** Splits one CSV line (RFC 4180 quoting, as Python's `csv` module writes RECORD). */
-function csvFields(line: string): string[] {
-  if (!line.includes('"')) return line.split(",");
-  const fields: string[] = [];
+/**
+ * The rows of a CSV text as Python's `csv` module writes RECORD (RFC 4180): a quoted field may hold commas, doubled
+ * quotes and line breaks (a file name with a newline is written that way), rows end with `\n` or `\r\n`.
+ */
+function csvRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
   let field = "";
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
     if (quoted) {
-      if (char === '"' && line[i + 1] === '"') {
+      if (char !== '"') field += char;
+      else if (text[i + 1] === '"') {
         field += '"';
         i++;
-      } else if (char === '"') quoted = false;
-      else field += char;
+      } else quoted = false;
     } else if (char === '"') quoted = true;
     else if (char === ",") {
-      fields.push(field);
+      row.push(field);
+      field = "";
+    } else if (char === "\n" || (char === "\r" && text[i + 1] === "\n")) {
+      if (char === "\r") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
       field = "";
     } else field += char;
   }
-  fields.push(field);
-  return fields;
+  if (field !== "" || row.length > 0) rows.push([...row, field]);
+  return rows;
 }
 
 /** Parses `RECORD` (PEP 376 / the wheel spec): CSV rows of path, hash, size. */
 export function parseRecord(text: string): RecordEntry[] {
   const entries: RecordEntry[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (!line) continue;
-    const [path, hash, size] = csvFields(line);
+  for (const [path, hash, size] of csvRows(text)) {
     if (!path) continue;
     entries.push({ path, ...(hash && { hash }), ...(size && { size: Number(size) }) });
   }

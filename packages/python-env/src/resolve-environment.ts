@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { firstLine } from "@cluster-pack/errors";
+import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { readCondaEnvironmentFile } from "./conda-environment-file.js";
 import { isPythonEnvError, PythonEnvError } from "./errors.js";
 import { findExecutable } from "./find-executable.js";
@@ -57,7 +57,7 @@ function run(
       const lines = String(stderr).trim().split("\n");
       const reason = lines.findLast((line) => /error/i.test(line)) ?? lines.at(-1) ?? error.message;
       reject(
-        new PythonEnvError("RESOLUTION_FAILED", `${tool} failed: ${firstLine(reason, 160)}`, {
+        new PythonEnvError("RESOLUTION_FAILED", `${tool} failed: ${sanitizeLine(firstLine(reason, 160))}`, {
           cause: error,
         }),
       );

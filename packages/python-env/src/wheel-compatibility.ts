@@ -1,3 +1,4 @@
+import { sanitizeLine } from "@cluster-pack/errors";
 import type { Distribution } from "./distribution.js";
 import { supportedPlatformTags, type TargetPlatform } from "./target-platform.js";
 
@@ -74,7 +75,8 @@ export function checkPlatformCompatibility(
     if (wheelTags.length === 0) continue;
     const problems = wheelTags.map((tag) => wheelTagProblem(tag, target));
     if (problems.every((problem) => problem !== undefined))
-      warnings.push({ name, version, wheelTags, detail: problems[0] ?? "" });
+      // Tags come from the WHEEL file: shown on a terminal, a crafted one must not carry escape sequences.
+      warnings.push({ name, version, wheelTags, detail: sanitizeLine(problems[0] ?? "") });
   }
   return warnings;
 }

@@ -81,6 +81,7 @@ describe("a broken environment", () => {
       {
         path: pip?.metadataPath,
         detail: "no METADATA file: the distribution cannot be identified (reinstall it)",
+        leftOut: true,
       },
       {
         path: setuptools?.metadataPath,
