@@ -79,8 +79,11 @@ export interface EnvironmentOptions extends PackageSelection, IndexOptions {
    */
   compile?: boolean;
   /**
-   * A distribution nothing identifies (a `.dist-info` without METADATA, an unreadable one): `refuse` (default) stops
-   * with a `BROKEN_DISTRIBUTION` error naming it; `skip` packs the rest and names it among the result's warnings.
+   * What packing does with what cannot be packed as it is: a distribution nothing identifies (a `.dist-info`
+   * without METADATA, an unreadable one), a symlink that dangles or leaves the environment (every packer; conda
+   * archives keep absolute links out of the prefix). `refuse` (default) stops with one line naming it
+   * (`BROKEN_DISTRIBUTION`; `MISSING_FILE` or `UNRELOCATABLE` for a link); `skip` packs the rest and names each
+   * one left out among the result's warnings.
    */
   brokenDistributions?: "refuse" | "skip";
   onProgress?: ProgressListener;
@@ -105,7 +108,10 @@ export interface PackedEnv {
   source: "environment" | "staging";
   /** The values the cache compares. */
   cacheKey: CacheKey;
-  /** What will not work where a venv or conda archive is unpacked, each one line (conda-pip conflicts too). */
+  /**
+   * What will not work where a venv or conda archive is unpacked (conda-pip conflicts too), and what
+   * `brokenDistributions: "skip"` left out, each one line.
+   */
   warnings: string[];
 }
 
@@ -324,6 +330,10 @@ function sizeOptionsOf(options: EnvironmentOptions & { packer: Packer; format: A
   return { compressionLevel, ...(exclude.length > 0 && { exclude }) };
 }
 
+/** With `brokenDistributions: "skip"`, the packers leave unsafe symlinks out too (with a warning each). */
+const linkOptionOf = (options: EnvironmentOptions) =>
+  options.brokenDistributions === "skip" ? { unsafeLinks: "skip" as const } : {};
+
 /** With `compile`, the interpreter that compiles: the one whose environment is packed (a staging one included). */
 const compileOptionOf = (options: EnvironmentOptions, interpreter: Pick<Interpreter, "executable">) =>
   options.compile ? { compileWith: interpreter.executable } : {};
@@ -332,7 +342,7 @@ const compileOptionOf = (options: EnvironmentOptions, interpreter: Pick<Interpre
 function packPex(
   model: EnvironmentModel,
   options: EnvironmentOptions & ArchiveTarget,
-): Promise<{ sha256: string; bytes: number }> {
+): Promise<{ sha256: string; bytes: number; warnings: string[] }> {
   const layout = options.packer === "pex.zip" ? "unpack" : "zipapp";
   const size = sizeOptionsOf(options);
   const target = { output: options.output, ...(options.destination && { destination: options.destination }) };
@@ -345,6 +355,7 @@ function packPex(
         ...target,
         layout,
         ...size,
+        ...linkOptionOf(options),
         ...compileOptionOf(options, interpreter),
       });
     });
@@ -355,6 +366,7 @@ function packPex(
     layout,
     includeEditable: options.includeEditable ?? false,
     ...size,
+    ...linkOptionOf(options),
     ...compileOptionOf(options, model.interpreter),
   });
 }
@@ -367,6 +379,7 @@ function packVenvArchive(model: EnvironmentModel, options: EnvironmentOptions & 
     format: options.format === "zip" ? ("zip" as const) : ("tar.gz" as const),
     withPython: options.withPython ?? false,
     ...sizeOptionsOf(options),
+    ...linkOptionOf(options),
   };
   if (needsStaging(model.requirements))
     return withStaging(model, options, (interpreter) =>
@@ -393,7 +406,7 @@ export async function packModel(
   options: EnvironmentOptions & ArchiveTarget,
 ): Promise<PackedArchive> {
   options.onProgress?.({ phase: "pack", transferredBytes: 0, target: options.output });
-  let packed: { sha256: string; bytes: number; warnings?: string[] };
+  let packed: { sha256: string; bytes: number; warnings: string[] };
   if (options.packer === "pex" || options.packer === "pex.zip") packed = await packPex(model, options);
   else if (options.packer === "venv") packed = await packVenvArchive(model, options);
   else
@@ -405,6 +418,7 @@ export async function packModel(
       includeEditable: options.includeEditable ?? false,
       ...(options.destPrefix !== undefined && { destPrefix: options.destPrefix }),
       ...sizeOptionsOf(options),
+      ...linkOptionOf(options),
       ...compileOptionOf(options, model.interpreter),
     });
   options.onProgress?.({
@@ -416,7 +430,7 @@ export async function packModel(
   return {
     sha256: packed.sha256,
     bytes: packed.bytes,
-    warnings: [...skippedWarnings(model), ...(packed.warnings ?? [])],
+    warnings: [...skippedWarnings(model), ...packed.warnings],
     source: needsStaging(model.requirements) ? "staging" : "environment",
   };
 }

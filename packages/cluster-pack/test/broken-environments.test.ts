@@ -1,7 +1,7 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listZip } from "@cluster-pack/archive";
+import { listTar, listZip } from "@cluster-pack/archive";
 import { buildWheel, createVenv, machinePython, pipInstall, run, type Venv } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packEnv, uploadEnv } from "../src/index.js";
@@ -84,6 +84,28 @@ describe("a distribution without METADATA", () => {
       code: "INVALID_ARGUMENT",
       message: 'brokenDistributions must be "refuse" or "skip", not "ignore"',
     });
+  });
+});
+
+describe("a symlink of the environment that dangles", () => {
+  it("is left out of a venv archive with a warning when told to skip, by packEnv and uploadEnv", async () => {
+    const link = join(venv.prefix, "share", "dangling");
+    await mkdir(join(venv.prefix, "share"), { recursive: true });
+    await symlink("nowhere", link);
+    try {
+      const output = join(root, "dangling-link.tar.gz");
+      const warnings = [skipped(), "share/dangling: a symlink to nowhere, which does not exist; left out"];
+      const packed = await packEnv({ python: venv.python, output, brokenDistributions: "skip" });
+      expect(packed).toMatchObject({ packer: "venv", format: "tar.gz", warnings });
+      const names = (await listTar(output)).map((entry) => entry.name);
+      expect(names).toContain("bin/python");
+      expect(names).not.toContain("share/dangling");
+      const packagePath = join(root, "store", "dangling-link.tar.gz");
+      const uploaded = await uploadEnv({ python: venv.python, packagePath, brokenDistributions: "skip" });
+      expect(uploaded).toMatchObject({ uploaded: true, packer: "venv", warnings });
+    } finally {
+      await rm(link);
+    }
   });
 });
 

@@ -6,7 +6,14 @@ import { describeExtensions, formatOfPath, formatsOfPacker } from "@cluster-pack
 import { sanitizeLine } from "@cluster-pack/errors";
 import { bytecodeEntries } from "./bytecode.js";
 import { PackerError } from "./errors.js";
-import { checkedLinkTarget, rootsOf, unreadableFile } from "./packed-files.js";
+import {
+  type LinkHandling,
+  packedLinkTarget,
+  refuseUnsafeLinks,
+  rootsOf,
+  type UnsafeLinks,
+  unreadableFile,
+} from "./packed-files.js";
 import { publishArchive } from "./published-archive.js";
 
 /**
@@ -44,6 +51,11 @@ export interface EnvArchiveOptions {
    * beside each source, `bytecode.ts`); default: no bytecode.
    */
   compileWith?: string;
+  /**
+   * A symlink of the environment that dangles or leaves it: `refuse` (default) stops in one line naming it; `skip`
+   * leaves it out, with a warning naming it.
+   */
+  unsafeLinks?: UnsafeLinks;
 }
 
 /** What every venv and conda archive reports. */
@@ -129,21 +141,35 @@ function walkEnvironment(prefix: string, filter: Parameters<typeof collectTree>[
   }
 }
 
+/** How `environmentTree` walks an environment. */
+export interface EnvironmentTreeOptions {
+  /** What to leave out besides bytecode (with the directories that then hold nothing). */
+  skip?: (name: string, kind: "file" | "directory" | "symlink") => boolean;
+  /** Which links may leave by an absolute path; default any (conda's links into the base installation). */
+  outsideLinks?: OutsideLinks;
+  /** What to do with a link that dangles or leaves the environment otherwise; default refuse it. */
+  links?: LinkHandling;
+}
+
+/** An environment's entries, and the names of the links `links: skip` left out. */
+export interface EnvironmentTree {
+  entries: ArchiveEntry[];
+  leftOutLinks: Set<string>;
+}
+
 /**
  * Every file, symlink and directory of an environment, names relative to it, bytecode and what `skip` says left
  * out (with the directories that held nothing else). Symlinks that point inside the environment by an absolute
  * path are made relative, so they follow it wherever it is unpacked. A symlink that dangles or leaves the
- * environment by `..` is refused (`checkedLinkTarget`); one leaving it by an absolute path is refused when
- * `outsideLinks` is given and does not allow it, kept as it is otherwise.
+ * environment by `..` is unsafe (`packedLinkTarget`); one leaving it by an absolute path is unsafe when
+ * `outsideLinks` is given and does not allow it, kept as it is otherwise. An unsafe link is refused, or left out
+ * with a warning, as `links` says.
  */
-export function environmentTree(
-  prefix: string,
-  skip: (name: string, kind: "file" | "directory" | "symlink") => boolean = () => false,
-  outsideLinks?: OutsideLinks,
-): ArchiveEntry[] {
+export function environmentTree(prefix: string, options: EnvironmentTreeOptions = {}): EnvironmentTree {
+  const { skip = () => false, outsideLinks, links = refuseUnsafeLinks() } = options;
   const roots = rootsOf(prefix);
   const emptied = new Set<string>();
-  const entries = walkEnvironment(prefix, {
+  const walked = walkEnvironment(prefix, {
     filter: (name, kind) => {
       if (!isBytecode(name, kind) && !skip(name, kind)) return true;
       for (let parent = posix.dirname(name); parent !== "."; parent = posix.dirname(parent))
@@ -152,21 +178,28 @@ export function environmentTree(
     },
   });
   const holding = new Set<string>();
-  for (const entry of entries)
+  for (const entry of walked)
     if (entry.kind !== "directory")
       for (let parent = posix.dirname(entry.name); parent !== "."; parent = posix.dirname(parent))
         holding.add(`${parent}/`);
-  return entries
+  const leftOutLinks = new Set<string>();
+  const entries = walked
     .filter(
       (entry) =>
         entry.kind !== "directory" || !emptied.has(`${entry.name}/`) || holding.has(`${entry.name}/`),
     )
-    .map((entry) => {
-      if (entry.kind !== "symlink") return entry;
+    .flatMap((entry): ArchiveEntry[] => {
+      if (entry.kind !== "symlink") return [entry];
+      const link = { path: join(prefix, entry.name), target: entry.target, shownAs: entry.name };
       const absoluteMayLeave = outsideLinks?.(entry.name) ?? true;
-      const target = checkedLinkTarget(join(prefix, entry.name), entry.target, roots, { absoluteMayLeave });
-      return target === entry.target ? entry : { ...entry, target };
+      const target = packedLinkTarget(link, roots, links, absoluteMayLeave);
+      if (target === undefined) {
+        leftOutLinks.add(entry.name);
+        return [];
+      }
+      return [target === entry.target ? entry : { ...entry, target }];
     });
+  return { entries, leftOutLinks };
 }
 
 /**

@@ -11,6 +11,7 @@ export type { PackedVenv, PackVenvOptions } from "./pack-venv.js";
 export { packVenv } from "./pack-venv.js";
 export type { PackedZipapp, PackZipappOptions, ZipappLayout } from "./pack-zipapp.js";
 export { DEFAULT_ZIPAPP_LEVEL, packZipapp } from "./pack-zipapp.js";
+export type { UnsafeLinks } from "./packed-files.js";
 export type { InheritPath, PexInfo } from "./pex-info.js";
 export { formatPexInfo } from "./pex-info.js";
 export type { ShippedPython } from "./shipped-python.js";

@@ -109,7 +109,11 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
   );
   const editables = await planEditables(prefix, distributions, { bake: options.includeEditable ?? false });
   const isLeftOut = leftOutOfArchive(prefix, condaPackageOf, editables, isExcluded);
-  const tree = environmentTree(prefix, isLeftOut);
+  const linkWarnings: string[] = [];
+  const { entries: tree, leftOutLinks } = environmentTree(prefix, {
+    skip: isLeftOut,
+    links: { unsafeLinks: options.unsafeLinks ?? "refuse", warnings: linkWarnings },
+  });
   const files = packEnvironmentFiles(tree, {
     prefix,
     prefixes,
@@ -121,8 +125,14 @@ export async function packConda(options: PackCondaOptions): Promise<PackedConda>
     editables,
   });
   const clobbered = [...overwrittenByPip, ...changedOtherwise(files.changed, overwrittenByPip)];
-  const missing = missingFiles(condaPackageOf, tree, isLeftOut);
-  const warnings = [...replacements.warnings, ...files.warnings, ...changeWarnings(clobbered, missing)];
+  // A link left out has its own warning: it is not among the files gone.
+  const missing = missingFiles(condaPackageOf, tree, (name) => leftOutLinks.has(name) || isLeftOut(name));
+  const warnings = [
+    ...replacements.warnings,
+    ...linkWarnings,
+    ...files.warnings,
+    ...changeWarnings(clobbered, missing),
+  ];
   const entries = [
     ...files.entries,
     ...relocationEntries(destPrefix, files.unpackRecords),

@@ -44,7 +44,7 @@ const isActivationScript = (name: string) =>
 /**
  * A venv's interpreter links (`bin/python3.11 → /usr/bin/python3.11`) point at its base interpreter, outside it:
  * the venv contract is that the nodes have it at the same path (or the archive ships it, `withPython`). Any other
- * link leaving the venv is refused.
+ * link leaving the venv is refused (or left out, `unsafeLinks: skip`).
  */
 const isInterpreterLink = (name: string) => /^bin\/(python|pypy)[0-9.]*$/.test(name);
 
@@ -107,7 +107,12 @@ export async function packVenv(options: PackVenvOptions): Promise<PackedVenv> {
     );
   };
   const siteDirectories = new Set(interpreter.sitePackages.map((site) => resolve(site)));
-  const entries: ArchiveEntry[] = environmentTree(prefix, isLeftOut, isInterpreterLink).map((entry) => {
+  const tree = environmentTree(prefix, {
+    skip: isLeftOut,
+    outsideLinks: isInterpreterLink,
+    links: { unsafeLinks: options.unsafeLinks ?? "refuse", warnings },
+  });
+  const entries: ArchiveEntry[] = tree.entries.map((entry) => {
     if (entry.kind !== "file") return entry;
     const path = join(prefix, entry.name);
     const mode = entry.mode ?? 0o644;

@@ -12,7 +12,14 @@ import { bootstrapMain, pythonCommand, toolVersion } from "./bootstrap.js";
 import { bytecodeEntries } from "./bytecode.js";
 import { PackerError } from "./errors.js";
 import { excludeMatcher } from "./exclude-patterns.js";
-import { DEPS, distributionFiles, editableFiles, hashOf } from "./packed-files.js";
+import {
+  DEPS,
+  distributionFiles,
+  editableFiles,
+  hashOf,
+  type LinkHandling,
+  type UnsafeLinks,
+} from "./packed-files.js";
 import { formatPexInfo, type InheritPath, type PexInfo } from "./pex-info.js";
 import { publishArchive } from "./published-archive.js";
 import { appendTo, launcherZip } from "./zipapp-launcher.js";
@@ -55,6 +62,11 @@ export interface PackZipappOptions {
   includeEditable?: boolean;
   /** Seconds since 1970 stamped on every entry; default `SOURCE_DATE_EPOCH`, else 1980-01-01. */
   sourceDateEpoch?: number;
+  /**
+   * A packed symlink that dangles or leaves site-packages: `refuse` (default) stops in one line naming it; `skip`
+   * leaves it out, with a warning naming it.
+   */
+  unsafeLinks?: UnsafeLinks;
 }
 
 export interface PackedZipapp {
@@ -69,6 +81,8 @@ export interface PackedZipapp {
   entries: number;
   /** Whether the environment zip needed ZIP64 (a zipapp's launcher never does). */
   zip64: boolean;
+  /** What was left out that the environment has (`unsafeLinks: skip`), each one line; empty otherwise. */
+  warnings: string[];
 }
 
 const inheritPaths: readonly InheritPath[] = ["false", "fallback", "prefer"];
@@ -108,11 +122,12 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
   const distributions = await selectDistributions(options);
   const isExcluded = excludeMatcher(options.exclude);
   const kept = (file: ArchiveEntry) => !isExcluded(file.name.slice(DEPS.length + 1));
+  const links: LinkHandling = { unsafeLinks: options.unsafeLinks ?? "refuse", warnings: [] };
 
   const byName = new Map<string, ArchiveEntry>();
   const filesByDistribution = new Map<string, ArchiveEntry[]>();
   for (const distribution of distributions) {
-    const files = distributionFiles(distribution).filter(kept);
+    const files = distributionFiles(distribution, links, isExcluded);
     filesByDistribution.set(distribution.name, files);
     // Namespace packages can list one file in two distributions: the first on sys.path wins, as at import.
     for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
@@ -128,7 +143,7 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
         location: problem.location,
         cause: problem,
       });
-    for (const editable of editables) code.push(...editableFiles(editable).filter(kept));
+    for (const editable of editables) code.push(...editableFiles(editable, links).filter(kept));
     for (const file of code) byName.set(file.name, file);
   }
   const files = [...byName.values()];
@@ -200,5 +215,6 @@ export async function packZipapp(options: PackZipappOptions): Promise<PackedZipa
     bytes: written.bytes,
     entries: summary.entries,
     zip64: summary.zip64,
+    warnings: links.warnings,
   };
 }

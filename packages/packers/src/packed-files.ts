@@ -38,42 +38,69 @@ export function unreadableFile(path: string, error: unknown, missing: string): P
   return new PackerError("MISSING_FILE", detail, { location: sanitizeLine(path), cause: error });
 }
 
+/** What packing does with a symlink that dangles, loops or leaves the environment: stop, or leave it out. */
+export type UnsafeLinks = "refuse" | "skip";
+
+/** How a packer treats such symlinks, and where `skip` notes each one it leaves out. */
+export interface LinkHandling {
+  /** Default `refuse`: the first such link stops packing, in one line naming it. */
+  unsafeLinks?: UnsafeLinks;
+  /** With `skip`, one line per link left out: `<link>: a symlink to <target>, <why>; left out`. */
+  warnings: string[];
+}
+
+/** The default: every unsafe link refused, so nothing is ever noted. */
+export const refuseUnsafeLinks = (): LinkHandling => ({ unsafeLinks: "refuse", warnings: [] });
+
+/** A symlink that cannot ship: why (the words after "a symlink to <target>, "), and its refusal. */
+interface UnsafeLink {
+  why: string;
+  refusal: PackerError;
+}
+
 /**
- * Refuses a symlink that would not work where the archive is unpacked: one whose target does not exist, or leaves
- * the environment (`roots`) by `..` or, unless `absoluteMayLeave`, by an absolute path or a link on the way.
- * Returns the target to pack: an absolute one inside the environment made relative, so it follows the archive.
+ * The target to pack for the symlink `link → target`: an absolute one inside the environment (`roots`) made
+ * relative, so it follows the archive. Or why it would not work where the archive is unpacked: its target does
+ * not exist, or it leaves the environment by `..` or, unless `absoluteMayLeave`, by an absolute path or a link on
+ * the way.
  */
-export function checkedLinkTarget(
+function linkTargetOf(
   link: string,
   target: string,
   roots: readonly string[],
-  options: { absoluteMayLeave?: boolean } = {},
-): string {
+  absoluteMayLeave: boolean,
+): string | UnsafeLink {
   const where = sanitizeLine(link);
+  const shown = sanitizeLine(target);
   const lexical = resolve(dirname(link), target);
-  const leaves = (absolute: boolean) =>
-    new PackerError(
+  const leaves = (absolute: boolean): UnsafeLink => {
+    const why = absolute ? "outside the environment" : "which leaves the environment";
+    const refusal = new PackerError(
       "UNRELOCATABLE",
-      `a symlink to ${sanitizeLine(target)}, ${absolute ? "outside the environment" : "which leaves the environment"}: the archive cannot hold what it points at; replace it with a copy or remove it`,
+      `a symlink to ${shown}, ${why}: the archive cannot hold what it points at; replace it with a copy or remove it`,
       { location: where },
     );
+    return { why, refusal };
+  };
   const absolute = isAbsolute(target);
-  if (!isInside(lexical, roots) && !(absolute && options.absoluteMayLeave)) throw leaves(absolute);
+  if (!isInside(lexical, roots) && !(absolute && absoluteMayLeave)) return leaves(absolute);
   let real: string;
   try {
     real = realpathSync(link);
   } catch (error) {
     const errno = errnoOf(error);
     if (errno !== "ENOENT" && errno !== "ENOTDIR" && errno !== "ELOOP") throw unreadableFile(link, error, "");
-    throw new PackerError(
-      "MISSING_FILE",
+    const [why, advice] =
       errno === "ELOOP"
-        ? `a symlink to ${sanitizeLine(target)}, which loops back to itself: remove it`
-        : `a symlink to ${sanitizeLine(target)}, which does not exist: remove it, or restore what it points at`,
-      { location: where, cause: error },
-    );
+        ? ["which loops back to itself", "remove it"]
+        : ["which does not exist", "remove it, or restore what it points at"];
+    const refusal = new PackerError("MISSING_FILE", `a symlink to ${shown}, ${why}: ${advice}`, {
+      location: where,
+      cause: error,
+    });
+    return { why, refusal };
   }
-  if (!isInside(real, roots) && !options.absoluteMayLeave) throw leaves(true);
+  if (!isInside(real, roots) && !absoluteMayLeave) return leaves(true);
   const root = roots.find((candidate) => isInside(lexical, [candidate]));
   if (!absolute || root === undefined) return target;
   // Both ends under one spelling of the root: `/tmp/env/a` → `/private/tmp/env/b` is `b`, not `../../private/…`.
@@ -82,11 +109,36 @@ export function checkedLinkTarget(
 }
 
 /**
+ * The target to pack for the symlink at `link` (shown as `shownAs` in a warning), as `linkTargetOf` says; an
+ * unsafe one is refused, or with `skip` left out (undefined) and noted in `handling.warnings`.
+ */
+export function packedLinkTarget(
+  link: { path: string; target: string; shownAs: string },
+  roots: readonly string[],
+  handling: LinkHandling,
+  absoluteMayLeave = false,
+): string | undefined {
+  const checked = linkTargetOf(link.path, link.target, roots, absoluteMayLeave);
+  if (typeof checked === "string") return checked;
+  if (handling.unsafeLinks !== "skip") throw checked.refusal;
+  handling.warnings.push(
+    sanitizeLine(`${link.shownAs}: a symlink to ${link.target}, ${checked.why}; left out`),
+  );
+  return undefined;
+}
+
+/**
  * What the writer needs of a file: its kind, size and mode. No hash: RECORD's may be stale or missing (Debian drops
  * RECORD), and the zip writer hashes every file as it reads it for the archive. Synchronous: for 25,000 small
- * metadata calls on a warm cache, a loop of lstatSync is several times faster than as many promises.
+ * metadata calls on a warm cache, a loop of lstatSync is several times faster than as many promises. Undefined for
+ * an unsafe symlink `handling` leaves out.
  */
-function packedFile(source: string, name: string, roots: readonly string[]): ArchiveEntry {
+function packedFile(
+  source: string,
+  name: string,
+  roots: readonly string[],
+  handling: LinkHandling,
+): ArchiveEntry | undefined {
   let stats: ReturnType<typeof lstatSync>;
   try {
     stats = lstatSync(source);
@@ -95,13 +147,25 @@ function packedFile(source: string, name: string, roots: readonly string[]): Arc
   } catch (error) {
     throw unreadableFile(source, error, "listed in its distribution's RECORD but missing; reinstall it");
   }
-  if (stats.isSymbolicLink())
-    return { kind: "symlink", name, target: checkedLinkTarget(source, readlinkSync(source), roots) };
+  if (stats.isSymbolicLink()) {
+    const link = { path: source, target: readlinkSync(source), shownAs: source };
+    const target = packedLinkTarget(link, roots, handling);
+    return target === undefined ? undefined : { kind: "symlink", name, target };
+  }
   return { kind: "file", name, path: source, size: stats.size, mode: stats.mode & 0o777 };
 }
 
-/** A distribution's installed files, from its RECORD: packed as installed, never rebuilt. */
-export function distributionFiles(distribution: Distribution): ArchiveEntry[] {
+const isEntry = (entry: ArchiveEntry | undefined): entry is ArchiveEntry => entry !== undefined;
+
+/**
+ * A distribution's installed files, from its RECORD, but for those `isExcluded` names (paths in site-packages):
+ * packed as installed, never rebuilt. A symlink that cannot ship is refused or left out, as `handling` says.
+ */
+export function distributionFiles(
+  distribution: Distribution,
+  handling: LinkHandling = refuseUnsafeLinks(),
+  isExcluded: (path: string) => boolean = () => false,
+): ArchiveEntry[] {
   if (!distribution.files)
     throw new PackerError(
       "INVALID_ARGUMENT",
@@ -114,8 +178,9 @@ export function distributionFiles(distribution: Distribution): ArchiveEntry[] {
   const roots = rootsOf(distribution.sitePackages);
   return distribution.files
     .map((record) => posix.normalize(record.path))
-    .filter(isPacked)
-    .map((path) => packedFile(join(distribution.sitePackages, path), `${DEPS}/${path}`, roots));
+    .filter((path) => isPacked(path) && !isExcluded(path))
+    .map((path) => packedFile(join(distribution.sitePackages, path), `${DEPS}/${path}`, roots, handling))
+    .filter(isEntry);
 }
 
 const skippedDirectories = new Set([
@@ -128,14 +193,19 @@ const skippedDirectories = new Set([
   ".tox",
 ]);
 
-/** The code of an editable install, baked in as if it were installed: each top-level under `.deps/`. */
-export function editableFiles(editable: EditableInstall): ArchiveEntry[] {
-  const packed: ArchiveEntry[] = [];
+/**
+ * The code of an editable install, baked in as if it were installed: each top-level under `.deps/`; a module that
+ * is a symlink that cannot ship is refused or left out, as `handling` says.
+ */
+export function editableFiles(
+  editable: EditableInstall,
+  handling: LinkHandling = refuseUnsafeLinks(),
+): ArchiveEntry[] {
+  const packed: (ArchiveEntry | undefined)[] = [];
   for (const topLevel of editable.topLevels) {
     if (topLevel.kind === "module") {
-      packed.push(
-        packedFile(topLevel.path, `${DEPS}/${basename(topLevel.path)}`, rootsOf(dirname(topLevel.path))),
-      );
+      const roots = rootsOf(dirname(topLevel.path));
+      packed.push(packedFile(topLevel.path, `${DEPS}/${basename(topLevel.path)}`, roots, handling));
       continue;
     }
     const entries = collectTree(topLevel.path, {
@@ -146,11 +216,11 @@ export function editableFiles(editable: EditableInstall): ArchiveEntry[] {
     });
     const roots = rootsOf(topLevel.path);
     for (const entry of entries) {
-      if (entry.kind === "file") packed.push(packedFile(entry.path, entry.name, roots));
+      if (entry.kind === "file") packed.push(packedFile(entry.path, entry.name, roots, handling));
       else if (entry.kind === "symlink") packed.push(entry);
     }
   }
-  return packed;
+  return packed.filter(isEntry);
 }
 
 /**

@@ -3,18 +3,20 @@ import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { listTar } from "@cluster-pack/archive";
+import { listTar, listZip } from "@cluster-pack/archive";
 import { type Interpreter, probeInterpreter, readDistributions } from "@cluster-pack/python-env";
 import {
   buildWheel,
   copyBuiltPackage,
+  createCondaStylePrefix,
   createVenv,
+  installCondaPackage,
   machinePython,
   pipInstall,
   type Venv,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packVenv, packZipapp } from "../src/index.js";
+import { packConda, packVenv, packZipapp } from "../src/index.js";
 
 const isRoot = process.getuid?.() === 0;
 let root: string;
@@ -62,14 +64,17 @@ async function withRecordRows<T>(rows: string, action: () => Promise<T>): Promis
   }
 }
 
-const packPurepkg = async (output: string) => {
+const packPurepkg = async (output: string, unsafeLinks?: "skip") => {
   const { distributions } = await readDistributions(interpreter.sitePackages);
   return packZipapp({
     interpreter,
     distributions: distributions.filter((d) => d.normalizedName === "purepkg"),
     output,
+    ...(unsafeLinks && { unsafeLinks }),
   });
 };
+
+const tarNames = async (archive: string) => (await listTar(archive)).map((entry) => entry.name);
 
 describe("symlinks met walking a venv", () => {
   it("refuses an absolute link outside the environment, naming it and its target", async () => {
@@ -114,6 +119,24 @@ describe("symlinks met walking a venv", () => {
     );
   });
 
+  it("leaves out, when told to skip, links outside or climbing out of it, a warning naming each", async () => {
+    await writeFile(join(root, "beside-the-venv.txt"), "not shipped\n");
+    const output = join(root, "skipped.tar.gz");
+    const packed = await withLink("/etc/hostname", join(venv.prefix, "share", "outside"), () =>
+      withLink("../../beside-the-venv.txt", join(venv.prefix, "share", "up"), () =>
+        packVenv({ interpreter, output, unsafeLinks: "skip" }),
+      ),
+    );
+    expect(packed.warnings).toEqual([
+      "share/outside: a symlink to /etc/hostname, outside the environment; left out",
+      "share/up: a symlink to ../../beside-the-venv.txt, which leaves the environment; left out",
+    ]);
+    const names = await tarNames(output);
+    expect(names).not.toContain("share/outside");
+    expect(names).not.toContain("share/up");
+    expect(names).toContain("bin/python");
+  });
+
   it("keeps links inside the venv, and the interpreter links to its base, making absolute ones relative", async () => {
     const output = join(root, "inside.tar.gz");
     await withLink(join(venv.prefix, "pyvenv.cfg"), join(venv.prefix, "share", "config"), () =>
@@ -127,6 +150,53 @@ describe("symlinks met walking a venv", () => {
     expect(links.get("share/config")).toBe("../pyvenv.cfg");
     expect(links.get("lib64")).toBe("lib");
     expect(links.has("bin/python")).toBe(true);
+  });
+});
+
+describe("symlinks met walking a conda environment", () => {
+  let conda: Venv;
+  let dangling: string;
+
+  beforeAll(async () => {
+    conda = await createCondaStylePrefix(join(root, "miniconda", "envs", "links"), []);
+    await installCondaPackage(conda.prefix, {
+      name: "linked",
+      version: "1.0",
+      build: "0",
+      files: { "share/linked/data.txt": { content: "data\n" }, "share/linked/alias.txt": { content: "" } },
+    });
+    // conda's file, now a link to one that is gone: left out for that reason, not also counted as gone.
+    dangling = join(conda.prefix, "share", "linked", "alias.txt");
+    await rm(dangling);
+    await symlink("moved.txt", dangling);
+    await symlink("/etc/hostname", join(conda.prefix, "share", "linked", "host"));
+  }, 120_000);
+
+  const packLinked = (output: string, unsafeLinks?: "skip") =>
+    packConda({
+      interpreter: { prefix: conda.prefix, sitePackages: [conda.sitePackages] },
+      output,
+      ...(unsafeLinks && { unsafeLinks }),
+    });
+
+  it("refuses a dangling link by default", async () => {
+    await expect(packLinked(join(root, "conda-dangling.tar.gz"))).rejects.toMatchObject({
+      code: "MISSING_FILE",
+      message: `${dangling}: a symlink to moved.txt, which does not exist: remove it, or restore what it points at`,
+    });
+  });
+
+  it("leaves it out when told to skip, with one warning, keeping absolute links out of the prefix", async () => {
+    const output = join(root, "conda-skipped.tar.gz");
+    const packed = await packLinked(output, "skip");
+    expect(packed.warnings).toEqual([
+      "share/linked/alias.txt: a symlink to moved.txt, which does not exist; left out",
+    ]);
+    expect(packed.missing).toEqual([]);
+    const names = await tarNames(output);
+    expect(names).toContain("share/linked/data.txt");
+    expect(names).toContain("share/linked/host");
+    expect(names).not.toContain("share/linked/alias.txt");
   });
 });
 
@@ -153,6 +223,31 @@ describe("symlinks listed in a RECORD", () => {
         }),
       ),
     );
+  });
+
+  it("leaves a dangling one out of a zipapp when told to skip, with a warning naming it", async () => {
+    const link = join(venv.sitePackages, "purepkg", "gone.py");
+    const output = join(root, "dangling-skipped.pex");
+    const packed = await withLink("moved.py", link, () =>
+      withRecordRows("purepkg/gone.py,,\n", () => packPurepkg(output, "skip")),
+    );
+    expect(packed.warnings).toEqual([`${link}: a symlink to moved.py, which does not exist; left out`]);
+    const { entries } = await listZip(output);
+    const names = entries.map((entry) => entry.name);
+    expect(names).toContain(".deps/purepkg/__init__.py");
+    expect(names).not.toContain(".deps/purepkg/gone.py");
+  });
+
+  it("names a skipped link's control characters as escapes", async () => {
+    const link = join(venv.sitePackages, "purepkg", "odd\u001b[2J.py");
+    const packed = await withLink("/etc/host\nname", link, () =>
+      withRecordRows('"purepkg/odd\u001b[2J.py",,\n', () =>
+        packPurepkg(join(root, "odd-skipped.pex"), "skip"),
+      ),
+    );
+    expect(packed.warnings).toEqual([
+      `${venv.sitePackages}/purepkg/odd\\x1b[2J.py: a symlink to /etc/host\\nname, outside the environment; left out`,
+    ]);
   });
 
   it("packs one that stays inside site-packages", async () => {

@@ -101,14 +101,32 @@ describe("a venv archive unpacked at another path", () => {
     expect(entries.map((entry) => entry.name)).not.toContain("lib64/");
   });
 
-  it("leaves a dangling symlink out of a zip, with a warning naming it", async () => {
+  it("refuses a dangling symlink by default, naming it in one line", async () => {
     const link = join(venv.prefix, "share-dangling");
-    await symlink(join(root, "nowhere"), link);
+    const target = join(venv.prefix, "nowhere");
+    await symlink(target, link);
     try {
-      const packed = await packVenv({ interpreter, output: join(root, "dangling.zip") });
+      await expect(packVenv({ interpreter, output: join(root, "dangling.zip") })).rejects.toMatchObject({
+        code: "MISSING_FILE",
+        message: `${link}: a symlink to ${target}, which does not exist: remove it, or restore what it points at`,
+      });
+    } finally {
+      await rm(link);
+    }
+  });
+
+  it("leaves a dangling symlink out of a zip, with a warning naming it, when told to skip unsafe links", async () => {
+    const link = join(venv.prefix, "share-dangling");
+    const target = join(venv.prefix, "nowhere");
+    await symlink(target, link);
+    try {
+      const output = join(root, "dangling-skipped.zip");
+      const packed = await packVenv({ interpreter, output, unsafeLinks: "skip" });
       expect(packed.warnings).toEqual([
-        `share-dangling: a symlink to ${join(root, "nowhere")}, which does not exist; left out of the zip`,
+        `share-dangling: a symlink to ${target}, which does not exist; left out`,
       ]);
+      const { entries } = await listZip(output);
+      expect(entries.map((entry) => entry.name)).not.toContain("share-dangling");
     } finally {
       await rm(link);
     }
