@@ -29,6 +29,8 @@ export interface ProjectConfig {
   extraIndexUrls?: string[];
   findLinks?: string[];
   noIndex?: boolean;
+  /** Leave out distributions nothing identifies (`--skip-broken`). */
+  skipBroken?: boolean;
   plugins?: string[];
   /** Sets `CLUSTER_PACK_STORE` (the embedded store's directory). */
   store?: string;
@@ -36,9 +38,13 @@ export interface ProjectConfig {
   user?: string;
   /** Sets `C_PACK_ENV_FALLBACK_PATH`. */
   envFallbackPath?: string;
+  /** Seconds without a byte moving before a store request is given up (`--stall-timeout`). */
+  stallTimeout?: number;
+  /** How many times a failed store request is sent again (`--retries`). */
+  retries?: number;
 }
 
-type Kind = "string" | "boolean" | "strings" | "level";
+type Kind = "string" | "boolean" | "strings" | "level" | "number";
 const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   python: ["python", "string"],
   "package-path": ["packagePath", "string"],
@@ -57,10 +63,13 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   "extra-index-urls": ["extraIndexUrls", "strings"],
   "find-links": ["findLinks", "strings"],
   "no-index": ["noIndex", "boolean"],
+  "skip-broken": ["skipBroken", "boolean"],
   plugins: ["plugins", "strings"],
   store: ["store", "string"],
   user: ["user", "string"],
   "env-fallback-path": ["envFallbackPath", "string"],
+  "stall-timeout": ["stallTimeout", "number"],
+  retries: ["retries", "number"],
 };
 
 const kindNames: Record<Kind, string> = {
@@ -68,6 +77,7 @@ const kindNames: Record<Kind, string> = {
   boolean: "a boolean",
   strings: "a list of strings",
   level: 'a level 0-9 or "store", "fast", "best"',
+  number: "a number",
 };
 
 /** The nearest pyproject.toml from `start` upwards, or undefined. */
@@ -127,6 +137,7 @@ export async function loadProjectConfig(cwd = process.cwd()): Promise<ProjectCon
     let parsed: unknown;
     if (kind === "string") parsed = typeof value === "string" ? value : undefined;
     else if (kind === "boolean") parsed = typeof value === "boolean" ? value : undefined;
+    else if (kind === "number") parsed = typeof value === "number" ? value : undefined;
     else if (kind === "level")
       parsed = typeof value === "string" || typeof value === "number" ? String(value) : undefined;
     else parsed = asStrings(value);

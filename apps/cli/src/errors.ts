@@ -18,13 +18,48 @@ export interface ReportedError {
 
 const help = "see cluster-pack <command> --help";
 
+/** The kind of store an error is about: hints name that store's settings, not another's. */
+type StoreKind = "s3" | "hdfs" | "local" | "other";
+
+const storeKindOf = (location: string): StoreKind | undefined => {
+  if (/^s3a?:\/\//i.test(location)) return "s3";
+  if (/^(hdfs|webhdfs|swebhdfs|viewfs):\/\//i.test(location)) return "hdfs";
+  if (/^file:/i.test(location) || location.startsWith("/")) return "local";
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? "other" : undefined;
+};
+
+/** The store named by the first location along the error and its causes. */
+function storeOf(error: unknown): StoreKind {
+  for (let current = error; isClusterPackError(current); current = current.cause) {
+    const kind = current.location === undefined ? undefined : storeKindOf(current.location);
+    if (kind) return kind;
+  }
+  return "other";
+}
+
 // What to do about each error a user can meet, in the command's own words (flags, variables). Every family's every
 // code has one: a new code does not compile until it says what the user should do.
-const storageHints: Record<StorageErrorCode, string> = {
-  NOT_FOUND: "check that the bucket or directory exists (and the URI's spelling)",
+const storageHints: Record<StorageErrorCode, string | Record<StoreKind, string>> = {
+  NOT_FOUND: {
+    s3: "check that the bucket exists (and the URI's spelling)",
+    hdfs: "check that the directory exists on HDFS (and the URI's spelling)",
+    local: "check that the directory exists (and the path's spelling)",
+    other: "check that the directory exists (and the URI's spelling)",
+  },
   ALREADY_EXISTS: "remove the existing file or choose another path",
-  PERMISSION_DENIED: "check the credentials (AWS_*, HADOOP_USER_NAME…) and the store's permissions",
-  TRANSIENT: "the store did not answer; check the endpoint (AWS_ENDPOINT_URL_S3, HADOOP_CONF_DIR) and retry",
+  PERMISSION_DENIED: {
+    s3: "check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE…) and the bucket's permissions",
+    hdfs: "check the HDFS user (HADOOP_USER_NAME, or --kerberos with a ticket) and the directory's permissions",
+    local: "check the permissions of the directory",
+    other: "check the credentials and the store's permissions",
+  },
+  TRANSIENT: {
+    s3: "the store could not be reached or did not answer; check the endpoint (AWS_ENDPOINT_URL_S3) and retry (--retries, --stall-timeout)",
+    hdfs: "the namenode or a datanode could not be reached or did not answer; check the addresses in HADOOP_CONF_DIR and retry (--retries, --stall-timeout)",
+    local: "the file system was busy; run the command again",
+    other:
+      "the store could not be reached or did not answer; check its address and retry (--retries, --stall-timeout)",
+  },
   INVALID_ARGUMENT:
     "check the URI: a path, file://, s3://bucket/key, hdfs://namenode/path or webhdfs://host:port/path",
   ABORTED: "the transfer was cancelled; run the command again",
@@ -41,7 +76,7 @@ const archiveHints: Record<ArchiveErrorCode, string> = {
 const pythonHints: Record<PythonEnvErrorCode, string> = {
   NOT_A_PYTHON: "pass --python with a Python interpreter, e.g. --python .venv/bin/python",
   UNREADABLE_ENVIRONMENT: "check the environment's permissions, or pass another --python",
-  BROKEN_DISTRIBUTION: "reinstall the package named above",
+  BROKEN_DISTRIBUTION: "reinstall the package named above, or leave it out with --skip-broken",
   INVALID_ARGUMENT: "check --additional-packages and the files named above",
   MISSING_TOOL: "install the tool named above, or pass --find-links/--no-index to stay offline",
   RESOLUTION_FAILED: "check --additional-packages and the index (--index-url, C_PACK_PYPI_URL)",
@@ -75,9 +110,10 @@ const shippingHints: Record<ShippingErrorCode, string> = {
   UPLOAD_FAILED: "check the store and run the upload again; nothing half-written was published",
   REMOVE_FAILED: "check the store's permissions and run the command again",
   DOWNLOAD_FAILED: "check the URL or URI and that it can be read from here",
+  CONCURRENT_UPLOAD: "another upload to the same path is running: let it finish, then run the command again",
 };
 
-const hintsByFamily: Record<string, Record<string, string>> = {
+const hintsByFamily: Record<string, Record<string, string | Record<StoreKind, string>>> = {
   StorageError: storageHints,
   ArchiveError: archiveHints,
   PythonEnvError: pythonHints,
@@ -89,11 +125,21 @@ const hintsByFamily: Record<string, Record<string, string>> = {
 };
 
 /** The error's own hint, else the command's for its family and code, else the hint of what caused it. */
-function hintOf(error: unknown): string | undefined {
+function hintOf(error: unknown, store: StoreKind): string | undefined {
   if (!isClusterPackError(error)) return undefined;
   if (error.hint) return error.hint;
   // A step that wraps a storage error (an upload) is best explained by the store's problem.
-  return hintOf(error.cause) ?? hintsByFamily[error.name]?.[error.code];
+  const own = hintsByFamily[error.name]?.[error.code];
+  return hintOf(error.cause, store) ?? (typeof own === "object" ? own[store] : own);
+}
+
+// What Node and the HTTP clients say when a server or the network ends a transfer early.
+const CUT_CONNECTION = /^(aborted|premature close|terminated|other side closed|socket hang up)$/i;
+
+/** A message from outside our error families (a bug, a raw network error): its first line, in plain words when known. */
+function plainMessageOf(error: unknown): string {
+  const line = firstLine(error);
+  return CUT_CONNECTION.test(line) ? "the connection closed before the whole answer arrived" : line;
 }
 
 /** What the user sees for an error, and the exit code: 2 for a usage error, 1 for everything else. */
@@ -105,12 +151,12 @@ export function reportOf(error: unknown): ReportedError {
       exitCode: 2,
     };
   if (isClusterPackError(error)) {
-    const hint = hintOf(error);
+    const hint = hintOf(error, storeOf(error));
     return {
       message: error.message,
       exitCode: error.code === "INVALID_ARGUMENT" ? 2 : 1,
       ...(hint && { hint }),
     };
   }
-  return { message: firstLine(error) || "failed", exitCode: 1 };
+  return { message: plainMessageOf(error) || "failed", exitCode: 1 };
 }

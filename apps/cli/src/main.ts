@@ -15,8 +15,9 @@ import { usageCommand } from "./commands/usage.js";
 import { whereCommand } from "./commands/where.js";
 import { applyToEnvironment, loadProjectConfig, type ProjectConfig } from "./config.js";
 import { reportOf } from "./errors.js";
+import { exitCodeOfLateSignal, Interrupted } from "./interrupts.js";
 import { listOption } from "./options.js";
-import { renderError } from "./render.js";
+import { printableLine, renderError } from "./render.js";
 
 function program(config: ProjectConfig): Command {
   const root = new Command("cluster-pack")
@@ -34,6 +35,13 @@ function program(config: ProjectConfig): Command {
     .addOption(
       new Option("--httpfs", "HDFS: the namenode addresses are HttpFS gateways (data goes through them)"),
     )
+    .addOption(
+      new Option(
+        "--stall-timeout <seconds>",
+        "give up on a store request when no byte moved for this long (default 120)",
+      ),
+    )
+    .addOption(new Option("--retries <n>", "send a failed store request again up to n times (default 4)"))
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
@@ -64,8 +72,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     const config = await loadProjectConfig();
     applyToEnvironment(config);
     await program(config).parseAsync(argv, { from: "user" });
-    return 0;
+    // Interrupted after the work was done: the result stands, the exit code says the signal (a script stops).
+    return exitCodeOfLateSignal() ?? 0;
   } catch (error) {
+    if (error instanceof Interrupted) {
+      process.stderr.write(`${printableLine(error.message)}\n`);
+      return error.exitCode;
+    }
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
       // `cluster-pack` alone: the help went to stderr already.

@@ -7,6 +7,7 @@ import {
   type PackageSelection,
   type Packer,
   packers,
+  type StorageOptions,
 } from "cluster-pack";
 import { Option } from "commander";
 import type { ProjectConfig } from "./config.js";
@@ -26,6 +27,10 @@ export interface GlobalFlags {
   keytab?: string;
   /** HDFS: the addresses are HttpFS gateways. */
   httpfs?: boolean;
+  /** Seconds without a byte moving before a store request is given up (`--stall-timeout`). */
+  stallTimeout?: string;
+  /** How many times a failed store request is sent again (`--retries`). */
+  retries?: string;
 }
 
 /** Flags that choose an environment and the packages it ships (`info` takes only these). */
@@ -51,6 +56,7 @@ export interface EnvironmentFlags extends PackageSelectionFlags {
   findLinks?: string[];
   /** commander's `--no-index`: false when given. */
   index?: boolean;
+  skipBroken?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [
@@ -103,6 +109,10 @@ export const environmentOptions = () => [
     "--exclude <glob>",
     "leave out files matching this fnmatch pattern, on paths inside the archive (repeatable; e.g. '*/tests/*')",
   ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+  new Option(
+    "--skip-broken",
+    "leave out installed distributions nothing identifies (a .dist-info without METADATA), with a warning, instead of stopping",
+  ),
   new Option(
     "--compile",
     "precompile the Python sources into the archive (unchecked-hash .pyc, PEP 552): faster first start on the nodes",
@@ -190,6 +200,7 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
   const extraIndexUrls = flags.extraIndexUrl ?? config.extraIndexUrls;
   const findLinks = flags.findLinks ?? config.findLinks;
   const noIndex = flags.index === false ? true : config.noIndex;
+  const skipBroken = flags.skipBroken ?? config.skipBroken;
   return {
     ...packageSelectionOf(flags, config),
     ...(packer !== undefined && { packer }),
@@ -209,6 +220,7 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
     ...(extraIndexUrls !== undefined && { extraIndexUrls }),
     ...(findLinks !== undefined && { findLinks }),
     ...(noIndex !== undefined && { noIndex }),
+    ...(skipBroken && { brokenDistributions: "skip" }),
   };
 }
 
@@ -217,11 +229,57 @@ export function pluginsOf(flags: GlobalFlags, config: ProjectConfig): string[] {
   return [...new Set([...(flags.plugin ?? []), ...(config.plugins ?? [])])];
 }
 
-/** The storage options of every command: plugins, and the HDFS flags (`--kerberos`, `--principal`, `--keytab`, `--httpfs`). */
+/** `--stall-timeout` (seconds, from a flag or the table) in milliseconds, or a usage error naming where it came from. */
+function stallTimeoutMsOf(value: string | number, given: string): number {
+  const seconds =
+    typeof value === "number" ? value : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new UsageError(
+      `${given} "${value}" is not a positive number of seconds (at most 86400)`,
+      "write e.g. --stall-timeout 60",
+    );
+  return Math.round(seconds * 1000);
+}
+
+/** `--retries` (a whole number ≥ 0) as the adapters' attempt count, or a usage error naming where it came from. */
+function maxAttemptsOf(value: string | number, given: string): number {
+  const retries = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(retries) || retries < 0 || retries > 100)
+    throw new UsageError(`${given} "${value}" is not a whole number from 0 to 100`, "write e.g. --retries 3");
+  return retries + 1;
+}
+
+/** Flags first, then the table: how long a store request may stall and how often it is retried. */
+export function networkPolicyOf(
+  flags: GlobalFlags,
+  config: ProjectConfig,
+): NonNullable<StorageOptions["network"]> {
+  const inTable = (key: string) => `${config.file}: [tool.cluster-pack] ${key}`;
+  const stallTimeout = flags.stallTimeout ?? config.stallTimeout;
+  const retries = flags.retries ?? config.retries;
+  return {
+    ...(stallTimeout !== undefined && {
+      stallTimeoutMs: stallTimeoutMsOf(
+        stallTimeout,
+        flags.stallTimeout === undefined ? inTable("stall-timeout") : "--stall-timeout",
+      ),
+    }),
+    ...(retries !== undefined && {
+      maxAttempts: maxAttemptsOf(retries, flags.retries === undefined ? inTable("retries") : "--retries"),
+    }),
+  };
+}
+
+/**
+ * The storage options of every command: plugins, the HDFS flags (`--kerberos`, `--principal`, `--keytab`,
+ * `--httpfs`), the network policy (`--stall-timeout`, `--retries`), and `log` for what the adapters report (retries,
+ * failovers), which `--verbose` shows.
+ */
 export function fsArgsOf(
   flags: GlobalFlags,
   config: ProjectConfig,
-): {
+  log?: (message: string) => void,
+): StorageOptions & {
   plugins: string[];
   hdfs?: { kerberos?: boolean; principal?: string; keytab?: string; httpfs?: boolean };
 } {
@@ -231,5 +289,11 @@ export function fsArgsOf(
     ...(flags.principal !== undefined && { principal: flags.principal }),
     ...(flags.keytab !== undefined && { keytab: resolve(flags.keytab) }),
   };
-  return { plugins: pluginsOf(flags, config), ...(Object.keys(hdfs).length > 0 && { hdfs }) };
+  const network = networkPolicyOf(flags, config);
+  return {
+    plugins: pluginsOf(flags, config),
+    ...(Object.keys(hdfs).length > 0 && { hdfs }),
+    ...(Object.keys(network).length > 0 && { network }),
+    ...(log && { log }),
+  };
 }

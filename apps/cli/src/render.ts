@@ -2,7 +2,13 @@
 
 import { basename } from "node:path";
 import cliProgress from "cli-progress";
-import type { ProgressEvent, ProgressListener } from "cluster-pack";
+import {
+  type ProgressEvent,
+  type ProgressListener,
+  redactUrlCredentials,
+  sanitizeLine,
+  sanitizeText,
+} from "cluster-pack";
 import type { GlobalFlags } from "./options.js";
 
 const colorEnabled = (stream: NodeJS.WriteStream) =>
@@ -36,19 +42,43 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** Text from files, servers or the user's environment as it may reach a terminal: no escape sequence, no password. */
+export const printable = (value: string) => redactUrlCredentials(sanitizeText(value));
+
+/** `printable`, on one line. */
+export const printableLine = (value: string) => redactUrlCredentials(sanitizeLine(value));
+
 /**
- * A value read from a store (metadata anyone may have written) as one printable cell: a string as is, anything
- * else as JSON, and control characters (terminal escapes, newlines) shown as `\uXXXX` rather than obeyed.
+ * A value read from a store or an environment's files (metadata anyone may have written) as printable text on one
+ * line: a string as is, anything else as JSON, control characters (terminal escapes, newlines) shown as `\xNN`
+ * rather than obeyed; cut to `maxLength` characters when given (a table cell of crafted metadata can be megabytes).
  */
-export function text(value: unknown): string {
+export function text(value: unknown, maxLength = Number.POSITIVE_INFINITY): string {
   if (value === undefined || value === null) return "";
-  const raw = typeof value === "string" ? value : JSON.stringify(value);
-  return [...raw]
-    .map((char) => {
-      const code = char.codePointAt(0) ?? 0;
-      return code < 0x20 || (code >= 0x7f && code < 0xa0) ? `\\u${code.toString(16).padStart(4, "0")}` : char;
-    })
-    .join("");
+  const raw = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  const line = printableLine(raw);
+  return line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line;
+}
+
+// JSON.stringify escapes C0 controls but not DEL and the C1 controls (U+009B is a one-character CSI on some
+// terminals); inside a JSON string their `\u` escapes mean the same characters.
+const UNESCAPED_BY_JSON = /[\u007f-\u009f]/g;
+
+/** `value` as indented JSON that is safe to print: every control character escaped, no password of a URL. */
+export const toPrintableJson = (value: unknown) =>
+  redactUrlCredentials(
+    JSON.stringify(value, null, 2).replace(
+      UNESCAPED_BY_JSON,
+      (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    ),
+  );
+
+/**
+ * A launch configuration on stdout. URLs in it lose their passwords unless the user asked for secrets
+ * (`--include-secrets`): a printed config ends up in shell histories, CI logs and tickets.
+ */
+export function emitConfig(config: string, options: { includeSecrets?: boolean | undefined } = {}) {
+  out.write(options.includeSecrets ? config : redactUrlCredentials(config));
 }
 
 /** Rows of cells, each column padded to its widest cell. */
@@ -94,19 +124,19 @@ export function createOutput(flags: GlobalFlags): Output {
     json,
     quiet,
     result(value, human, quietLine) {
-      if (json) out.write(`${JSON.stringify(value, null, 2)}\n`);
+      if (json) out.write(`${toPrintableJson(value)}\n`);
       else if (quiet) {
-        if (quietLine) out.write(`${quietLine}\n`);
-      } else out.write(`${human()}\n`);
+        if (quietLine) out.write(`${printable(quietLine)}\n`);
+      } else out.write(`${redactUrlCredentials(human())}\n`);
     },
     note(text) {
-      if (!quiet) err.write(`${text}\n`);
+      if (!quiet) err.write(`${redactUrlCredentials(text)}\n`);
     },
     verbose(text) {
-      if (verbose) err.write(`${style.hintDim(text)}\n`);
+      if (verbose) err.write(`${style.hintDim(printableLine(text))}\n`);
     },
     warn(text) {
-      if (!quiet) err.write(`${style.warnYellow("warning:")} ${text}\n`);
+      if (!quiet) err.write(`${style.warnYellow("warning:")} ${printableLine(text)}\n`);
     },
     progress() {
       return progressRenderer(quiet, verbose);
@@ -127,7 +157,7 @@ function progressRenderer(quiet: boolean, verbose: boolean): ProgressListener & 
     const eventKey = `${event.phase}:${event.target ?? ""}`;
     // The pack target is a temporary file: its name says enough.
     const target = event.target && event.phase === "pack" ? basename(event.target) : event.target;
-    const label = `${phaseLabel[event.phase]}${target ? ` ${target}` : ""}`;
+    const label = `${phaseLabel[event.phase]}${target ? ` ${printableLine(target)}` : ""}`;
     if (eventKey !== key) {
       stop();
       key = eventKey;
@@ -172,18 +202,18 @@ function progressRenderer(quiet: boolean, verbose: boolean): ProgressListener & 
 
 /** One line on stderr: `error: <message>`, then a hint or the pointer to `--debug`; the trace with `--debug`. */
 export function renderError(message: string, hint: string | undefined, error: unknown, debug: boolean) {
-  err.write(`${style.errorRed("error:")} ${message}\n`);
+  err.write(`${style.errorRed("error:")} ${printableLine(message)}\n`);
   if (debug) {
     let current: unknown = error;
     let prefix = "";
     while (current) {
       err.write(
-        `${prefix}${current instanceof Error ? (current.stack ?? current.message) : String(current)}\n`,
+        `${prefix}${printable(current instanceof Error ? (current.stack ?? current.message) : String(current))}\n`,
       );
       current = current instanceof Error ? current.cause : undefined;
       prefix = "caused by: ";
     }
   }
-  if (hint) err.write(`${style.hintDim(`hint: ${hint}`)}\n`);
+  if (hint) err.write(`${style.hintDim(`hint: ${printableLine(hint)}`)}\n`);
   else if (!debug) err.write(`${style.hintDim("(run with --debug for details)")}\n`);
 }

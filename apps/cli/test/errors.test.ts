@@ -157,6 +157,7 @@ const families: [string, (code: string) => Error, readonly string[]][] = [
       "UPLOAD_FAILED",
       "REMOVE_FAILED",
       "DOWNLOAD_FAILED",
+      "CONCURRENT_UPLOAD",
     ],
   ],
 ];
@@ -181,9 +182,31 @@ describe("errors of the packers and the emitters", () => {
     });
     expect(reportOf(error)).toEqual({
       message: "s3://team/envs/env.pex: uploading the archive failed: access denied",
-      hint: "check the credentials (AWS_*, HADOOP_USER_NAME…) and the store's permissions",
+      hint: "check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE…) and the bucket's permissions",
       exitCode: 1,
     });
+  });
+
+  it.each([
+    ["s3://team/envs/env.pex", /AWS_ENDPOINT_URL_S3/, /HADOOP/],
+    ["webhdfs://namenode:9870/user/bob/env.pex", /HADOOP_CONF_DIR/, /AWS/],
+    ["hdfs:///user/bob/env.pex", /HADOOP_CONF_DIR/, /AWS/],
+    ["/data/envs/env.pex", /run the command again/, /AWS|HADOOP/],
+  ])("hints at the settings of the store in %s, not another's", (uri, named, notNamed) => {
+    const cause = new StorageError("TRANSIENT", "lost the connection", { uri });
+    const error = new ShippingError("UPLOAD_FAILED", "uploading the archive failed", {
+      location: uri,
+      cause,
+    });
+    expect(reportOf(error).hint).toMatch(named);
+    expect(reportOf(error).hint).not.toMatch(notNamed);
+    expect(reportOf(cause).hint).toMatch(named);
+  });
+
+  it("says in plain words that a connection closed early, instead of the HTTP client's 'aborted'", () => {
+    expect(reportOf(new Error("aborted")).message).toBe(
+      "the connection closed before the whole answer arrived",
+    );
   });
 
   it("prefers the library's own hint", () => {

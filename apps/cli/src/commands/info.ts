@@ -10,7 +10,7 @@ import {
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { inspectionOptions, type PackageSelectionFlags, packageSelectionOf } from "../options.js";
-import { createOutput, formatBytes, style, table } from "../render.js";
+import { createOutput, formatBytes, style, table, text } from "../render.js";
 
 interface InfoFlags extends PackageSelectionFlags {
   top?: string;
@@ -71,25 +71,29 @@ export function summarize(
   };
 }
 
+/** Names, versions and problems come from the environment's files (METADATA, RECORD): shown, never obeyed. */
 function describe(summary: EnvironmentSummary): string {
   const i = summary.interpreter;
   const lines = [
-    `${style.bold("interpreter")}  ${i.executable} (${i.implementation} ${i.version}, ${i.kind})`,
-    `${style.bold("prefix")}       ${i.prefix}`,
-    `${style.bold("platform")}     ${i.platform}`,
+    `${style.bold("interpreter")}  ${text(i.executable)} (${text(i.implementation)} ${text(i.version)}, ${i.kind})`,
+    `${style.bold("prefix")}       ${text(i.prefix)}`,
+    `${style.bold("platform")}     ${text(i.platform)}`,
     `${style.bold("packages")}     ${summary.packages.length} (${formatBytes(summary.totalSize)}), ${summary.requirements.length} to ship`,
   ];
   if (summary.editable.length > 0) {
     lines.push("", style.bold("editable (shipped as zips):"));
-    lines.push(table(summary.editable.map((e) => [`  ${e.name}`, e.version, e.location ?? ""])));
+    lines.push(table(summary.editable.map((e) => [`  ${text(e.name)}`, text(e.version), text(e.location)])));
   }
   if (summary.largest.length > 0) {
     lines.push("", style.bold("largest packages:"));
-    lines.push(table(summary.largest.map((p) => [`  ${p.name}`, p.version, formatBytes(p.size)])));
+    lines.push(
+      table(summary.largest.map((p) => [`  ${text(p.name)}`, text(p.version), formatBytes(p.size)])),
+    );
   }
-  for (const problem of summary.problems) lines.push(`problem: ${problem.path}: ${problem.detail}`);
+  for (const problem of summary.problems)
+    lines.push(`problem: ${text(problem.path)}: ${text(problem.detail)}`);
   for (const warning of summary.compatibilityWarnings)
-    lines.push(`warning: ${warning.name} ${warning.version}: ${warning.detail}`);
+    lines.push(`warning: ${text(warning.name)} ${text(warning.version)}: ${text(warning.detail)}`);
   return lines.join("\n");
 }
 

@@ -4,22 +4,28 @@ import type { ProjectConfig } from "../config.js";
 import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, formatBytes, style, table, text } from "../render.js";
 
+/** A table cell of metadata: a glance, not the whole value (`--json` has that). */
+const cell = (value: unknown) => text(value, 80);
+
+/** A row per archive: what its metadata says, `?` for what it should say and does not (other tools, bad values). */
 function describe(listing: EnvListing): string {
-  if (listing.envs.length === 0) return `no archives in ${listing.uri}`;
+  if (listing.envs.length === 0) return `no archives in ${text(listing.uri)}`;
   return table(
-    listing.envs.map((env) => [
-      env.packagePath.split("/").at(-1) ?? env.packagePath,
-      env.size === undefined ? "" : formatBytes(env.size),
-      text(env.metadata?.created ?? env.modifiedAt),
-      env.metadata ? `python ${text(env.metadata.python_version) || "?"}` : "no metadata",
-      Array.isArray(env.metadata?.package_installed)
-        ? `${env.metadata.package_installed.length} packages`
-        : "",
-      text(env.metadata?.format),
-      env.editable.length > 0 ? `${env.editable.length} editable` : "",
-    ]),
+    listing.envs.map((env) => {
+      const metadata = env.metadata;
+      const known = (value: unknown) => cell(value) || "?";
+      return [
+        text(env.packagePath.split("/").at(-1) ?? env.packagePath),
+        env.size === undefined ? "" : formatBytes(env.size),
+        cell(metadata?.created ?? env.modifiedAt),
+        metadata ? `python ${known(metadata.python_version)}` : "no metadata",
+        metadata ? `${metadata.package_installed?.length ?? "?"} packages` : "",
+        metadata ? known(metadata.format) : "",
+        env.editable.length > 0 ? `${env.editable.length} editable` : "",
+      ];
+    }),
     ["ARCHIVE", "SIZE", "CREATED", "PYTHON", "PACKAGES", "FORMAT", "EDITABLE"],
-  ).replace(/^/, `${style.dim(listing.uri)}\n`);
+  ).replace(/^/, `${style.dim(text(listing.uri))}\n`);
 }
 
 export function lsCommand(config: ProjectConfig): Command {
@@ -29,11 +35,10 @@ export function lsCommand(config: ProjectConfig): Command {
     .addOption(new Option("--json", "print the listing as one JSON object on stdout"))
     .action(async (uri: string, _flags: GlobalFlags, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
-      const listing = await listEnvs(uri, { fsArgs: fsArgsOf(flags, config) });
-      createOutput(flags).result(
-        listing,
-        () => describe(listing),
-        listing.envs.map((env) => env.packagePath).join("\n"),
-      );
+      const output = createOutput(flags);
+      const listing = await listEnvs(uri, { fsArgs: fsArgsOf(flags, config, output.verbose) });
+      // Once per archive, and before the table: a listing of what can be read is still useful.
+      for (const env of listing.envs) if (env.metadataProblem) output.warn(env.metadataProblem);
+      output.result(listing, () => describe(listing), listing.envs.map((env) => env.packagePath).join("\n"));
     });
 }

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { type PackedEnv, packEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
+import { interruptible } from "../interrupts.js";
 import { type EnvironmentFlags, environmentOptions, environmentOptionsOf } from "../options.js";
 import { createOutput, formatBytes, style } from "../render.js";
 
@@ -28,14 +29,20 @@ export function packCommand(config: ProjectConfig): Command {
   return command.action(async (_flags: PackFlags, self: Command) => {
     const flags = self.optsWithGlobals<PackFlags>();
     const output = createOutput(flags);
+    const environment = environmentOptionsOf(flags, config);
+    const archive = resolve(flags.output);
     const progress = output.progress();
     let packed: PackedEnv;
     try {
-      packed = await packEnv({
-        ...environmentOptionsOf(flags, config),
-        output: resolve(flags.output),
-        onProgress: progress,
-      });
+      packed = await interruptible(
+        () =>
+          packEnv({
+            ...environment,
+            output: archive,
+            onProgress: progress,
+          }),
+        { undone: `no archive was written at ${archive}` },
+      );
     } finally {
       progress.stop();
     }

@@ -13,8 +13,8 @@ interface PruneFlags extends GlobalFlags {
 }
 
 const row = (env: StoredEnv) => [
-  `  ${env.packagePath}`,
-  text(env.metadata?.created ?? env.modifiedAt) || "no date",
+  `  ${text(env.packagePath)}`,
+  text(env.metadata?.created ?? env.modifiedAt, 80) || "no date",
 ];
 
 function describe(result: PruneResult): string {
@@ -39,16 +39,15 @@ export function pruneCommand(config: ProjectConfig): Command {
       const flags = self.optsWithGlobals<PruneFlags>();
       if (flags.keep === undefined && flags.olderThan === undefined)
         throw new UsageError("say what to keep: --keep N, --older-than DURATION, or both", "e.g. --keep 5");
+      const output = createOutput(flags);
       const result = await pruneEnvs(uri, {
         ...(flags.keep !== undefined && { keep: flags.keep }),
         ...(flags.olderThan !== undefined && { olderThan: flags.olderThan }),
         dryRun: !flags.yes,
-        fsArgs: fsArgsOf(flags, config),
+        fsArgs: fsArgsOf(flags, config, output.verbose),
       });
-      createOutput(flags).result(
-        result,
-        () => describe(result),
-        result.removed.map((env) => env.packagePath).join("\n"),
-      );
+      for (const env of [...result.removed, ...result.kept])
+        if (env.metadataProblem) output.warn(env.metadataProblem);
+      output.result(result, () => describe(result), result.removed.map((env) => env.packagePath).join("\n"));
     });
 }

@@ -1,6 +1,7 @@
 import { type UploadedEnv, uploadZip } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
+import { interruptible } from "../interrupts.js";
 import { fsArgsOf, type GlobalFlags } from "../options.js";
 import { createOutput, formatBytes, style } from "../render.js";
 
@@ -31,14 +32,20 @@ export function uploadZipCommand(config: ProjectConfig): Command {
       const flags = self.optsWithGlobals<UploadZipFlags>();
       const output = createOutput(flags);
       const packagePath = flags.packagePath ?? config.packagePath;
+      const fsArgs = fsArgsOf(flags, config, output.verbose);
       const progress = output.progress();
       let result: Omit<UploadedEnv, "editable">;
       try {
-        result = await uploadZip(archive, packagePath, {
-          ...(flags.force && { forceUpload: true }),
-          fsArgs: fsArgsOf(flags, config),
-          onProgress: progress,
-        });
+        result = await interruptible(
+          (signal) =>
+            uploadZip(archive, packagePath, {
+              ...(flags.force && { forceUpload: true }),
+              fsArgs,
+              onProgress: progress,
+              signal,
+            }),
+          { undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}` },
+        );
       } finally {
         progress.stop();
       }

@@ -2,6 +2,7 @@ import { sparkConfig } from "@cluster-pack/spark";
 import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
+import { interruptible } from "../interrupts.js";
 import { type EnvironmentFlags, environmentOptions, environmentOptionsOf, fsArgsOf } from "../options.js";
 import { createOutput, formatBytes, style, table } from "../render.js";
 
@@ -50,16 +51,23 @@ export function uploadCommand(config: ProjectConfig): Command {
     const flags = self.optsWithGlobals<UploadFlags>();
     const output = createOutput(flags);
     const packagePath = flags.packagePath ?? config.packagePath;
+    const environment = environmentOptionsOf(flags, config);
+    const fsArgs = fsArgsOf(flags, config, output.verbose);
     const progress = output.progress();
     let result: UploadedEnv;
     try {
-      result = await uploadEnv({
-        ...environmentOptionsOf(flags, config),
-        ...(packagePath !== undefined && { packagePath }),
-        ...(flags.force && { forceUpload: true }),
-        fsArgs: fsArgsOf(flags, config),
-        onProgress: progress,
-      });
+      result = await interruptible(
+        (signal) =>
+          uploadEnv({
+            ...environment,
+            ...(packagePath !== undefined && { packagePath }),
+            ...(flags.force && { forceUpload: true }),
+            fsArgs,
+            onProgress: progress,
+            signal,
+          }),
+        { undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}` },
+      );
     } finally {
       progress.stop();
     }

@@ -4,7 +4,7 @@ import { getPyenvUsageFromArchive } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
 import { listOption } from "../../options.js";
-import { createOutput } from "../../render.js";
+import { createOutput, emitConfig } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
   type ConfigFlags,
@@ -129,7 +129,7 @@ export function daskCommand(config: ProjectConfig): Command {
         ...(flags.schedulerAddress && { schedulerAddress: flags.schedulerAddress }),
         ...(flags.schedulerFile && { schedulerFile: flags.schedulerFile }),
       });
-      process.stdout.write(
+      emitConfig(
         `# scheduler\n${toDaskCommandLine(dask.scheduler)}# worker\n${toDaskCommandLine(dask.worker)}`,
       );
       return;

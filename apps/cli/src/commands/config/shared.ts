@@ -22,6 +22,7 @@ import {
 } from "cluster-pack";
 import { InvalidArgumentError, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
+import { interruptible } from "../../interrupts.js";
 import {
   type EnvironmentFlags,
   environmentOptions,
@@ -29,7 +30,7 @@ import {
   fsArgsOf,
   listOption,
 } from "../../options.js";
-import { type Output, style } from "../../render.js";
+import { emitConfig, type Output, style } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 
 /** Flags of every `config` engine. `format` is the renderer here; the archive's format is `--archive-format`. */
@@ -193,7 +194,7 @@ export async function shippedEnvOf(
     { ...rest, ...(archiveFormat && { format: archiveFormat }) },
     config,
   );
-  const fsArgs = fsArgsOf(flags, config);
+  const fsArgs = fsArgsOf(flags, config, output.verbose);
   if (flags.force && !flags.upload)
     throw new UsageError("--force only applies with --upload", "add --upload, or drop --force");
   if (flags.offline && flags.upload)
@@ -208,13 +209,18 @@ export async function shippedEnvOf(
     });
   const progress = output.progress();
   try {
-    const shipped = await uploadEnv({
-      ...environment,
-      ...(packagePath !== undefined && { packagePath }),
-      ...(flags.force && { forceUpload: true }),
-      fsArgs,
-      onProgress: progress,
-    });
+    const shipped = await interruptible(
+      (signal) =>
+        uploadEnv({
+          ...environment,
+          ...(packagePath !== undefined && { packagePath }),
+          ...(flags.force && { forceUpload: true }),
+          fsArgs,
+          onProgress: progress,
+          signal,
+        }),
+      { undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}` },
+    );
     progress.stop();
     output.note(
       shipped.uploaded
@@ -322,7 +328,7 @@ export async function jobOf(flags: JobFlags, args: readonly string[], config: Pr
 
 /** A skein spec on stdout, in the format asked for. */
 export const writeSpec = (spec: ApplicationSpec, format: string) =>
-  process.stdout.write(format === "json" ? toJson(spec) : toYaml(spec));
+  emitConfig(format === "json" ? toJson(spec) : toYaml(spec));
 
 function applicationOptionsOf(flags: JobFlags) {
   return {

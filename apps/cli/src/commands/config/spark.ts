@@ -13,7 +13,7 @@ import {
 import { getPyenvUsageFromArchive } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
-import { createOutput } from "../../render.js";
+import { createOutput, emitConfig } from "../../render.js";
 import {
   type ConfigFlags,
   defaultFileSystem,
@@ -76,12 +76,14 @@ export function sparkCommand(config: ProjectConfig): Command {
       ...(defaultFs !== undefined && { defaultFileSystem: defaultFs }),
       sparkVersion: Number(flags.sparkVersion) as SparkVersion,
     });
-    if (format === "json") process.stdout.write(toSparkJson(spark));
-    else if (format === "conf") process.stdout.write(toSparkDefaultsConf(spark));
-    else if (format === "python") process.stdout.write(toSparkSessionBuilder(spark));
+    const secrets = { includeSecrets: flags.includeSecrets };
+    if (format === "json") emitConfig(toSparkJson(spark), secrets);
+    else if (format === "conf") emitConfig(toSparkDefaultsConf(spark), secrets);
+    else if (format === "python") emitConfig(toSparkSessionBuilder(spark), secrets);
     else
-      process.stdout.write(
+      emitConfig(
         toSparkSubmitCommand(spark, { ...(flags.application && { application: flags.application }), args }),
+        secrets,
       );
   });
 }
@@ -106,8 +108,9 @@ export function s3aCommand(): Command {
         process.env,
         keyValues(flags.conf, "--conf"),
       );
-      process.stdout.write(
+      emitConfig(
         flags.json ? `${JSON.stringify({ properties }, null, 2)}\n` : toSparkDefaultsConf({ properties }),
+        { includeSecrets: flags.includeSecrets },
       );
     });
 }

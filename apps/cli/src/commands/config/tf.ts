@@ -9,7 +9,7 @@ import {
 } from "@cluster-pack/tensorflow";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
-import { createOutput } from "../../render.js";
+import { createOutput, emitConfig } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
 import {
   formatOf,
@@ -118,7 +118,7 @@ export function tfCommand(config: ProjectConfig): Command {
         ...(flags.tfEnvironment && { environment: flags.tfEnvironment }),
         ...(flags.rpcLayer && { rpcLayer: flags.rpcLayer }),
       });
-      process.stdout.write(`${JSON.stringify(configs, null, 2)}\n`);
+      emitConfig(`${JSON.stringify(configs, null, 2)}\n`);
       return;
     }
     if (flags.taskAddress) throw new UsageError("--task-address only applies to --format tf-config", hint);
