@@ -3,7 +3,14 @@ import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type EntryRisk, listTar, listZip, riskyTarEntries, riskyZipEntries } from "@cluster-pack/archive";
+import {
+  type EntryRisk,
+  listTar,
+  listZip,
+  type RiskyEntry,
+  riskyTarEntries,
+  riskyZipEntries,
+} from "@cluster-pack/archive";
 import type { ArchiveFormat } from "@cluster-pack/env-usage";
 import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { isStorageError, type StorageOptions } from "@cluster-pack/fs";
@@ -110,7 +117,15 @@ const riskDescriptions: Record<EntryRisk, string> = {
  * escape where `tar`/`unzip` unpack it: path traversal, absolute names, links leaving the archive.
  */
 export async function riskyEntryWarnings(archive: string, format: ArchiveFormat): Promise<string[]> {
-  const risky = format === "tar.gz" ? await riskyTarEntries(archive) : await riskyZipEntries(archive);
+  let risky: RiskyEntry[];
+  try {
+    risky = format === "tar.gz" ? await riskyTarEntries(archive) : await riskyZipEntries(archive);
+  } catch (error) {
+    // The name says the format, and the archive is shipped as the user made it; but say it looks broken.
+    return [
+      `its entries cannot be read as a ${format} archive (${sanitizeLine(firstLine(error))}): the nodes may not run it`,
+    ];
+  }
   return risky.map(
     ({ name, reason }) =>
       `entry "${sanitizeLine(name)}" ${riskDescriptions[reason]}: the nodes may refuse this archive`,

@@ -1,7 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { archiveStem, type Packer, packerOfFormat } from "@cluster-pack/env-usage";
-import { firstLine } from "@cluster-pack/errors";
 import type { FileSystem, StorageOptions } from "@cluster-pack/fs";
 import { isBuildTool, normalizeName } from "@cluster-pack/python-env";
 import {
@@ -418,12 +417,7 @@ export async function uploadZip(
       await downloadArchive(file, local);
     } else local = resolve(file);
     const packer = zipappPacker ?? (await packerOfEnvironmentArchive(local, format, file));
-    const warnings = await riskyEntryWarnings(local, format).catch((error: unknown) => {
-      throw new ShippingError("INVALID_ARGUMENT", `not a readable ${format} archive: ${firstLine(error)}`, {
-        location: file,
-        cause: error,
-      });
-    });
+    const warnings = await riskyEntryWarnings(local, format);
     const result = await uploadArchiveFile(local, target, {
       forceUpload: options.forceUpload ?? false,
       fsArgs: options.fsArgs ?? {},
