@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AbortMultipartUploadCommand,
   type CompletedPart,
@@ -6,6 +7,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -205,9 +207,11 @@ export async function uploadObject(
 
   /** Parts 2… come from `parts`, up to `queueSize` requests at once; the first part's failure stops the reading. */
   const uploadParts = async (firstPart: Buffer): Promise<StoredChecksum | undefined> => {
-    const created = await client.send(new CreateMultipartUploadCommand(object), sendOptions);
+    // Never cancelled half-way: an upload created while its answer was cut off could not be aborted (no id).
+    const created = await client.send(new CreateMultipartUploadCommand(object));
     uploadId = created.UploadId;
     if (!uploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
+    signal?.throwIfAborted();
     const UploadId = uploadId;
     const completed: CompletedPart[] = [];
     const partMd5s: Buffer[] = [];
@@ -275,7 +279,8 @@ export async function uploadObject(
     });
     let answer: StoredAnswer;
     try {
-      answer = await client.send(complete, sendOptions);
+      // Not cancelled once sent: the store may complete it anyway, and the outcome must be known.
+      answer = await client.send(complete);
     } catch (error) {
       // A retry of a completion whose answer was lost finds the upload gone (or, created if absent, the key
       // taken): it succeeded when the object there is the one these parts make.
@@ -339,7 +344,7 @@ export async function uploadObject(
     opened.stream.destroy();
     if (uploadId) {
       try {
-        await client.send(new AbortMultipartUploadCommand({ ...object, UploadId: uploadId }));
+        await abortUpload(client, object, uploadId);
       } catch (abortFailure) {
         throw new AbandonedUpload(uploadId, abortFailure, { cause: error });
       }
@@ -351,6 +356,27 @@ export async function uploadObject(
   // The last event says "all of it, out of this many", even for a stream of unknown size.
   if (totalBytes === undefined) onProgress?.({ transferredBytes, totalBytes: transferredBytes });
   return verified;
+}
+
+/**
+ * Aborts a multipart upload until the store no longer lists it. A cancelled part request ends on the client at
+ * once while the store may still be receiving it, and S3 documents that a part finishing after the abort can be
+ * stored again: the abort is repeated until the listing of the key no longer has the upload (three times at most).
+ */
+async function abortUpload(client: S3Client, object: { Bucket: string; Key: string }, uploadId: string) {
+  for (let attempt = 1; ; attempt++) {
+    await client
+      .send(new AbortMultipartUploadCommand({ ...object, UploadId: uploadId }))
+      .catch((error: unknown) => {
+        // A repeated abort may find the upload already gone: that is what it wanted.
+        if (attempt === 1 || (error as { name?: unknown }).name !== "NoSuchUpload") throw error;
+      });
+    const listed = await client
+      .send(new ListMultipartUploadsCommand({ Bucket: object.Bucket, Prefix: object.Key }))
+      .catch(() => undefined);
+    if (!listed?.Uploads?.some((upload) => upload.UploadId === uploadId) || attempt === 3) return;
+    await sleep(250 * attempt);
+  }
 }
 
 /**
