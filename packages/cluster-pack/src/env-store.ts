@@ -29,6 +29,7 @@ import type { ArchiveMetadata } from "./archive-metadata.js";
 import { defaultPackagePathFor } from "./default-package-path.js";
 import { editablesToShip } from "./editable-upload.js";
 import { ShippingError } from "./errors.js";
+import { sweepStoreDirectory, sweepWorkspaces } from "./leftovers.js";
 import { checkFormat, checkPacker, formatOfArchive } from "./packer.js";
 import {
   defaultPackagePathOfRunning,
@@ -464,6 +465,11 @@ export interface PruneResult {
   /** Newest first: what was removed, or would be with `dryRun`. */
   removed: StoredEnv[];
   kept: StoredEnv[];
+  /**
+   * What killed uploads had left, removed (not with `dryRun`): temporary names and unfinished uploads in the
+   * directory older than an hour, and TMPDIR work directories of processes that are gone.
+   */
+  leftovers: string[];
 }
 
 /**
@@ -495,8 +501,8 @@ function durationOf(olderThan: number | string): number {
 
 /**
  * Removes the archives of a directory that are neither among the `keep` newest nor newer than `olderThan` (at
- * least one of the two must be given), each as `removeEnv` does. A dry run unless `dryRun` is false. Archives
- * without metadata count as the oldest.
+ * least one of the two must be given), each as `removeEnv` does, then what killed uploads left (see
+ * `PruneResult.leftovers`). A dry run unless `dryRun` is false. Archives without metadata count as the oldest.
  */
 export async function pruneEnvs(directoryUri: string, options: PruneOptions): Promise<PruneResult> {
   const { keep, olderThan } = options;
@@ -523,12 +529,20 @@ export async function pruneEnvs(directoryUri: string, options: PruneOptions): Pr
       const tooOld = cutoff === undefined || publishedAt(stored.env) < cutoff;
       (beyondKeep && tooOld ? removed : kept).push(stored);
     }
-    if (!dryRun) for (const stored of removed) await removeResolved(fs, stored.path, stored.env.format);
+    const leftovers: string[] = [];
+    if (!dryRun) {
+      for (const stored of removed) await removeResolved(fs, stored.path, stored.env.format);
+      leftovers.push(
+        ...(await sweepStoreDirectory(fs, path, options.now?.getTime())),
+        ...(await sweepWorkspaces()),
+      );
+    }
     return {
       uri: fs.toUri(path),
       dryRun,
       removed: removed.map(({ env }) => env),
       kept: kept.map(({ env }) => env),
+      leftovers,
     };
   } finally {
     await fs.close?.();

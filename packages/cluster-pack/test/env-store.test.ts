@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { type FileSystem, resolveFileSystem, type StorageOptions } from "@cluster-pack/fs";
 import { createShippableVenv, execute, testStores, type Venv } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,7 +145,14 @@ describe.each(testStores)("reading a store back on $name", (store) => {
     for (const removed of dryRun.removed)
       for (const kept of newest) expect((removed.metadata?.created ?? "") <= kept).toBe(true);
 
-    const done = await pruneEnvs(directory, { keep: 2, dryRun: false, fsArgs });
+    // What a killed upload left: removed by a real prune once older than an hour (two hours from now here).
+    const leftover = `${base}/.env.pex.0123456789ab.uploading`;
+    await fs.put(Readable.from([Buffer.from("partial")]), leftover);
+    expect(dryRun.leftovers).toEqual([]);
+    const twoHoursLater = new Date(Date.now() + 2 * 3_600_000);
+    const done = await pruneEnvs(directory, { keep: 2, dryRun: false, fsArgs, now: twoHoursLater });
+    expect(done.leftovers).toContain(fs.toUri(leftover));
+    expect(await fs.exists(leftover)).toBe(false);
     expect(names(done.removed)).toEqual(names(dryRun.removed));
     expect(names((await listEnvs(directory, { fsArgs })).envs)).toEqual(names(dryRun.kept));
     for (const env of done.removed)

@@ -17,13 +17,26 @@ const row = (env: StoredEnv) => [
   text(env.metadata?.created ?? env.modifiedAt, 80) || "no date",
 ];
 
+const leftoverLines = (result: PruneResult) =>
+  result.leftovers.length === 0
+    ? []
+    : [
+        "",
+        style.bold("removed what killed uploads had left:"),
+        ...result.leftovers.map((line) => `  ${text(line)}`),
+      ];
+
 function describe(result: PruneResult): string {
-  if (result.removed.length === 0) return `nothing to prune in ${result.uri} (${result.kept.length} kept)`;
+  if (result.removed.length === 0)
+    return [`nothing to prune in ${result.uri} (${result.kept.length} kept)`, ...leftoverLines(result)].join(
+      "\n",
+    );
   const heading = result.dryRun
     ? style.bold(`would remove ${result.removed.length} of ${result.removed.length + result.kept.length}:`)
     : style.bold(`removed ${result.removed.length} of ${result.removed.length + result.kept.length}:`);
   const lines = [heading, table(result.removed.map(row))];
   if (result.dryRun) lines.push("", "nothing was removed: run again with --yes to remove them");
+  lines.push(...leftoverLines(result));
   return lines.join("\n");
 }
 
