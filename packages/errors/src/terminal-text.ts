@@ -23,5 +23,8 @@ const CREDENTIALS_IN_URL = /(\/\/)([^\s/@:]*):[^\s/@]*@/g;
 
 /** `text` with the password of every URL in it (`https://user:pw@host`) replaced by `***`. */
 export function redactUrlCredentials(text: string): string {
-  return text.replace(CREDENTIALS_IN_URL, (_match, slashes: string, user: string) => `${slashes}${user}:***@`);
+  return text.replace(
+    CREDENTIALS_IN_URL,
+    (_match, slashes: string, user: string) => `${slashes}${user}:***@`,
+  );
 }

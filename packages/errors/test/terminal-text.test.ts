@@ -23,7 +23,9 @@ describe("text from files and servers on a terminal", () => {
     expect(redactUrlCredentials("endpoint http://admin:s3cr3t@host:9000/x and https://u:p@h")).toBe(
       "endpoint http://admin:***@host:9000/x and https://u:***@h",
     );
-    expect(redactUrlCredentials("bad endpoint http//admin:pw@host")).toBe("bad endpoint http//admin:***@host");
+    expect(redactUrlCredentials("bad endpoint http//admin:pw@host")).toBe(
+      "bad endpoint http//admin:***@host",
+    );
     expect(redactUrlCredentials("s3://bucket/key hdfs://nn:8020/p http://user@host/")).toBe(
       "s3://bucket/key hdfs://nn:8020/p http://user@host/",
     );

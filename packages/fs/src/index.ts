@@ -33,9 +33,9 @@ export {
   readHadoopConfigurationFrom,
   SYSTEM_HADOOP_CONF_DIR,
 } from "./hadoop-configuration.js";
+export { localFileSystem, localPathOf } from "./local-file-system.js";
 export type { NetworkPolicy, RetryOptions, StorageLog } from "./network-policy.js";
 export { DEFAULT_NETWORK_POLICY, networkPolicyOf, withRetries } from "./network-policy.js";
-export { localFileSystem, localPathOf } from "./local-file-system.js";
 export {
   builtinAdapters,
   hasScheme,

@@ -50,7 +50,10 @@ export interface RetryOptions {
  * between attempts with exponential backoff and jitter (0.5 s, 1 s, 2 s… capped at 15 s, each randomised up to
  * twice as long) so that many clients hit by one outage do not come back in step. Each retry is logged.
  */
-export function withRetries<T>(attempt: (attemptNumber: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export function withRetries<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const { policy } = options;
   return pRetry(attempt, {
     retries: Math.max(0, policy.maxAttempts - 1),

@@ -179,9 +179,13 @@ export async function writeFileAtomically(
       const expected = sent.digest("hex");
       const stored = await sha256OfLocalFile(temporary);
       if (stored !== expected)
-        throw new StorageError("TRANSIENT", "the written file differs from the bytes sent (sha256 mismatch)", {
-          uri: target,
-        });
+        throw new StorageError(
+          "TRANSIENT",
+          "the written file differs from the bytes sent (sha256 mismatch)",
+          {
+            uri: target,
+          },
+        );
       verified = { algorithm: "sha256", value: stored };
     }
     if (options.beforeCommit) {
