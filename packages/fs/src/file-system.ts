@@ -122,6 +122,7 @@ export interface FileSystem {
    * can tell what it holds, the adapter checks it against the bytes sent before the target changes (a mismatch is
    * a TRANSIENT error and the previous target stays), and says so in the result.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: plugins written before PutResult resolve to void, and stay valid.
   put(source: PutSource, remotePath: string, options?: PutOptions): Promise<PutResult | undefined | void>;
   /** Downloads `remotePath` to `localPath`, which appears complete or not at all. */
   get(remotePath: string, localPath: string, options?: GetOptions): Promise<void>;
