@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type Stats } from "node:fs";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type Stats, type WriteStream } from "node:fs";
 import { chmod, type FileHandle, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -161,9 +162,10 @@ export async function writeFileAtomically(
     throw new StorageError("ALREADY_EXISTS", "already exists (overwrite is off)", { uri: target });
   }
   const temporary = join(directory, `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  let sink: WriteStream | undefined;
   try {
     // `flush` fsyncs before close (Node >= 20.10), so the rename below never publishes unwritten blocks.
-    const sink = createWriteStream(temporary, { flags: "wx", mode: options.mode ?? 0o666, flush: true });
+    sink = createWriteStream(temporary, { flags: "wx", mode: options.mode ?? 0o666, flush: true });
     const sent = createHash("sha256");
     const stages = [
       rethrowingAsSourceFailure(source),
@@ -204,6 +206,8 @@ export async function writeFileAtomically(
     await syncDirectory(directory);
     return verified;
   } catch (error) {
+    // A stream destroyed while still opening its file creates it on the way to closing: remove it after that.
+    if (sink && !sink.closed) await once(sink, "close").catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
     if (error instanceof CommitHookFailure) throw error.cause;
     if (error instanceof SourceFailure) throw fromSystemError(error.cause, options.sourceUri ?? target);
