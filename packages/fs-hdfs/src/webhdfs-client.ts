@@ -265,16 +265,7 @@ export class WebHdfsClient {
    */
   async getFileChecksum(path: string): Promise<WebHdfsFileChecksum> {
     return this.retried("GETFILECHECKSUM", path, true, async (deadline) => {
-      const askJson = this.options.noRedirect && !this.options.httpfs;
-      const params = { noredirect: askJson || undefined };
-      const { response, base } = await this.namenode("GET", path, "GETFILECHECKSUM", params, deadline);
-      let data = response;
-      let server = `namenode ${base}`;
-      const location = await this.locationIn(response, path, askJson);
-      if (location) {
-        server = `datanode ${location.origin}`;
-        data = await this.send("GET", location, path, server, deadline);
-      }
+      const { data, server } = await this.readRedirected(path, "GETFILECHECKSUM", {}, deadline);
       const answer = this.parsed<{ FileChecksum?: Partial<WebHdfsFileChecksum> }>(
         await this.textOf(data, deadline, path, server),
         path,
@@ -352,20 +343,8 @@ export class WebHdfsClient {
       path,
       true,
       async (deadline) => {
-        const askJson = this.options.noRedirect && !this.options.httpfs;
-        const params = {
-          offset: range.offset || undefined,
-          length: range.length,
-          noredirect: askJson || undefined,
-        };
-        const { response, base } = await this.namenode("GET", path, "OPEN", params, deadline);
-        let data = response;
-        let server = `namenode ${base}`;
-        const location = await this.locationIn(response, path, askJson);
-        if (location) {
-          server = `datanode ${location.origin}`;
-          data = await this.send("GET", location, path, server, deadline);
-        }
+        const params = { offset: range.offset || undefined, length: range.length };
+        const { data, server } = await this.readRedirected(path, "OPEN", params, deadline);
         const declared = Number(data.headers.get("content-length") ?? Number.NaN);
         const length = Number.isSafeInteger(declared) ? declared : undefined;
         return { stream: this.streamOf(data, path, server, deadline, length), length };
@@ -630,6 +609,30 @@ export class WebHdfsClient {
     deadline.touch();
     await spnego.accept(base, attempt, response, uri);
     return response;
+  }
+
+  /**
+   * A GET that the namenode sends on to a datanode (OPEN, GETFILECHECKSUM), or that HttpFS answers itself: the
+   * answer with the data, and which server gave it (for messages).
+   */
+  private async readRedirected(
+    path: string,
+    op: string,
+    params: QueryParams,
+    deadline: Deadline,
+  ): Promise<{ data: Response; server: string }> {
+    const askJson = this.options.noRedirect && !this.options.httpfs;
+    const { response, base } = await this.namenode(
+      "GET",
+      path,
+      op,
+      { ...params, noredirect: askJson || undefined },
+      deadline,
+    );
+    const location = await this.locationIn(response, path, askJson);
+    if (!location) return { data: response, server: `namenode ${base}` };
+    const server = `datanode ${location.origin}`;
+    return { data: await this.send("GET", location, path, server, deadline), server };
   }
 
   /** Where a namenode sends the data: a 307 Location header, or a JSON {"Location"} answer to noredirect=true. */
