@@ -1,5 +1,5 @@
 import { sparkConfig } from "@cluster-pack/spark";
-import { getPyenvUsageFromArchive, type UploadedEnv, uploadEnv } from "cluster-pack";
+import { getPyenvUsageFromArchive, type UploadEnvOptions, type UploadedEnv, uploadEnv } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { interruptible } from "../interrupts.js";
@@ -36,6 +36,14 @@ function describe(result: UploadedEnv): string {
   return lines.join("\n");
 }
 
+/** `uploadEnv` that Ctrl-C and SIGTERM stop cleanly (`upload`, `config … --upload`). */
+export function uploadInterruptibly(options: Omit<UploadEnvOptions, "signal">): Promise<UploadedEnv> {
+  const { packagePath } = options;
+  return interruptible((signal) => uploadEnv({ ...options, signal }), {
+    undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}`,
+  });
+}
+
 export function uploadCommand(config: ProjectConfig): Command {
   const command = new Command("upload")
     .description("pack the environment and upload it with its metadata, unless the stored archive is current")
@@ -56,18 +64,13 @@ export function uploadCommand(config: ProjectConfig): Command {
     const progress = output.progress();
     let result: UploadedEnv;
     try {
-      result = await interruptible(
-        (signal) =>
-          uploadEnv({
-            ...environment,
-            ...(packagePath !== undefined && { packagePath }),
-            ...(flags.force && { forceUpload: true }),
-            fsArgs,
-            onProgress: progress,
-            signal,
-          }),
-        { undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}` },
-      );
+      result = await uploadInterruptibly({
+        ...environment,
+        ...(packagePath !== undefined && { packagePath }),
+        ...(flags.force && { forceUpload: true }),
+        fsArgs,
+        onProgress: progress,
+      });
     } finally {
       progress.stop();
     }

@@ -18,11 +18,9 @@ import {
   hadoopDefaultFileSystem,
   hasScheme,
   locateEnv,
-  uploadEnv,
 } from "cluster-pack";
 import { InvalidArgumentError, Option } from "commander";
 import type { ProjectConfig } from "../../config.js";
-import { interruptible } from "../../interrupts.js";
 import {
   type EnvironmentFlags,
   environmentOptions,
@@ -32,6 +30,7 @@ import {
 } from "../../options.js";
 import { emitConfig, type Output, style } from "../../render.js";
 import { UsageError } from "../../usage-error.js";
+import { uploadInterruptibly } from "../upload.js";
 
 /** Flags of every `config` engine. `format` is the renderer here; the archive's format is `--archive-format`. */
 export interface ConfigFlags extends EnvironmentFlags {
@@ -209,18 +208,13 @@ export async function shippedEnvOf(
     });
   const progress = output.progress();
   try {
-    const shipped = await interruptible(
-      (signal) =>
-        uploadEnv({
-          ...environment,
-          ...(packagePath !== undefined && { packagePath }),
-          ...(flags.force && { forceUpload: true }),
-          fsArgs,
-          onProgress: progress,
-          signal,
-        }),
-      { undone: `nothing was published${packagePath === undefined ? "" : ` at ${packagePath}`}` },
-    );
+    const shipped = await uploadInterruptibly({
+      ...environment,
+      ...(packagePath !== undefined && { packagePath }),
+      ...(flags.force && { forceUpload: true }),
+      fsArgs,
+      onProgress: progress,
+    });
     progress.stop();
     output.note(
       shipped.uploaded
