@@ -320,3 +320,31 @@ describe("a second Ctrl-C", () => {
     expect(run.ms).toBeLessThan(HUNG_AFTER_MS / 2);
   }, 60_000);
 });
+
+describe("Ctrl-C during pack", () => {
+  it("exits 130 with one line and writes nothing at the output or beside it", async () => {
+    const directory = await mkdtemp(join(root, "pack-"));
+    const output = join(directory, "env.pex");
+    const child = spawn(
+      process.execPath,
+      [cliPath, "--verbose", "pack", "--python", venv.python, "--output", output],
+      { env: baseEnv({ TMPDIR: directory }), stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    let signalled = false;
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+      // Once, when packing has started: the archive is being written.
+      if (!signalled && PACKING.test(stderr)) signalled = child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    if (code === 0) {
+      // Packing this small environment beat the signal: the archive stands whole.
+      expect(await readdir(directory)).toEqual(["env.pex"]);
+      return;
+    }
+    expect(withoutPhases(stderr)).toBe(`interrupted (SIGINT): no archive was written at ${output}`);
+    expect(code).toBe(130);
+    expect(await readdir(directory)).toEqual([]);
+  }, 60_000);
+});

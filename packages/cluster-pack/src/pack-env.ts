@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import type { ArchiveFormat, Packer } from "@cluster-pack/env-usage";
 import { sanitizeLine } from "@cluster-pack/errors";
+import { writeFileAtomically } from "@cluster-pack/fs";
 import {
   DEFAULT_ENV_ARCHIVE_LEVEL,
   DEFAULT_ZIPAPP_LEVEL,
@@ -32,6 +33,7 @@ import type { CacheKey, ShippedInterpreter } from "./archive-metadata.js";
 import { ShippingError } from "./errors.js";
 import { choosePacking } from "./packer.js";
 import type { ProgressListener } from "./progress.js";
+import { streamed } from "./streamed-write.js";
 
 /** Which packages to ship: cluster-pack's `additional_packages`, `ignored_packages`, `only_packages`. */
 export interface PackageSelection {
@@ -94,6 +96,8 @@ export interface EnvironmentOptions extends PackageSelection, IndexOptions {
 export interface PackEnvOptions extends EnvironmentOptions {
   /** The archive to write: `.pex`, `.pex.zip`, or `.tar.gz`/`.tgz`/`.zip` for venv and conda archives. */
   output: string;
+  /** Cancels packing (Ctrl-C): nothing is left at `output` or beside it. The promise rejects with ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface PackedEnv {
@@ -444,7 +448,18 @@ export async function packEnv(options: PackEnvOptions): Promise<PackedEnv> {
   const { packer, format } = choosePacking({ ...options, path: output }, model.interpreter.kind);
   checkPackerOptions(packer, options);
   await mkdir(dirname(output), { recursive: true });
-  const packed = await packModel(model, { ...options, output, packer, format });
+  const target = { ...options, output, packer, format };
+  const { signal } = options;
+  // With a signal, the packer streams into an atomic local write that the signal can stop at any byte.
+  const packed = signal
+    ? await streamed(
+        (destination) => packModel(model, { ...target, destination }),
+        (source) =>
+          writeFileAtomically(output, source, { signal, ...(packer === "pex" && { mode: 0o755 }) }).then(
+            () => undefined,
+          ),
+      )
+    : await packModel(model, target);
   return {
     output,
     packer,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { PassThrough, Readable, type Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
 import { firstLine } from "@cluster-pack/errors";
 import {
@@ -17,6 +17,7 @@ import { ShippingError } from "./errors.js";
 import type { ProgressListener } from "./progress.js";
 import type { PublicationLease } from "./publication-lease.js";
 import { parentOf } from "./storage.js";
+import { streamed } from "./streamed-write.js";
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -72,42 +73,6 @@ const step: Step = async (what, location, action) => {
     );
   }
 };
-
-/** Whether `error` is `cause`, or was caused by it, through its chain of causes. */
-function isCausedBy(error: unknown, cause: unknown): boolean {
-  for (let current = error; current instanceof Error; current = current.cause)
-    if (current === cause) return true;
-  return error === cause;
-}
-
-/**
- * Runs the writer into a stream while `upload` reads that stream, and settles when both have, with what the
- * writer reports. Either failure stops the other side. The root cause is reported: the upload's error, unless
- * the upload failed because the writer did (its source failed), then the writer's (a packer's error).
- */
-async function streamed(
-  write: (destination: Writable) => Promise<WrittenArchive>,
-  upload: (source: Readable, written: Promise<WrittenArchive>) => Promise<void>,
-): Promise<WrittenArchive> {
-  const destination = new PassThrough();
-  const stop = (error: unknown) => {
-    // Unblocks the other side: a writer waiting for room, or an upload waiting for bytes.
-    destination.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  };
-  const written = write(destination).then((result) => {
-    destination.end();
-    return result;
-  }, stop);
-  const uploaded = upload(destination, written).catch(stop);
-  const [writing, uploading] = await Promise.allSettled([written, uploaded]);
-  if (uploading.status === "rejected") {
-    const becauseOfWriter = writing.status === "rejected" && isCausedBy(uploading.reason, writing.reason);
-    if (!becauseOfWriter) throw uploading.reason;
-  }
-  if (writing.status === "rejected") throw writing.reason;
-  return writing.value;
-}
 
 /**
  * Publishes an archive and its metadata so that readers never trust a mismatched or half-written pair:

@@ -35,11 +35,12 @@ export function packCommand(config: ProjectConfig): Command {
     let packed: PackedEnv;
     try {
       packed = await interruptible(
-        () =>
+        (signal) =>
           packEnv({
             ...environment,
             output: archive,
             onProgress: progress,
+            signal,
           }),
         { undone: `no archive was written at ${archive}` },
       );
