@@ -19,7 +19,7 @@ export interface LeaseOptions {
   signal?: AbortSignal | undefined;
   /** How long to wait for another publisher before failing (default 30 min: a multi-GB upload takes a while). */
   waitMs?: number;
-  /** A lease not rewritten for this long belongs to a dead publisher (default 2 min). */
+  /** A lease this waiter has seen unchanged for this long belongs to a dead publisher (default 2 min). */
   staleMs?: number;
   /** How often the holder rewrites its lease (default 20 s). */
   heartbeatMs?: number;
@@ -98,6 +98,7 @@ export async function acquirePublicationLease(
 
   const deadline = Date.now() + waitMs;
   let told = false;
+  let seen = { version: "", since: Date.now() };
   for (;;) {
     options.signal?.throwIfAborted();
     try {
@@ -114,9 +115,12 @@ export async function acquirePublicationLease(
     const holder = await readLease(fs, path);
     const info = await fs.stat(path).catch(() => undefined);
     if (!info) continue; // released meanwhile: try again at once
-    const age = Date.now() - (info.modifiedAt?.getTime() ?? Date.now());
+    // Staleness is timed on this machine's clock, from when this waiter last saw the lease change: the store's
+    // clock may be minutes off ours, and comparing the two would break live leases.
+    const version = `${holder?.token}@${info.modifiedAt?.getTime()}`;
+    if (version !== seen.version) seen = { version, since: Date.now() };
     const deadHere = holder !== undefined && holder.host === record.host && processIsGone(holder.pid);
-    if (deadHere || age > staleMs) {
+    if (deadHere || Date.now() - seen.since > staleMs) {
       // Its holder is gone: a crash left it. Whoever removes it races fairly for the next create.
       await fs.rm(path).catch(() => undefined);
       continue;
