@@ -2,6 +2,8 @@
 // multipart uploads, remove temporary objects and files), the command waits for it, a bounded time, and exits with
 // the shell's code for the signal.
 
+import { setMaxListeners } from "node:events";
+
 type StopSignal = "SIGINT" | "SIGTERM";
 
 /** 128 + the signal's number: what a shell reports for a process the signal ended. */
@@ -49,6 +51,8 @@ export async function interruptible<T>(
 ): Promise<T> {
   received = undefined;
   const controller = new AbortController();
+  // Every request in flight (parts of an upload, their retries) listens to this one signal.
+  setMaxListeners(0, controller.signal);
   let deadline: NodeJS.Timeout | undefined;
   const exitNow = (signal: StopSignal, line: string) => {
     process.stderr.write(`${line}\n`);

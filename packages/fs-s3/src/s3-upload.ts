@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   AbortMultipartUploadCommand,
@@ -140,8 +141,9 @@ export async function uploadObject(
   options: PutOptions,
 ): Promise<StoredChecksum | undefined> {
   const { client, location, uri, settings } = target;
-  const { signal, onProgress } = options;
-  signal?.throwIfAborted();
+  const { onProgress } = options;
+  options.signal?.throwIfAborted();
+  const signal = manyListenersOf(options.signal);
   const opened = await openPutSource(source, options.size);
   const totalBytes = opened.size;
   const sizeOf = partSizer(settings.partSize, totalBytes);
@@ -356,6 +358,19 @@ export async function uploadObject(
   // The last event says "all of it, out of this many", even for a stream of unknown size.
   if (totalBytes === undefined) onProgress?.({ transferredBytes, totalBytes: transferredBytes });
   return verified;
+}
+
+/**
+ * A signal that follows the caller's and takes any number of listeners: every part in flight and each of its
+ * retries listens to it, which would otherwise warn of a leak past ten.
+ */
+function manyListenersOf(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
 }
 
 /**
