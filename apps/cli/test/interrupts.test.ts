@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, cliPath } from "./cli-process.js";
 import { createFixtureVenv } from "./fixture-env.js";
 
-const TRIES = 8;
+const TRIES = 10;
 /** Longer than the CLI's own cleanup bound (10 s): past this, the run counts as hung. */
 const HUNG_AFTER_MS = 20_000;
 
