@@ -17,6 +17,9 @@ export async function streamed<T>(
   upload: (source: Readable, written: Promise<T>) => Promise<void>,
 ): Promise<T> {
   const destination = new PassThrough();
+  // Its failures reach the caller through the two promises below; the upload may not be listening yet when the
+  // writer fails at once (an option refused before the first byte).
+  destination.on("error", () => undefined);
   const stop = (error: unknown) => {
     // Unblocks the other side: a writer waiting for room, or an upload waiting for bytes.
     destination.destroy(error instanceof Error ? error : new Error(String(error)));

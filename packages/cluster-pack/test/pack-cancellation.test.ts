@@ -31,6 +31,16 @@ describe("packEnv with a signal", () => {
     expect((await stat(signalled.output)).mode & 0o777).toBe(0o755);
   }, 120_000);
 
+  it("rejects with the packer's own error when it refuses before the first byte", async () => {
+    const packing = packEnv({
+      python: venv.python,
+      output: join(root, "refused", "env.tar.gz"),
+      compression: "store",
+      signal: new AbortController().signal,
+    });
+    await expect(packing).rejects.toMatchObject({ name: "ShippingError", code: "INVALID_ARGUMENT" });
+  }, 120_000);
+
   it("stops when cancelled mid-pack, leaving nothing at the output or beside it", async () => {
     const controller = new AbortController();
     const directory = join(root, "cancelled");
