@@ -54,7 +54,8 @@ export function makeWorkspace(purpose: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `cluster-pack-${process.pid}-${purpose}-`));
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process of this host is alive (one of another user's counts). */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -70,7 +71,7 @@ export async function sweepWorkspaces(directory = tmpdir()): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const pid = Number(WORKSPACE.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessRunning(pid)) continue;
     await rm(join(directory, name), { recursive: true, force: true }).then(
       () => removed.push(join(directory, name)),
       () => undefined,

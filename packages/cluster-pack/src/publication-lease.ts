@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { firstLine } from "@cluster-pack/errors";
 import { type FileSystem, isStorageError } from "@cluster-pack/fs";
 import { ShippingError } from "./errors.js";
+import { isProcessRunning } from "./leftovers.js";
 import { readTextFile } from "./storage.js";
 
 /**
@@ -50,15 +51,6 @@ export function leasePathOf(archivePath: string): string {
 
 const describe = (record: LeaseRecord | undefined) =>
   record ? `pid ${record.pid} on ${record.host}, since ${record.acquired}` : "an unknown publisher";
-
-function processIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
 
 async function readLease(fs: FileSystem, path: string): Promise<LeaseRecord | undefined> {
   try {
@@ -119,7 +111,7 @@ export async function acquirePublicationLease(
     // clock may be minutes off ours, and comparing the two would break live leases.
     const version = `${holder?.token}@${info.modifiedAt?.getTime()}`;
     if (version !== seen.version) seen = { version, since: Date.now() };
-    const deadHere = holder !== undefined && holder.host === record.host && processIsGone(holder.pid);
+    const deadHere = holder !== undefined && holder.host === record.host && !isProcessRunning(holder.pid);
     if (deadHere || Date.now() - seen.since > staleMs) {
       // Its holder is gone: a crash left it. Whoever removes it races fairly for the next create.
       await fs.rm(path).catch(() => undefined);

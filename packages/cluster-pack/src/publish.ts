@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable, type Writable } from "node:stream";
 import { metadataPathOf } from "@cluster-pack/env-usage";
@@ -19,11 +17,7 @@ import type { PublicationLease } from "./publication-lease.js";
 import { parentOf } from "./storage.js";
 import { streamed } from "./streamed-write.js";
 
-export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
+export { sha256OfLocalFile as sha256OfFile } from "@cluster-pack/fs";
 
 /** The sha256 (hex) and size of an archive as its writer wrote it. */
 export interface WrittenArchive {

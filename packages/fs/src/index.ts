@@ -49,4 +49,10 @@ export {
   unregisterFileSystem,
 } from "./registry.js";
 export type { AtomicWriteOptions, OpenedSource } from "./transfer.js";
-export { openLocalFile, openPutSource, progressTap, writeFileAtomically } from "./transfer.js";
+export {
+  openLocalFile,
+  openPutSource,
+  progressTap,
+  sha256OfLocalFile,
+  writeFileAtomically,
+} from "./transfer.js";

@@ -121,7 +121,8 @@ function hashTap(hash: ReturnType<typeof createHash>): Transform {
   });
 }
 
-async function sha256OfLocalFile(path: string): Promise<string> {
+/** Hex sha256 of a local file, streamed. */
+export async function sha256OfLocalFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
