@@ -6,9 +6,11 @@ export DO_NOT_TRACK := 1
 
 # Debian packages the tests use (installed when missing and running as root). The Kerberos tests start a real
 # MIT KDC (krb5-kdc, krb5-admin-server for kadmin.local, krb5-user for kinit/klist); the `kerberos` npm addon
-# compiles against libkrb5-dev's GSSAPI headers with g++ during `pnpm install`.
+# compiles against libkrb5-dev's GSSAPI headers with g++ during `pnpm install`. The size report is opened in a real
+# browser (chromium) and its screenshot read back with OCR (tesseract).
 DEBIAN_PACKAGES := python3-venv python3-pip python3-setuptools python3-wheel python3-wheel-whl python3-dev python3-boto3 python3-distributed unzip openjdk-17-jre-headless python3-yaml python3-pytest python3-pyflakes \
-	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++ binutils
+	krb5-kdc krb5-admin-server krb5-user libkrb5-dev g++ binutils \
+	chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng
 
 .PHONY: setup test demo build wheel lint typecheck bench clean
 
