@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
 import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
 import { explainRisk, type RiskyEntry, riskyEntries } from "./entry-safety.js";
@@ -274,36 +273,95 @@ async function readWholeEntry(file: FileHandle, path: string, entry: ZipEntryInf
 }
 
 async function verifyEntry(file: FileHandle, path: string, entry: ZipEntryInfo): Promise<void> {
+  for await (const _ of entryContent(file, path, entry)) {
+    // Read only to be checked.
+  }
+}
+
+/** One entry of an archive as it is read: what it is, and for a file or a symlink, its bytes. */
+export interface ArchiveMember {
+  /** The name as stored (`./` prefixes and all: `riskyEntries` and the readers' callers normalise). */
+  name: string;
+  kind: "file" | "directory" | "symlink" | "hardlink" | "other";
+  /** Permission bits (0 when the writer recorded none). */
+  mode: number;
+  /** Bytes of content (a symlink's: its target's length). */
+  size: number;
+  /** A symlink's target, or a hard link's (a path from the archive's root). */
+  linkTarget?: string;
+  /**
+   * The content, once, as it is inflated: checked against the declared size (inflating stops past it) and, for a
+   * zip, the CRC-32 when the last piece has been read. A member nobody reads is skipped.
+   */
+  content: () => AsyncIterable<Buffer>;
+}
+
+/** Called for each member in stored order; the next member is read once its promise settles. */
+export type MemberVisitor = (member: ArchiveMember) => Promise<void>;
+
+/**
+ * Every entry of a zip in stored order, with its content (of a zipapp: the environment's zip, not the launcher
+ * appended to it, which repeats two of its entries). Symlinks come with their target read.
+ */
+export async function readZipMembers(path: string, visit: MemberVisitor): Promise<void> {
+  const file = await openArchive(path);
+  try {
+    const { entries } = await readListing(file, path);
+    for (const entry of [...entries].sort((a, b) => a.offset - b.offset)) {
+      const base = { name: entry.name, kind: entry.kind, mode: entry.mode & 0o7777, size: entry.size };
+      if (entry.kind === "symlink") {
+        if (entry.size > MAX_LINK_TARGET)
+          throw corrupt(
+            path,
+            `symlink target of ${entry.size} bytes (at most ${MAX_LINK_TARGET})`,
+            entry.name,
+          );
+        const target = await readWholeEntry(file, path, entry);
+        await visit({ ...base, linkTarget: target.toString("utf8"), content: () => once(target) });
+      } else await visit({ ...base, content: () => entryContent(file, path, entry) });
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+async function* once(bytes: Buffer): AsyncIterable<Buffer> {
+  yield bytes;
+}
+
+/** An entry's content as it inflates, checked as `verifyEntry` checks it. */
+async function* entryContent(file: FileHandle, path: string, entry: ZipEntryInfo): AsyncIterable<Buffer> {
   let crc = 0;
   let size = 0;
   if (Math.max(entry.compressedSize, entry.size) <= WHOLE_ENTRY_LIMIT) {
     const content = await readWholeEntry(file, path, entry);
     crc = crc32(content);
     size = content.length;
+    if (size > 0) yield content;
   } else {
     const start = await dataStart(file, path, entry);
-    const range = { start, end: start + entry.compressedSize - 1, fd: file, autoClose: false };
-    const measure = async (source: AsyncIterable<Uint8Array>) => {
-      for await (const chunk of source) {
+    // Its own descriptor: destroying the stream early (a reader that stops) must not close the listing's.
+    const raw = createReadStream(path, { start, end: start + entry.compressedSize - 1 });
+    const source = entry.method === 8 ? raw.pipe(createInflateRaw()) : raw;
+    // `pipe` does not pass a read error on: the inflater would wait for bytes that never come.
+    raw.once("error", (error) => source.destroy(error));
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
         size += chunk.length;
-        // Ends the pipeline, and with it the inflating, at the first byte past the declared size.
         if (size > entry.size) throw pastDeclared(path, entry);
         crc = crc32(chunk, crc);
+        yield chunk;
       }
-    };
-    try {
-      if (entry.method === 8) await pipeline(createReadStream(path, range), createInflateRaw(), measure);
-      else await pipeline(createReadStream(path, range), measure);
     } catch (error) {
-      // The pipeline reports its abort, not the reason measure gave.
-      if (size > entry.size) throw pastDeclared(path, entry);
+      if (error instanceof ArchiveError) throw error;
       throw corrupt(path, `cannot inflate: ${(error as Error).message}`, entry.name);
+    } finally {
+      source.destroy();
     }
   }
   const hex = (value: number) => `0x${value.toString(16).padStart(8, "0")}`;
-  if (crc !== entry.crc32) {
+  if (crc !== entry.crc32)
     throw corrupt(path, `CRC-32 mismatch (expected ${hex(entry.crc32)}, got ${hex(crc)})`, entry.name);
-  }
   if (size !== entry.size)
     throw corrupt(path, `size mismatch (expected ${entry.size}, got ${size})`, entry.name);
 }
