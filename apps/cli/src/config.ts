@@ -31,6 +31,16 @@ export interface ProjectConfig {
   noIndex?: boolean;
   /** Leave out distributions nothing identifies (`--skip-broken`). */
   skipBroken?: boolean;
+  /** `--requirements`: a requirements file to pack from, relative to the pyproject.toml. */
+  requirements?: string;
+  /** `--lock`: a lock file to pack from, relative to the pyproject.toml. */
+  lock?: string;
+  /** `--platform`: the target's wheel platform tags. */
+  platforms?: string[];
+  /** `--python-version`. */
+  pythonVersion?: string;
+  /** `--implementation`. */
+  implementation?: string;
   plugins?: string[];
   /** Sets `CLUSTER_PACK_STORE` (the embedded store's directory). */
   store?: string;
@@ -64,6 +74,11 @@ const keys: Record<string, [keyof ProjectConfig, Kind]> = {
   "find-links": ["findLinks", "strings"],
   "no-index": ["noIndex", "boolean"],
   "skip-broken": ["skipBroken", "boolean"],
+  requirements: ["requirements", "string"],
+  lock: ["lock", "string"],
+  platforms: ["platforms", "strings"],
+  "python-version": ["pythonVersion", "string"],
+  implementation: ["implementation", "string"],
   plugins: ["plugins", "strings"],
   store: ["store", "string"],
   user: ["user", "string"],
@@ -153,6 +168,8 @@ export async function loadProjectConfig(cwd = process.cwd()): Promise<ProjectCon
   if (config.python?.includes("/")) config.python = relativeToFile(config.python) ?? config.python;
   if (config.packagePath) config.packagePath = relativeToFile(config.packagePath) ?? config.packagePath;
   if (config.store) config.store = relativeToFile(config.store) ?? config.store;
+  if (config.requirements) config.requirements = relativeToFile(config.requirements) ?? config.requirements;
+  if (config.lock) config.lock = relativeToFile(config.lock) ?? config.lock;
   if (config.findLinks) config.findLinks = config.findLinks.map((link) => relativeToFile(link) ?? link);
   return config;
 }

@@ -7,6 +7,7 @@ import {
   type PythonEnvErrorCode,
   type ShippingErrorCode,
   type StorageErrorCode,
+  type VerifyErrorCode,
 } from "cluster-pack";
 import { CommanderError } from "commander";
 
@@ -113,6 +114,18 @@ const shippingHints: Record<ShippingErrorCode, string> = {
   CONCURRENT_UPLOAD: "another upload to the same path is running: let it finish, then run the command again",
 };
 
+const verifyHints: Record<VerifyErrorCode, string> = {
+  INVALID_ARGUMENT:
+    "give an archive cluster-pack wrote (.pex, .pex.zip, .tar.gz, .tgz or .zip), or pack it again",
+  NOT_FOUND: "check the path or URI of the archive",
+  NO_INTERPRETER: "pass --python with the Python the nodes run, e.g. --python /usr/bin/python3.11",
+  UNSAFE_ARCHIVE:
+    "pack the environment again: this archive would write outside the directory it is unpacked into",
+  IO: "check the free space and permissions of TMPDIR, where the archive is unpacked",
+  BROKEN_ENVIRONMENT:
+    "fix the packages named above or leave them out (--ignored-packages), and ship the missing libraries (auditwheel repair, or install them on the nodes)",
+};
+
 const hintsByFamily: Record<string, Record<string, string | Record<StoreKind, string>>> = {
   StorageError: storageHints,
   ArchiveError: archiveHints,
@@ -120,6 +133,7 @@ const hintsByFamily: Record<string, Record<string, string | Record<StoreKind, st
   EditableError: editableHints,
   PackerError: packerHints,
   ShippingError: shippingHints,
+  VerifyError: verifyHints,
   EnvUsageError: { INVALID_ARGUMENT: help },
   UsageError: { INVALID_ARGUMENT: help },
 };

@@ -8,10 +8,12 @@ import { infoCommand } from "./commands/info.js";
 import { lsCommand } from "./commands/ls.js";
 import { packCommand } from "./commands/pack.js";
 import { pruneCommand } from "./commands/prune.js";
+import { reportCommand } from "./commands/report.js";
 import { rmCommand } from "./commands/rm.js";
 import { uploadCommand } from "./commands/upload.js";
 import { uploadZipCommand } from "./commands/upload-zip.js";
 import { usageCommand } from "./commands/usage.js";
+import { verifyCommand } from "./commands/verify.js";
 import { whereCommand } from "./commands/where.js";
 import { applyToEnvironment, loadProjectConfig, type ProjectConfig } from "./config.js";
 import { reportOf } from "./errors.js";
@@ -53,6 +55,8 @@ function program(config: ProjectConfig): Command {
     lsCommand(config),
     rmCommand(config),
     pruneCommand(config),
+    reportCommand(config),
+    verifyCommand(config),
     configCommand(config),
     usageCommand(),
     whereCommand(),

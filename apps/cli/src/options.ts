@@ -7,6 +7,7 @@ import {
   type PackageSelection,
   type Packer,
   packers,
+  type SpecOptions,
   type StorageOptions,
 } from "cluster-pack";
 import { Option } from "commander";
@@ -57,6 +58,12 @@ export interface EnvironmentFlags extends PackageSelectionFlags {
   /** commander's `--no-index`: false when given. */
   index?: boolean;
   skipBroken?: boolean;
+  requirements?: string;
+  lock?: string;
+  lockOut?: string;
+  platform?: string[];
+  pythonVersion?: string;
+  implementation?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [
@@ -118,12 +125,70 @@ export const environmentOptions = () => [
     "precompile the Python sources into the archive (unchecked-hash .pyc, PEP 552): faster first start on the nodes",
   ),
   ...packageSelectionOptions(),
-  new Option("--index-url <url>", "package index for additional packages (default C_PACK_PYPI_URL)"),
+  new Option(
+    "--index-url <url>",
+    "package index for additional packages and --requirements (default C_PACK_PYPI_URL)",
+  ),
   listOption("--extra-index-url <url>", "more package indexes"),
   listOption("--find-links <dir>", "local wheel directories"),
   new Option("--no-index", "never contact a package index"),
+  ...specOptions(),
   jsonOption(),
 ];
+
+/** Packing from a spec: binary wheels for a target, resolved now or replayed from a lock. */
+const specOptions = () => [
+  new Option(
+    "--requirements <file>",
+    "pack these requirements (binary wheels, installed by cluster-pack) instead of the installed environment",
+  ),
+  new Option(
+    "--lock <file>",
+    "pack the wheels a --lock-out file recorded, from the wheel cache (nothing resolved)",
+  ),
+  new Option(
+    "--lock-out <file>",
+    "write the lock of what --requirements resolved to (replay it with --lock)",
+  ),
+  listOption(
+    "--platform <tag>",
+    "with --requirements: the target's wheel platform tag, e.g. manylinux2014_x86_64",
+  ),
+  new Option(
+    "--python-version <X.Y>",
+    "with --requirements: the target's Python version (default: this one's)",
+  ),
+  new Option(
+    "--implementation <name>",
+    "with --requirements: the target's Python implementation (default cp)",
+  ),
+];
+
+/**
+ * Flags first, then the table: the spec to pack from, if any. A flag replaces the table's other way of saying what
+ * to pack (`--lock` over `requirements`, `--requirements` over `lock`); combinations that cannot work are the
+ * façade's to refuse.
+ */
+function specOptionsOf(flags: EnvironmentFlags, config: ProjectConfig): SpecOptions {
+  const lockFile = flags.lock ?? (flags.requirements === undefined ? config.lock : undefined);
+  const requirementsFile = flags.requirements ?? (flags.lock === undefined ? config.requirements : undefined);
+  const platforms = flags.platform ?? config.platforms;
+  const pythonVersion = flags.pythonVersion ?? config.pythonVersion;
+  const implementation = flags.implementation ?? config.implementation;
+  const targetGiven = platforms !== undefined || pythonVersion !== undefined || implementation !== undefined;
+  return {
+    ...(lockFile !== undefined && { lockFile: resolve(lockFile) }),
+    ...(requirementsFile !== undefined && { requirementsFile: resolve(requirementsFile) }),
+    ...(flags.lockOut !== undefined && { lockOut: resolve(flags.lockOut) }),
+    ...(targetGiven && {
+      target: {
+        ...(platforms !== undefined && { platforms }),
+        ...(pythonVersion !== undefined && { pythonVersion }),
+        ...(implementation !== undefined && { implementation }),
+      },
+    }),
+  };
+}
 
 const wheelName = (path: string) => basename(path).split("-")[0] ?? "";
 
@@ -221,6 +286,7 @@ export function environmentOptionsOf(flags: EnvironmentFlags, config: ProjectCon
     ...(findLinks !== undefined && { findLinks }),
     ...(noIndex !== undefined && { noIndex }),
     ...(skipBroken && { brokenDistributions: "skip" }),
+    ...specOptionsOf(flags, config),
   };
 }
 

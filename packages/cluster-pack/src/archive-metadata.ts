@@ -48,6 +48,13 @@ export interface ArchiveMetadata {
   exclude?: string[];
   /** `true` when the archive holds precompiled bytecode (`compile`); absent otherwise. */
   compile?: boolean;
+  /**
+   * For an archive packed from requirements or a lock: the platform tags, Python version and implementation it was
+   * resolved for (not this machine's necessarily). Absent for an archive of an installed environment.
+   */
+  target?: { platforms: string[]; python_version: string; implementation: string };
+  /** For an archive packed from requirements or a lock: every wheel installed into it, file name → hex sha256. */
+  wheels?: Record<string, string>;
   /** `cluster-pack@<version>`. */
   tool: string;
   /** When the archive was published (ISO 8601). */
@@ -102,6 +109,8 @@ export type CacheKey = Pick<
   | "compression_level"
   | "exclude"
   | "compile"
+  | "target"
+  | "wheels"
 >;
 
 /**

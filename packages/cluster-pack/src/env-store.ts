@@ -113,6 +113,8 @@ const metadataFieldTypes: Record<
   compression_level: "number",
   exclude: "strings",
   compile: "boolean",
+  target: "object",
+  wheels: "object",
   tool: "string",
   created: "string",
 };

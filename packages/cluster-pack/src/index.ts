@@ -35,6 +35,16 @@ export type { PackerErrorCode } from "@cluster-pack/packers";
 export { PackerError } from "@cluster-pack/packers";
 export type { Distribution, EnvironmentModel, PythonEnvErrorCode } from "@cluster-pack/python-env";
 export { formatRequirements, inspectEnvironment, PythonEnvError } from "@cluster-pack/python-env";
+export type {
+  ExcludeSaving,
+  HtmlOptions,
+  PackageSize,
+  SizeReport,
+  TreeOptions,
+} from "@cluster-pack/size-report";
+export { renderHtml, renderTree } from "@cluster-pack/size-report";
+export type { ElfCheck, ModuleCheck, VerifyErrorCode, VerifyReport } from "@cluster-pack/verify";
+export { failureSummary, isVerifyError, VerifyError } from "@cluster-pack/verify";
 export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";
 export {
   defaultPackagePathFor,
@@ -65,5 +75,13 @@ export type {
 export { packEnv } from "./pack-env.js";
 export { formatOfArchive } from "./packer.js";
 export type { Phase, ProgressEvent, ProgressListener } from "./progress.js";
+export type {
+  ArchiveSizeReportOptions,
+  SizeReportSourceOptions,
+} from "./size-report.js";
+export { archiveSizeReport, environmentSizeReport, writeSizeReportHtml } from "./size-report.js";
+export type { EnvironmentTarget, SpecOptions } from "./spec-build.js";
 export type { UploadEnvOptions, UploadedEnv, UploadZipOptions } from "./upload-env.js";
 export { uploadEnv, uploadZip } from "./upload-env.js";
+export type { VerifyBeforePublishing, VerifyEnvOptions } from "./verify-env.js";
+export { verifyArchive } from "./verify-env.js";

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { schemeOf, type StorageOptions } from "@cluster-pack/fs";
+import { type StorageOptions, schemeOf } from "@cluster-pack/fs";
 import { makeWorkspace } from "./leftovers.js";
 import { resolveStorage } from "./storage.js";
 

@@ -33,6 +33,14 @@ import type { CacheKey, ShippedInterpreter } from "./archive-metadata.js";
 import { ShippingError } from "./errors.js";
 import { choosePacking } from "./packer.js";
 import type { ProgressListener } from "./progress.js";
+import {
+  checkSpecPacking,
+  inspectSpec,
+  releaseSpecModel,
+  type SpecOptions,
+  specBuildOf,
+  specOf,
+} from "./spec-build.js";
 import { streamed } from "./streamed-write.js";
 
 /** Which packages to ship: cluster-pack's `additional_packages`, `ignored_packages`, `only_packages`. */
@@ -46,7 +54,7 @@ export interface PackageSelection {
 /** How hard archives are compressed: `store` (level 0), `fast` (1), `best` (9), or a level from 0 to 9. */
 export type Compression = "store" | "fast" | "best" | number;
 
-export interface EnvironmentOptions extends PackageSelection, IndexOptions {
+export interface EnvironmentOptions extends PackageSelection, IndexOptions, SpecOptions {
   /** The interpreter whose environment is shipped; default the active venv, conda env, else `python3`. */
   python?: string;
   /**
@@ -195,6 +203,7 @@ export async function cacheKeyOf(
     packer === "conda" ? await condaFingerprint(model.interpreter.prefix) : "",
   ];
   const extra = extras.filter(Boolean).join("+");
+  const spec = specBuildOf(model);
   return {
     package_installed: formatRequirements(model.requirements),
     platform: model.interpreter.platform,
@@ -206,6 +215,14 @@ export async function cacheKeyOf(
     compression_level: compressionLevelOf(packer, options.compression),
     ...(exclude.length > 0 && { exclude }),
     ...(options.compile && { compile: true }),
+    ...(spec && {
+      target: {
+        platforms: spec.target.platforms,
+        python_version: spec.target.pythonVersion,
+        implementation: spec.target.implementation,
+      },
+      wheels: Object.fromEntries(spec.lock.wheels.map(({ file, sha256 }) => [file, sha256])),
+    }),
   };
 }
 
@@ -238,6 +255,21 @@ export async function inspect(options: EnvironmentOptions): Promise<EnvironmentM
       `brokenDistributions must be "refuse" or "skip", not ${sanitizeLine(JSON.stringify(brokenDistributions))}`,
     );
   options.onProgress?.({ phase: "inspect", transferredBytes: 0 });
+  const spec = specOf(options);
+  if (spec) {
+    // Refused before anything is resolved: the packer is known from the options and the archive's name.
+    const path =
+      "output" in options ? options.output : "packagePath" in options ? options.packagePath : undefined;
+    const { packer } = choosePacking(
+      { ...options, path: typeof path === "string" ? path : undefined },
+      "system",
+    );
+    checkSpecPacking(packer, { ...options });
+    checkPackerOptions(packer, options);
+    const model = await inspectSpec(spec, options);
+    options.onProgress?.({ phase: "inspect", transferredBytes: model.requirements.length });
+    return model;
+  }
   const model = await inspectEnvironment({
     ...(options.python !== undefined && { python: options.python }),
     ...(options.env !== undefined && { env: options.env }),
@@ -445,6 +477,15 @@ export async function packEnv(options: PackEnvOptions): Promise<PackedEnv> {
   // The packer may depend on the environment (a .tar.gz of a conda env is a conda archive): checked before, chosen after.
   choosePacking({ ...options, path: output });
   const model = await inspect(options);
+  try {
+    return await packInspected(model, { ...options, output });
+  } finally {
+    await releaseSpecModel(model);
+  }
+}
+
+async function packInspected(model: EnvironmentModel, options: PackEnvOptions): Promise<PackedEnv> {
+  const { output } = options;
   const { packer, format } = choosePacking({ ...options, path: output }, model.interpreter.kind);
   checkPackerOptions(packer, options);
   await mkdir(dirname(output), { recursive: true });
@@ -467,7 +508,8 @@ export async function packEnv(options: PackEnvOptions): Promise<PackedEnv> {
     sha256: packed.sha256,
     size: packed.bytes,
     requirements: formatRequirements(model.requirements),
-    source: packed.source,
+    // A spec build is packed from the staging site-packages it was installed into.
+    source: specBuildOf(model) ? "staging" : packed.source,
     cacheKey: await cacheKeyOf(model, packer, options),
     warnings: packed.warnings,
   };

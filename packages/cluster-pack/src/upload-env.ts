@@ -45,7 +45,9 @@ import {
   type RunningEnv,
   runningEnvToShip,
 } from "./running-env.js";
+import { releaseSpecModel, specOf } from "./spec-build.js";
 import { parentOf, resolveStorage } from "./storage.js";
+import { publishVerified, refuseBrokenArchive, type VerifyBeforePublishing } from "./verify-env.js";
 
 export interface UploadEnvOptions extends EnvironmentOptions {
   /** Where the archive goes (any storage URI); default `<store>/user/<user>/envs/<envName>.<ext>`. */
@@ -59,6 +61,12 @@ export interface UploadEnvOptions extends EnvironmentOptions {
    * keeps its previous archive and metadata. The promise then rejects with an ABORTED error.
    */
   signal?: AbortSignal;
+  /**
+   * Run the packed archive as a node would before publishing it (`verifyArchive`): every top-level module imported,
+   * every native library resolved. When anything fails, nothing is published and a `VerifyError`
+   * (`BROKEN_ENVIRONMENT`) names the modules and libraries. A stored archive that is current is not checked again.
+   */
+  verify?: VerifyBeforePublishing;
 }
 
 export interface UploadedEnv {
@@ -134,7 +142,8 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
   choosePacking({ ...options, path: options.packagePath });
 
   // A job launched from inside a shipped environment ships that environment (cluster-pack's `_running_from_pex`).
-  const running = await runningEnvToShip(options.python, env);
+  // A spec says what to ship: never the environment this runs in.
+  const running = specOf(options) ? undefined : await runningEnvToShip(options.python, env);
   if (running) return reshipRunningEnv(running, options, env);
 
   const model = await inspect(options);
@@ -178,12 +187,15 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
             ...(options.onProgress && { onProgress: options.onProgress }),
           });
         const fallback = env.C_PACK_ENV_FALLBACK_PATH;
-        if (!options.forceUpload && fallback && packer === "pex") {
+        // A prebuilt pex is compared by requirements only, which says nothing of a spec's target platform.
+        if (!options.forceUpload && fallback && packer === "pex" && !specOf(options)) {
           const workspace = await makeWorkspace("fallback");
           try {
             const local = join(workspace, `${envName}.${format}`);
             const python = model.interpreter.executable;
             if (await tryFallback(fallback, local, python, expected, options.fsArgs ?? {})) {
+              if (options.verify)
+                await refuseBrokenArchive(local, fs.toUri(path), options.verify, options.signal);
               source = "fallback";
               metadata = await publish({ file: local, sha256: await sha256OfFile(local) });
             }
@@ -191,7 +203,20 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
             await rm(workspace, { recursive: true, force: true });
           }
         }
-        if (source === undefined) {
+        if (source === undefined && options.verify) {
+          // Checked before it is published: packed into a local file first, then sent from it.
+          const { packed, published } = await publishVerified({
+            name: `${envName}.${format}`,
+            location: fs.toUri(path),
+            verify: options.verify,
+            signal: options.signal,
+            pack: (output) => packModel(model, { ...options, output, packer, format }),
+            publish,
+          });
+          metadata = published;
+          source = packed.source;
+          warnings = packed.warnings;
+        } else if (source === undefined) {
           // Packed straight into the upload: no local copy of the archive, packing and sending overlap.
           let packed: Awaited<ReturnType<typeof packModel>> | undefined;
           metadata = await publish({
@@ -230,6 +255,7 @@ export async function uploadEnv(options: UploadEnvOptions = {}): Promise<Uploade
     };
   } finally {
     await zipped.cleanup();
+    await releaseSpecModel(model);
     await fs.close?.();
   }
 }

@@ -544,6 +544,37 @@ def _run_entry_point(entry_point):
     sys.exit(target())
 
 
+def _console_scripts(deps):
+    """name -> `module:function` of every console and GUI script the packed distributions declare."""
+    import configparser
+
+    scripts = {}
+    for entry in sorted(os.listdir(deps)):
+        path = os.path.join(deps, entry, "entry_points.txt")
+        if not entry.endswith(".dist-info") or not os.path.isfile(path):
+            continue
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # script names are case-sensitive
+        try:
+            parser.read(path, encoding="utf-8")
+        except configparser.Error:
+            continue
+        for group in ("console_scripts", "gui_scripts"):
+            if parser.has_section(group):
+                for name, value in parser.items(group):
+                    scripts.setdefault(name, value.split("[")[0].strip())
+    return scripts
+
+
+def _script_entry_point(archive, deps, name):
+    # pex's PEX_SCRIPT: run a console script of the packed distributions, as if installed on PATH.
+    scripts = _console_scripts(deps)
+    if name not in scripts:
+        known = ", ".join(sorted(scripts)) or "none"
+        _fail("%s: PEX_SCRIPT=%s is not a console script of this archive (it has: %s)" % (archive, name, known))
+    return scripts[name]
+
+
 def _apply_option(flag, value):
     if flag == "u":
         import io
@@ -626,6 +657,13 @@ def main():
     args = sys.argv[1:]
     entry_point = os.environ.get("PEX_MODULE") or pex_info.get("entry_point")
     force_interpreter = os.environ.get("PEX_INTERPRETER", "") not in ("", "0")
+    script = os.environ.get("PEX_SCRIPT")
+    if script and not force_interpreter:
+        entry_point = _script_entry_point(archive, deps, script)
+        _set_sys_path(deps, inherit_path, None, False)
+        sys.argv[0] = script
+        _run_entry_point(entry_point)
+        return
     if entry_point and not force_interpreter:
         _set_sys_path(deps, inherit_path, None, False)
         sys.argv[0] = archive

@@ -1,4 +1,6 @@
 export type { EditableInArchive } from "./editables-in-archive.js";
+export type { ElfDynamic, ElfSearchPath } from "./elf-dynamic.js";
+export { readElfDynamic } from "./elf-dynamic.js";
 export type { EnvArchiveFormat, EnvArchiveOptions, PackedEnvArchive } from "./env-archive.js";
 export { DEFAULT_ENV_ARCHIVE_LEVEL, envArchiveFormatOf } from "./env-archive.js";
 export type { PackerErrorCode } from "./errors.js";

@@ -3,12 +3,16 @@ export { readCondaEnvironmentFile } from "./conda-environment-file.js";
 export type { CondaPackage } from "./conda-packages.js";
 export { listCondaPackages } from "./conda-packages.js";
 export type { DirectUrl, Distribution, DistributionProblem } from "./distribution.js";
+export type { EntryPoint } from "./entry-points.js";
+export { parseEntryPoints } from "./entry-points.js";
 export type { PythonEnvErrorCode } from "./errors.js";
 export { isPythonEnvError, PythonEnvError } from "./errors.js";
 export { findExecutable } from "./find-executable.js";
 export { computeFingerprint } from "./fingerprint.js";
 export type { EnvironmentModel, InspectEnvironmentOptions } from "./inspect-environment.js";
 export { inspectEnvironment } from "./inspect-environment.js";
+export type { InstalledWheel, InstallWheelOptions } from "./install-wheel.js";
+export { installWheel, stagingSitePackages } from "./install-wheel.js";
 export type { FindInterpreterOptions, Interpreter, InterpreterSource } from "./interpreter.js";
 export {
   DEFAULT_PROBE_TIMEOUT_MS,
@@ -39,7 +43,22 @@ export type {
   StagingEnvironment,
 } from "./resolve-environment.js";
 export { resolveEnvironment } from "./resolve-environment.js";
+export type { ResolvedWheel, ResolveWheelsOptions } from "./resolve-wheels.js";
+export { describeSpecTarget, resolveWheels, wheelMisfit } from "./resolve-wheels.js";
+export type { BuildSpecEnvironmentOptions, SpecEnvironment, WheelSpec } from "./spec-environment.js";
+export { buildSpecEnvironment } from "./spec-environment.js";
+export type { LockedWheel, SpecLock, SpecTarget } from "./spec-lock.js";
+export { formatLock, LOCK_VERSION, readLock } from "./spec-lock.js";
 export type { TargetPlatform } from "./target-platform.js";
-export { supportedPlatformTags, wheelArchitecture } from "./target-platform.js";
+export { supportedPlatformTags, targetOfPlatformTags, wheelArchitecture } from "./target-platform.js";
+export {
+  cachedWheelPath,
+  cacheWheel,
+  findCachedWheel,
+  sha256OfFile,
+  wheelCacheDirectory,
+} from "./wheel-cache.js";
 export type { CompatibilityWarning } from "./wheel-compatibility.js";
 export { checkPlatformCompatibility, wheelTagProblem } from "./wheel-compatibility.js";
+export type { WheelFileName } from "./wheel-file-name.js";
+export { isSourceDistribution, parseWheelFileName } from "./wheel-file-name.js";

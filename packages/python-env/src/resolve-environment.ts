@@ -65,7 +65,7 @@ function run(
   });
 }
 
-function indexArguments(options: IndexOptions, env: NodeJS.ProcessEnv): string[] {
+export function indexArguments(options: IndexOptions, env: NodeJS.ProcessEnv): string[] {
   const indexUrl = options.indexUrl ?? env.C_PACK_PYPI_URL;
   return [
     ...(options.noIndex ? ["--no-index"] : []),

@@ -1,3 +1,6 @@
+import { sanitizeLine } from "@cluster-pack/errors";
+import { PythonEnvError } from "./errors.js";
+
 /**
  * Where a wheel is meant to run: what its tags are checked against. The probe gives the interpreter's own; a
  * cluster's may be written by hand (`{ os: "linux", machine: "x86_64", glibcVersion: "2.17", … }`).
@@ -84,4 +87,100 @@ export function supportedPlatformTags(target: TargetPlatform): string[] {
   }
   tags.push("any");
   return tags;
+}
+
+/** What a wheel platform tag (`--platform`) says of the machine it is for, or undefined when it says nothing known. */
+function platformOfTag(
+  tag: string,
+): Omit<TargetPlatform, "implementation" | "pythonVersion" | "abiTag"> | undefined {
+  const legacy = /^(manylinux1|manylinux2010|manylinux2014)_(.+)$/.exec(tag);
+  if (legacy?.[1] && legacy[2]) {
+    const glibc = { manylinux1: "2.5", manylinux2010: "2.12", manylinux2014: "2.17" }[legacy[1]];
+    return { os: "linux", machine: legacy[2], ...(glibc && { glibcVersion: glibc }) };
+  }
+  const libc = /^(manylinux|musllinux)_(\d+)_(\d+)_(.+)$/.exec(tag);
+  if (libc?.[4]) {
+    const version = `${libc[2]}.${libc[3]}`;
+    return libc[1] === "manylinux"
+      ? { os: "linux", machine: libc[4], glibcVersion: version }
+      : { os: "linux", machine: libc[4], muslVersion: version };
+  }
+  const linux = /^linux_(.+)$/.exec(tag);
+  if (linux?.[1]) return { os: "linux", machine: linux[1] };
+  const macos = /^macosx_(\d+)_(\d+)_(.+)$/.exec(tag);
+  if (macos?.[3]) return { os: "darwin", machine: macos[3], macosVersion: `${macos[1]}.${macos[2]}` };
+  if (tag === "win32") return { os: "win32", machine: "x86" };
+  const windows = /^win_(.+)$/.exec(tag);
+  if (windows?.[1]) return { os: "win32", machine: windows[1] === "amd64" ? "AMD64" : windows[1] };
+  return undefined;
+}
+
+const newer = (a: string | undefined, b: string | undefined) =>
+  a === undefined ? b : b === undefined ? a : compareVersions(a, b) >= 0 ? a : b;
+
+function compareVersions(a: string, b: string): number {
+  const [aMajor, aMinor] = parseVersion(a) ?? [0, 0];
+  const [bMajor, bMinor] = parseVersion(b) ?? [0, 0];
+  return aMajor - bMajor || aMinor - bMinor;
+}
+
+/** pip's `--implementation` short names. */
+const implementations: Record<string, string> = { cp: "cpython", pp: "pypy" };
+
+/**
+ * The target that `--platform` tags (as pip takes them: `manylinux2014_x86_64`, `manylinux_2_28_aarch64`,
+ * `macosx_11_0_arm64`), `--python-version X.Y` and `--implementation cp` describe. Several tags name one machine
+ * (`manylinux2014_x86_64` and `manylinux_2_28_x86_64`): the newest libc or macOS among them is the target's. An
+ * unknown tag, tags naming two machines, or a malformed version is an INVALID_ARGUMENT error.
+ */
+export function targetOfPlatformTags(options: {
+  platforms: readonly string[];
+  pythonVersion: string;
+  implementation?: string;
+}): TargetPlatform {
+  const implementationTag = options.implementation ?? "cp";
+  const implementation = implementations[implementationTag];
+  if (!implementation)
+    throw new PythonEnvError(
+      "INVALID_ARGUMENT",
+      `implementation "${sanitizeLine(implementationTag)}" is not supported: use cp (CPython) or pp (PyPy)`,
+    );
+  if (!/^3\.\d{1,2}$/.test(options.pythonVersion))
+    throw new PythonEnvError(
+      "INVALID_ARGUMENT",
+      `Python version "${sanitizeLine(options.pythonVersion)}" is not X.Y: write e.g. 3.11`,
+    );
+  let platform: Omit<TargetPlatform, "implementation" | "pythonVersion" | "abiTag"> | undefined;
+  for (const tag of options.platforms) {
+    const found = platformOfTag(tag);
+    if (!found)
+      throw new PythonEnvError(
+        "INVALID_ARGUMENT",
+        `platform tag "${sanitizeLine(tag)}" is not one cluster-pack knows: write e.g. manylinux2014_x86_64, manylinux_2_28_aarch64, musllinux_1_2_x86_64 or macosx_11_0_arm64`,
+      );
+    if (platform && (platform.os !== found.os || platform.machine !== found.machine))
+      throw new PythonEnvError(
+        "INVALID_ARGUMENT",
+        `platform tags ${options.platforms.map((t) => sanitizeLine(t)).join(", ")} name more than one machine: give the tags of one`,
+      );
+    const glibcVersion = newer(platform?.glibcVersion, found.glibcVersion);
+    const muslVersion = newer(platform?.muslVersion, found.muslVersion);
+    const macosVersion = newer(platform?.macosVersion, found.macosVersion);
+    platform = {
+      os: found.os,
+      machine: found.machine,
+      ...(glibcVersion && { glibcVersion }),
+      ...(muslVersion && { muslVersion }),
+      ...(macosVersion && { macosVersion }),
+    };
+  }
+  if (!platform)
+    throw new PythonEnvError("INVALID_ARGUMENT", "no platform tag given: write e.g. manylinux2014_x86_64");
+  const versionTag = options.pythonVersion.replace(".", "");
+  return {
+    ...platform,
+    implementation,
+    pythonVersion: options.pythonVersion,
+    abiTag: `${implementationTag}${versionTag}`,
+  };
 }

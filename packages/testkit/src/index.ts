@@ -7,6 +7,7 @@ export * from "./fresh-build.js";
 export * from "./hadoop-tokens.js";
 export * from "./kdc.js";
 export * from "./localize.js";
+export * from "./package-index.js";
 export * from "./python.js";
 export * from "./s3rver.js";
 export * from "./s3rver-access.js";

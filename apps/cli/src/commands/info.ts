@@ -2,6 +2,7 @@ import {
   type Distribution,
   type EditableInstall,
   type EnvironmentModel,
+  environmentSizeReport,
   findEditableInstalls,
   formatRequirements,
   type ImportableTopLevel,
@@ -10,10 +11,13 @@ import {
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { inspectionOptions, type PackageSelectionFlags, packageSelectionOf } from "../options.js";
-import { createOutput, formatBytes, style, table, text } from "../render.js";
+import { createOutput, formatBytes, printableLine, style, table, text } from "../render.js";
+import { sizeTree, writeHtml } from "./report.js";
 
 interface InfoFlags extends PackageSelectionFlags {
   top?: string;
+  html?: string;
+  tree?: boolean;
 }
 
 /** The summary `info` prints: python-env's model, reduced to what a person or a script looks at. */
@@ -103,6 +107,12 @@ export function infoCommand(config: ProjectConfig): Command {
   );
   for (const option of inspectionOptions()) command.addOption(option);
   command.addOption(new Option("--top <n>", "how many of the largest packages to show").default("10"));
+  command.addOption(
+    new Option("--html <file>", "write where the bytes go as one self-contained HTML page (a treemap)"),
+  );
+  command.addOption(
+    new Option("--tree", "show where the bytes go: packages and their top directories, with bars"),
+  );
   return command.action(async (_flags: InfoFlags, self: Command) => {
     const flags = self.optsWithGlobals<InfoFlags>();
     const output = createOutput(flags);
@@ -110,7 +120,28 @@ export function infoCommand(config: ProjectConfig): Command {
     const model = await inspectEnvironment(packageSelectionOf(flags, config));
     // Broken editables are the model's `problems` already: the scan's own list would say the same twice.
     const { editables } = await findEditableInstalls(model.distributions);
-    const summary = summarize(model, Number.isFinite(top) && top >= 0 ? top : 10, editables);
-    output.result(summary, () => describe(summary), summary.interpreter.executable);
+    const shown = Number.isFinite(top) && top >= 0 ? top : 10;
+    const summary = summarize(model, shown, editables);
+    const sizeReport =
+      flags.tree || flags.html !== undefined ? await environmentSizeReport(model) : undefined;
+    const html = sizeReport && flags.html !== undefined ? await writeHtml(sizeReport, flags.html) : undefined;
+    const human = () =>
+      [
+        // The tree says what the largest packages are, and more.
+        describe(flags.tree ? { ...summary, largest: [] } : summary),
+        flags.tree && sizeReport && sizeTree(sizeReport, shown),
+        html && `size report written to ${printableLine(html)}`,
+      ]
+        .filter(Boolean)
+        .join("\n\n");
+    output.result(
+      {
+        ...summary,
+        ...(flags.tree && sizeReport && { sizeReport }),
+        ...(html && { html }),
+      },
+      human,
+      summary.interpreter.executable,
+    );
   });
 }

@@ -14,6 +14,11 @@ const describe = (packed: PackedEnv) =>
   [
     `${style.green("packed")} ${packed.requirements.length} packages (${packed.packer}, ${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
     `sha256 ${packed.sha256}`,
+    ...(packed.cacheKey.target
+      ? [
+          `for ${packed.cacheKey.target.platforms.join(", ")}, Python ${packed.cacheKey.target.python_version} (${packed.cacheKey.target.implementation}), from ${Object.keys(packed.cacheKey.wheels ?? {}).length} wheels`,
+        ]
+      : []),
   ].join("\n");
 
 export function packCommand(config: ProjectConfig): Command {

@@ -9,6 +9,7 @@ import { createOutput, formatBytes, style, table } from "../render.js";
 interface UploadFlags extends EnvironmentFlags {
   packagePath?: string;
   force?: boolean;
+  verify?: boolean;
 }
 
 function describe(result: UploadedEnv): string {
@@ -53,7 +54,13 @@ export function uploadCommand(config: ProjectConfig): Command {
         "where the archive goes (default: <store>/user/<user>/envs/<env name>.<ext>)",
       ),
     )
-    .addOption(new Option("--force", "pack and upload even when the stored archive is current"));
+    .addOption(new Option("--force", "pack and upload even when the stored archive is current"))
+    .addOption(
+      new Option(
+        "--verify",
+        "before publishing, run the packed archive as a node would (cluster-pack verify); publish nothing if it fails",
+      ),
+    );
   for (const option of environmentOptions()) command.addOption(option);
   return command.action(async (_flags: UploadFlags, self: Command) => {
     const flags = self.optsWithGlobals<UploadFlags>();
@@ -68,6 +75,7 @@ export function uploadCommand(config: ProjectConfig): Command {
         ...environment,
         ...(packagePath !== undefined && { packagePath }),
         ...(flags.force && { forceUpload: true }),
+        ...(flags.verify && { verify: true }),
         fsArgs,
         onProgress: progress,
       });
