@@ -70,6 +70,8 @@ const storageHints: Record<StorageErrorCode, string | Record<StoreKind, string>>
 const archiveHints: Record<ArchiveErrorCode, string> = {
   INVALID_ARGUMENT: "check the files being packed (names, duplicates) and the options",
   CORRUPT: "the archive is damaged or not of the format its name says: pack or download it again",
+  UNSAFE:
+    "the archive would write outside the directory it is unpacked into: pack it again with cluster-pack",
   IO: "check the free space and permissions where the archive is read or written (TMPDIR, --output's directory)",
   UNSUPPORTED: "repack the archive without that feature (encryption, multi-disk, unusual compression)",
 };
@@ -78,9 +80,10 @@ const pythonHints: Record<PythonEnvErrorCode, string> = {
   NOT_A_PYTHON: "pass --python with a Python interpreter, e.g. --python .venv/bin/python",
   UNREADABLE_ENVIRONMENT: "check the environment's permissions, or pass another --python",
   BROKEN_DISTRIBUTION: "reinstall the package named above, or leave it out with --skip-broken",
-  INVALID_ARGUMENT: "check --additional-packages and the files named above",
+  INVALID_ARGUMENT: "check --requirements, --lock, --additional-packages and the files named above",
   MISSING_TOOL: "install the tool named above, or pass --find-links/--no-index to stay offline",
-  RESOLUTION_FAILED: "check --additional-packages and the index (--index-url, C_PACK_PYPI_URL)",
+  RESOLUTION_FAILED:
+    "check --requirements, --additional-packages and the index (--index-url, --find-links, C_PACK_PYPI_URL)",
 };
 
 const editableHints: Record<EditableErrorCode, string> = {

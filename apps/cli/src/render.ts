@@ -3,6 +3,7 @@
 import { basename } from "node:path";
 import cliProgress from "cli-progress";
 import {
+  formatBytes,
   type ProgressEvent,
   type ProgressListener,
   redactUrlCredentials,
@@ -31,16 +32,8 @@ export const style = {
   warnYellow: paint(err, "33"),
 };
 
-const units = ["B", "kB", "MB", "GB", "TB"];
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+// One way to print a size, the size report's, so a page and the terminal agree.
+export { formatBytes };
 
 /** Text from files, servers or the user's environment as it may reach a terminal: no escape sequence, no password. */
 export const printable = (value: string) => redactUrlCredentials(sanitizeText(value));

@@ -17,7 +17,7 @@ import {
 } from "@cluster-pack/testkit";
 import type { EnvListing } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, runCli } from "./cli-process.js";
+import { baseEnv, expectOneError, runCli } from "./cli-process.js";
 
 let root: string;
 beforeAll(async () => {
@@ -28,15 +28,6 @@ afterAll(async () => {
 });
 
 const ESC = "\u001b";
-
-/** stderr is `error: …` then one hint line, and nothing else. */
-function expectOneError(stderr: string, pattern: RegExp) {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(2);
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(lines[1]).toMatch(/^(hint: .+|\(run with --debug for details\))$/);
-}
 
 /** A local store holding archives beside the given metadata files (text as stored). */
 async function storeWith(metadataByStem: Record<string, string>): Promise<string> {

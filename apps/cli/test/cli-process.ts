@@ -1,6 +1,7 @@
 // Runs the built CLI the way a user does: `node dist/cli.js …` in a child process, stdout a pipe.
 import { fileURLToPath } from "node:url";
 import { execute, machinePython, type Outcome } from "@cluster-pack/testkit";
+import { expect } from "vitest";
 
 export const cliPath = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
@@ -34,6 +35,15 @@ export function runCli(
     env: options.env ?? baseEnv(),
     ...(options.cwd && { cwd: options.cwd }),
   });
+}
+
+/** stderr must be `error: …` matching `pattern`, then one hint line (or the pointer to --debug), and nothing else. */
+export function expectOneError(stderr: string, pattern: RegExp) {
+  const lines = stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(lines[1]).toMatch(/^(hint: .+|\(run with --debug for details\))$/);
 }
 
 /** Runs an archive with a real Python, the editable zips on PYTHONPATH, as a Spark executor would. */

@@ -1,35 +1,29 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import {
   buildWheel,
   createCondaStylePrefix,
   execute,
   pipInstall,
-  type RunningS3rver,
   run,
-  s3ClientConfig,
-  s3Environment,
-  startS3rver,
   type Venv,
 } from "@cluster-pack/testkit";
 import type { PackedEnv, UploadedEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli } from "./cli-process.js";
+import { type CliS3, startCliS3 } from "./cli-s3.js";
 import { createFixtureVenv } from "./fixture-env.js";
 
 let root: string;
 let venv: Venv;
 let conda: Venv;
-let s3: RunningS3rver;
-let client: S3Client;
-
-const s3Env = () => baseEnv(s3Environment(s3));
+let s3: CliS3;
 
 /** Downloads with a second, independent S3 client and unpacks as YARN does: into `<node>/environment`. */
 async function downloadAndUnpack(key: string, node: string): Promise<string> {
-  const answer = await client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
+  const answer = await s3.client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
   const archive = join(root, node, key.split("/").at(-1) ?? "archive");
   const environment = join(root, node, "environment");
   await mkdir(environment, { recursive: true });
@@ -42,15 +36,14 @@ async function downloadAndUnpack(key: string, node: string): Promise<string> {
 }
 
 async function upload(args: readonly string[]): Promise<UploadedEnv> {
-  const outcome = await runCli(["upload", ...args, "--json"], { env: s3Env() });
+  const outcome = await runCli(["upload", ...args, "--json"], { env: s3.env() });
   expect(outcome).toMatchObject({ code: 0, stderr: "" });
   return JSON.parse(outcome.stdout) as UploadedEnv;
 }
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-env-archives-"));
-  s3 = await startS3rver({ buckets: ["team"] });
-  client = new S3Client(s3ClientConfig(s3));
+  s3 = await startCliS3();
   venv = await createFixtureVenv(root);
   conda = await createCondaStylePrefix(join(root, "conda", "envs", "team"), [], undefined, {
     recordPython: true,
@@ -64,7 +57,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  client?.destroy();
   await s3?.stop();
   await rm(root, { recursive: true, force: true });
 });
@@ -89,7 +81,7 @@ describe("cluster-pack upload --packer venv|conda to S3 (s3rver)", () => {
     expect(result.editable.map((zip) => zip.uri)).toEqual(["s3://team/envs/venv_editable/devpkg.zip"]);
     const environment = await downloadAndUnpack("envs/venv.tar.gz", "venv-node");
     const editableZip = join(root, "venv-node", "devpkg.zip");
-    const zip = await client.send(
+    const zip = await s3.client.send(
       new GetObjectCommand({ Bucket: "team", Key: "envs/venv_editable/devpkg.zip" }),
     );
     await writeFile(
@@ -154,7 +146,7 @@ describe("cluster-pack upload --packer venv|conda to S3 (s3rver)", () => {
     const outcome = await runCli(
       ["upload", "--python", venv.python, "--package-path", "s3://team/envs/venv.tar.gz", "--with-python"],
       {
-        env: s3Env(),
+        env: s3.env(),
       },
     );
     expect(outcome.code).toBe(0);

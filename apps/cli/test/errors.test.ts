@@ -12,7 +12,7 @@ import {
 } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportOf } from "../src/errors.js";
-import { runCli } from "./cli-process.js";
+import { expectOneError, runCli } from "./cli-process.js";
 
 let root: string;
 beforeAll(async () => {
@@ -21,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-/** stderr must be `error: …` then one hint line, and nothing else. */
-function expectOneError(stderr: string, pattern: RegExp) {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(2);
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(lines[1]).toMatch(/^(hint: .+|\(run with --debug for details\))$/);
-}
 
 describe("usage errors exit with code 2 and one error line", () => {
   it.each([

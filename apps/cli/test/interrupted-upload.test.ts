@@ -3,31 +3,21 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import {
-  buildWheel,
-  pipInstall,
-  type RunningS3rver,
-  s3ClientConfig,
-  s3Environment,
-  startS3rver,
-  type Venv,
-} from "@cluster-pack/testkit";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { buildWheel, pipInstall, type Venv } from "@cluster-pack/testkit";
 import type { UploadedEnv } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, cliPath, runCli } from "./cli-process.js";
+import { cliPath, runCli } from "./cli-process.js";
+import { type CliS3, startCliS3 } from "./cli-s3.js";
 import { createFixtureVenv } from "./fixture-env.js";
 
 let root: string;
 let venv: Venv;
-let s3: RunningS3rver;
-let client: S3Client;
+let s3: CliS3;
 const packagePath = "s3://team/envs/crash/env.pex";
 
-const s3Env = () => baseEnv(s3Environment(s3));
-
 async function getObject(key: string): Promise<Buffer> {
-  const object = await client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
+  const object = await s3.client.send(new GetObjectCommand({ Bucket: "team", Key: key }));
   return Buffer.from(
     await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
   );
@@ -50,7 +40,7 @@ function uploadAndKillMidway(): Promise<{ killed: boolean; stderr: string }> {
     const child = spawn(
       process.execPath,
       [cliPath, "--verbose", "upload", "--python", venv.python, "--package-path", packagePath],
-      { env: s3Env(), stdio: ["ignore", "pipe", "pipe"] },
+      { env: s3.env(), stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";
     let killed = false;
@@ -67,12 +57,10 @@ function uploadAndKillMidway(): Promise<{ killed: boolean; stderr: string }> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-crash-"));
-  [venv, s3] = await Promise.all([createFixtureVenv(root), startS3rver({ buckets: ["team"] })]);
-  client = new S3Client(s3ClientConfig(s3));
+  [venv, s3] = await Promise.all([createFixtureVenv(root), startCliS3()]);
 }, 120_000);
 
 afterAll(async () => {
-  client?.destroy();
   await s3?.stop();
   await rm(root, { recursive: true, force: true });
 });
@@ -80,7 +68,7 @@ afterAll(async () => {
 describe("an upload killed midway (SIGKILL)", () => {
   it("leaves the previous archive and metadata in place and consistent; the rerun completes", async () => {
     const first = await runCli(["upload", "--python", venv.python, "--package-path", packagePath, "--json"], {
-      env: s3Env(),
+      env: s3.env(),
     });
     expect(first.code).toBe(0);
     const before = await storedPair();
@@ -110,7 +98,7 @@ describe("an upload killed midway (SIGKILL)", () => {
     expect(after.metadata.size).toBe(after.archive.length);
     expect(after.metadata.package_installed.some((r) => r.startsWith("bigpkg"))).toBe(false);
     // Nothing half-written under the final names.
-    const listing = await client.send(new ListObjectsV2Command({ Bucket: "team", Prefix: "envs/crash/" }));
+    const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: "team", Prefix: "envs/crash/" }));
     const visible = (listing.Contents ?? [])
       .map((object) => object.Key ?? "")
       .filter((key) => !key.endsWith("/") && !key.split("/").pop()?.startsWith("."));
@@ -122,7 +110,7 @@ describe("an upload killed midway (SIGKILL)", () => {
     ]);
 
     const rerun = await runCli(["upload", "--python", venv.python, "--package-path", packagePath, "--json"], {
-      env: s3Env(),
+      env: s3.env(),
     });
     expect(rerun.stderr).toBe("");
     expect((JSON.parse(rerun.stdout) as UploadedEnv).uploaded).toBe(true);

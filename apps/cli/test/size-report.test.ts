@@ -4,47 +4,33 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  type RunningS3rver,
-  s3ClientConfig,
-  s3Environment,
-  startS3rver,
-  type Venv,
-} from "@cluster-pack/testkit";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createSizedVenv, type Venv } from "@cluster-pack/testkit";
 import type { SizeReport } from "cluster-pack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSizedVenv } from "../../../packages/size-report/test/sized-venv.js";
-import { baseEnv, runCli } from "./cli-process.js";
+import { expectOneError, runCli } from "./cli-process.js";
+import { type CliS3, startCliS3 } from "./cli-s3.js";
 
 let root: string;
 let venv: Venv;
 let pex: string;
-let s3: RunningS3rver;
+let s3: CliS3;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-size-"));
-  [venv, s3] = await Promise.all([createSizedVenv(root), startS3rver({ buckets: ["team"] })]);
+  [venv, s3] = await Promise.all([createSizedVenv(root), startCliS3()]);
   pex = join(root, "env.pex");
   const packed = await runCli(["pack", "--python", venv.python, "--output", pex, "--quiet"]);
   expect(packed.stderr).toBe("");
-  const client = new S3Client(s3ClientConfig(s3));
-  await client.send(new PutObjectCommand({ Bucket: "team", Key: "envs/env.pex", Body: await readFile(pex) }));
-  client.destroy();
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: "team", Key: "envs/env.pex", Body: await readFile(pex) }),
+  );
 }, 120_000);
 
 afterAll(async () => {
   await s3?.stop();
   await rm(root, { recursive: true, force: true });
 });
-
-/** stderr is `error: …` then one hint line, and nothing else. */
-function expectOneError(stderr: string, pattern: RegExp) {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(2);
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe("info", () => {
   it("--tree prints the packages with their directories and bars", async () => {
@@ -93,7 +79,7 @@ describe("report", () => {
     const page = join(root, "s3-report.html");
     const { code, stdout, stderr } = await runCli(
       ["report", "s3://team/envs/env.pex", "--html", page, "--json"],
-      { env: baseEnv(s3Environment(s3)) },
+      { env: s3.env() },
     );
     expect(stderr).toBe("");
     expect(code).toBe(0);

@@ -1,13 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  buildNativeWheel,
   buildWheel,
   createVenv,
-  debianPython,
   machinePython,
   pipInstall,
-  run,
   type Venv,
 } from "@cluster-pack/testkit";
 import type { VerifyReport } from "cluster-pack";
@@ -18,47 +17,21 @@ let root: string;
 let good: Venv;
 let broken: Venv;
 
-const extensionSource = `#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-int cpneeded_answer(void);
-static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(cpneeded_answer()); }
-static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods};
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
-`;
-
-/** A wheel whose extension links against `libcpneeded.so`, built here and never shipped with it. */
-async function nativeWheel(): Promise<string> {
-  const library = join(root, "native-lib");
-  await mkdir(library, { recursive: true });
-  await writeFile(join(library, "cpneeded.c"), "int cpneeded_answer(void) { return 42; }\n");
-  await run("cc", ["-shared", "-fPIC", "-o", join(library, "libcpneeded.so"), join(library, "cpneeded.c")]);
-  const project = join(root, "nativepkg");
-  await mkdir(join(project, "nativepkg"), { recursive: true });
-  await writeFile(join(project, "nativepkg", "__init__.py"), "from nativepkg._native import answer\n");
-  await writeFile(join(project, "nativepkg", "_native.c"), extensionSource);
-  await writeFile(
-    join(project, "setup.py"),
-    `from setuptools import setup, Extension\nsetup(name="nativepkg", version="1.0", packages=["nativepkg"], ext_modules=[Extension("nativepkg._native", ["nativepkg/_native.c"], libraries=["cpneeded"], library_dirs=[${JSON.stringify(library)}])])\n`,
-  );
-  const wheels = join(root, "wheels", "nativepkg");
-  await run(debianPython, [
-    "-m",
-    "pip",
-    "wheel",
-    "--no-deps",
-    "--no-build-isolation",
-    "--no-index",
-    "--quiet",
-    "-w",
-    wheels,
-    project,
-  ]);
-  return wheels;
-}
-
 const pack = (venv: Venv, only: string, output: string) =>
   runCli(["pack", "--python", venv.python, "--only-packages", only, "--output", output, "--json"]);
+
+const uploadVerified = (venv: Venv, only: string, packagePath: string, ...extra: string[]) =>
+  runCli([
+    "upload",
+    "--python",
+    venv.python,
+    "--only-packages",
+    only,
+    "--package-path",
+    packagePath,
+    "--verify",
+    ...extra,
+  ]);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cp-cli-verify-"));
@@ -70,7 +43,7 @@ beforeAll(async () => {
   const [goodpkg, brokenpkg, nativepkg] = await Promise.all([
     wheel("goodpkg", { "goodpkg/__init__.py": "VALUE = 1\n" }),
     wheel("brokenpkg", { "brokenpkg/__init__.py": 'raise RuntimeError("broken on purpose")\n' }),
-    nativeWheel(),
+    buildNativeWheel(root).then((native) => native.wheels),
   ]);
   [good, broken] = await Promise.all([
     createVenv(machinePython, join(root, "good")),
@@ -143,16 +116,7 @@ describe("cluster-pack verify", () => {
 describe("cluster-pack upload --verify", () => {
   it("publishes nothing when the packed environment fails, naming the module and the library", async () => {
     const store = join(root, "store-broken");
-    const outcome = await runCli([
-      "upload",
-      "--python",
-      broken.python,
-      "--only-packages",
-      "goodpkg,brokenpkg,nativepkg",
-      "--package-path",
-      join(store, "env.pex"),
-      "--verify",
-    ]);
+    const outcome = await uploadVerified(broken, "goodpkg,brokenpkg,nativepkg", join(store, "env.pex"));
     expect(outcome.code).toBe(1);
     expect(outcome.stderr).toContain("not published");
     expect(outcome.stderr).toContain("brokenpkg (RuntimeError: broken on purpose)");
@@ -164,17 +128,7 @@ describe("cluster-pack upload --verify", () => {
   it("publishes an environment that passes, and verify then accepts the stored archive", async () => {
     const store = join(root, "store-good");
     const archive = join(store, "env.pex");
-    const outcome = await runCli([
-      "upload",
-      "--python",
-      good.python,
-      "--only-packages",
-      "goodpkg",
-      "--package-path",
-      archive,
-      "--verify",
-      "--json",
-    ]);
+    const outcome = await uploadVerified(good, "goodpkg", archive, "--json");
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(JSON.parse(outcome.stdout)).toMatchObject({ uploaded: true });
     const stored = await runCli(["verify", `file://${archive}`, "--json"]);

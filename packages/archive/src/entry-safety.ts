@@ -72,8 +72,14 @@ export function riskyEntries(entries: readonly EntryShape[]): RiskyEntry[] {
   for (const entry of entries) {
     const parts = components(entry.name);
     let reason = pathRisk(entry.name);
-    if (reason === undefined && entry.kind === "hardlink" && entry.target !== undefined)
+    if (reason === undefined && entry.kind === "hardlink" && entry.target !== undefined) {
       reason = pathRisk(entry.target);
+      // A hard link made through one of the archive's symlinks would share a file outside (which conda-unpack
+      // then rewrites in place): its target must be reached without crossing a link.
+      const target = components(entry.target);
+      if (reason === undefined && target.some((_, end) => links.has(target.slice(0, end + 1).join("/"))))
+        reason = "symlink";
+    }
     if (reason === undefined && parts.some((_, end) => end > 0 && links.has(parts.slice(0, end).join("/"))))
       reason = "symlink";
     if (reason === undefined && entry.kind === "symlink" && entry.target !== undefined) {

@@ -6,6 +6,8 @@ export type ArchiveErrorCode =
   | "INVALID_ARGUMENT"
   /** An archive being read is damaged or is not an archive of the expected format. */
   | "CORRUPT"
+  /** An entry would land or point outside the directory the archive is extracted into (`riskyEntries`). */
+  | "UNSAFE"
   /** Reading a source or writing the destination failed (missing file, file changed while packing, disk full). */
   | "IO"
   /** A valid archive uses a feature this package does not read (encryption, multi-disk, an unknown method). */

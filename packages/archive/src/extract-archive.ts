@@ -40,6 +40,11 @@ export interface ExtractOptions {
    * beneath a link is refused either way, because writing it would.
    */
   linksLeaving?: "refuse" | "keep";
+  /**
+   * The most bytes of file content written in all: past it, extraction stops (UNSAFE) rather than fill the disk
+   * with a small archive that inflates without end. Default: no bound.
+   */
+  maxBytes?: number;
 }
 
 const components = (name: string) => name.split("/").filter((part) => part !== "" && part !== ".");
@@ -68,7 +73,7 @@ export async function extractArchive(
 ): Promise<void> {
   const kind = await archiveKindOf(path);
   let risky: RiskyEntry[];
-  let entries: readonly { name: string; kind: string }[];
+  let entries: readonly { name: string; kind: string; size: number }[];
   if (kind === "zip") {
     entries = (await listZip(path)).entries;
     risky = await riskyZipEntries(path);
@@ -80,8 +85,31 @@ export async function extractArchive(
   const links = new Set(entries.filter((e) => e.kind === "symlink").map((e) => components(e.name).join("/")));
   const [first] = refused(risky, links, options);
   if (first)
-    throw new ArchiveError("CORRUPT", explainRisk(first.reason), { archive: path, entry: first.name });
+    throw new ArchiveError("UNSAFE", explainRisk(first.reason), { archive: path, entry: first.name });
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  // What the entries declare is refused before anything is written; what they really inflate to, as it comes.
+  const declared = entries.reduce((sum, entry) => sum + (entry.kind === "file" ? entry.size : 0), 0);
+  if (declared > maxBytes)
+    throw new ArchiveError(
+      "UNSAFE",
+      `declares ${declared} bytes of files, more than the ${maxBytes} allowed`,
+      {
+        archive: path,
+      },
+    );
   await mkdir(into, { recursive: true });
+  let written = 0;
+  const bounded = async function* (content: AsyncIterable<Buffer>, entry: string) {
+    for await (const piece of content) {
+      written += piece.length;
+      if (written > maxBytes)
+        throw new ArchiveError("UNSAFE", `extracts to more than ${maxBytes} bytes, the most allowed`, {
+          archive: path,
+          entry,
+        });
+      yield piece;
+    }
+  };
   await readArchiveMembers(path, async (member) => {
     const parts = components(member.name);
     if (parts.length === 0) return;
@@ -96,7 +124,10 @@ export async function extractArchive(
       else if (member.kind === "hardlink")
         await link(join(into, ...components(member.linkTarget ?? "")), target);
       else if (member.kind === "file") {
-        await pipeline(member.content(), createWriteStream(target, { flags: "wx", mode: 0o600 }));
+        await pipeline(
+          bounded(member.content(), member.name),
+          createWriteStream(target, { flags: "wx", mode: 0o600 }),
+        );
         await chmod(target, member.mode & 0o777 || 0o644);
       }
     } catch (error) {

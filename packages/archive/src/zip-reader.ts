@@ -73,7 +73,8 @@ export async function verifyZip(path: string): Promise<{ entries: number; conten
     const listing = await readListing(file, path);
     const entries = [...listing.entries, ...(listing.appended?.entries ?? [])];
     const [risky] = await riskyEntriesOf(file, path, entries);
-    if (risky) throw corrupt(path, explainRisk(risky.reason), risky.name);
+    if (risky)
+      throw new ArchiveError("UNSAFE", explainRisk(risky.reason), { archive: path, entry: risky.name });
     let contentBytes = 0;
     for (const entry of entries.sort((a, b) => a.offset - b.offset)) {
       await verifyEntry(file, path, entry);

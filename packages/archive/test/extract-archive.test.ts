@@ -9,7 +9,7 @@ import {
   writeTar,
   writeZip,
 } from "../dist/index.js";
-import { buildTree, python, temporaryDirectory } from "./fixtures.js";
+import { buildTree, python, temporaryDirectory, zipLinkPython } from "./fixtures.js";
 
 const work = temporaryDirectory("extract");
 const at = (name: string) => join(work.directory, name);
@@ -19,13 +19,7 @@ const builder = `
 import io, os, sys, tarfile, warnings, zipfile
 warnings.simplefilter("ignore")  # the duplicate entry is the point
 out = sys.argv[1]
-
-def link(archive, name, target):
-    info = zipfile.ZipInfo(name)
-    info.create_system = 3
-    info.external_attr = 0o120777 << 16
-    archive.writestr(info, target)
-
+${zipLinkPython}
 with zipfile.ZipFile(os.path.join(out, "venv-like.zip"), "w") as z:
     z.writestr("environment/lib/site.py", "x = 1\\n")
     link(z, "environment/bin/python", "/usr/bin/python3")
@@ -152,7 +146,7 @@ describe("extractArchive", () => {
 
   it("refuses an entry climbing out before writing anything", async () => {
     await expect(extractArchive(at("traversal.zip"), at("from-traversal"))).rejects.toMatchObject({
-      code: "CORRUPT",
+      code: "UNSAFE",
       message: expect.stringMatching(/entry "sub\/\.\.\/\.\.\/escaped\.py": unsafe entry/),
     });
     expect(() => lstatSync(at("from-traversal"))).toThrow();
@@ -160,14 +154,25 @@ describe("extractArchive", () => {
 
   it("keeps a link to an interpreter outside only when told to, and never writes beneath a link", async () => {
     await expect(extractArchive(at("venv-like.zip"), at("venv-refused"))).rejects.toMatchObject({
-      code: "CORRUPT",
+      code: "UNSAFE",
     });
     await extractArchive(at("venv-like.zip"), at("venv-kept"), { linksLeaving: "keep" });
     expect(readlinkSync(join(at("venv-kept"), "environment/bin/python"))).toBe("/usr/bin/python3");
     await expect(
       extractArchive(at("through-link.zip"), at("through-link"), { linksLeaving: "keep" }),
-    ).rejects.toMatchObject({ code: "CORRUPT", message: expect.stringContaining("environment/bin/planted") });
+    ).rejects.toMatchObject({ code: "UNSAFE", message: expect.stringContaining("environment/bin/planted") });
     expect(() => lstatSync(at("through-link"))).toThrow();
+  });
+
+  it("refuses an archive whose files add up to more than maxBytes before writing anything", async () => {
+    const declared = readFileSync(at("tree/pkg/core.py")).length;
+    await expect(
+      extractArchive(at("tree.tar.gz"), at("too-big"), { maxBytes: declared }),
+    ).rejects.toMatchObject({
+      code: "UNSAFE",
+      message: expect.stringMatching(/declares \d+ bytes of files, more than the \d+ allowed/),
+    });
+    expect(() => lstatSync(at("too-big"))).toThrow();
   });
 
   it("refuses an entry stored twice rather than overwrite the first", async () => {

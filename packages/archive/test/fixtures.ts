@@ -39,6 +39,19 @@ export function python(code: string, ...args: string[]): string {
   return execFileSync("python3", ["-c", code, ...args], { encoding: "utf8" });
 }
 
+/**
+ * Python source defining `link(archive, name, target)`, for the builders of crafted archives: writes into a
+ * `zipfile.ZipFile` a member that Unix tools take for a symbolic link to `target` (made on Unix, mode 0o120777,
+ * the target as content). The builder imports `zipfile` before it.
+ */
+export const zipLinkPython = `
+def link(archive, name, target):
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = 0o120777 << 16
+    archive.writestr(info, target)
+`;
+
 export const hasCommand = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 
 /** A Writable that discards everything, counting bytes. */

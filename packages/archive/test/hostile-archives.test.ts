@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { riskyTarEntries, riskyZipEntries, verifyZip } from "../dist/index.js";
-import { python, temporaryDirectory } from "./fixtures.js";
+import { python, temporaryDirectory, zipLinkPython } from "./fixtures.js";
 
 const work = temporaryDirectory("hostile");
 const at = (name: string) => join(work.directory, name);
@@ -12,13 +12,7 @@ const at = (name: string) => join(work.directory, name);
 const builder = `
 import io, os, struct, sys, tarfile, zipfile, zlib
 out = sys.argv[1]
-
-def link(archive, name, target):
-    info = zipfile.ZipInfo(name)
-    info.create_system = 3
-    info.external_attr = 0o120777 << 16
-    archive.writestr(info, target)
-
+${zipLinkPython}
 with zipfile.ZipFile(os.path.join(out, "links.zip"), "w") as z:
     z.writestr("pkg/__init__.py", "")
     z.writestr("../escaped.py", "")
@@ -68,6 +62,7 @@ with tarfile.open(os.path.join(out, "links.tar.gz"), "w:gz") as t:
     add("/abs.py")
     add("./same", tarfile.LNKTYPE, "pkg/__init__.py")
     add("./passwd", tarfile.LNKTYPE, "../../etc/passwd")
+    add("./via-link", tarfile.LNKTYPE, "alias/__init__.py")
     add("./l1/through.py")
 `;
 
@@ -92,7 +87,7 @@ describe("riskyZipEntries", () => {
 describe("verifyZip", () => {
   it("refuses an entry climbing out of the extraction directory with one line", async () => {
     await expect(verifyZip(at("traversal.zip"))).rejects.toMatchObject({
-      code: "CORRUPT",
+      code: "UNSAFE",
       message: expect.stringMatching(
         /^[^\n]*traversal\.zip: entry "sub\/\.\.\/\.\.\/escaped\.py": unsafe entry: its path climbs out of the extraction directory with \.\.$/,
       ),
@@ -130,12 +125,13 @@ describe("verifyZip", () => {
 });
 
 describe("riskyTarEntries", () => {
-  it("reports traversal, absolute paths, hard links climbing out, links resolving outside and entries beneath them", async () => {
+  it("reports traversal, absolute paths, hard links climbing out or made through a link, links resolving outside and entries beneath them", async () => {
     expect(await riskyTarEntries(at("links.tar.gz"))).toEqual([
       { name: "./l2", reason: "symlink" },
       { name: "../escaped.py", reason: "traversal" },
       { name: "/abs.py", reason: "absolute" },
       { name: "./passwd", reason: "traversal" },
+      { name: "./via-link", reason: "symlink" },
       { name: "./l1/through.py", reason: "symlink" },
     ]);
   });

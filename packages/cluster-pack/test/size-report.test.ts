@@ -5,18 +5,16 @@ import { listTar, listZip } from "@cluster-pack/archive";
 import {
   buildWheel,
   createCondaStylePrefix,
+  createSizedVenv,
+  type InstalledFile,
   installCondaPackage,
+  installedFiles,
   pipInstall,
+  SHARED_CONTENT,
+  SIZED_VENV_WHEELS,
   type Venv,
 } from "@cluster-pack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createSizedVenv,
-  type InstalledFile,
-  installedFiles,
-  SHARED_CONTENT,
-  WHEELS,
-} from "../../size-report/test/sized-venv.js";
 import {
   archiveSizeReport,
   environmentSizeReport,
@@ -115,7 +113,7 @@ describe("an archive's size report", () => {
       build: "h0_0",
       files: { "lib/libbig.so": { content: library } },
     });
-    const smallpkg = WHEELS.find((spec) => spec.name === "smallpkg");
+    const smallpkg = SIZED_VENV_WHEELS.find((spec) => spec.name === "smallpkg");
     if (!smallpkg) throw new Error("the fixture lost smallpkg");
     await pipInstall(conda, ["smallpkg"], [await buildWheel(smallpkg, join(root, "conda-wheels"))]);
     const archive = join(root, "conda.tar.gz");

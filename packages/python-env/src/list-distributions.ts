@@ -3,11 +3,11 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { firstLine, sanitizeLine } from "@cluster-pack/errors";
+import pMap from "p-map";
 import type { DirectUrl, Distribution, DistributionProblem } from "./distribution.js";
 import { errnoOf } from "./errno.js";
 import { PythonEnvError } from "./errors.js";
 import type { Interpreter } from "./interpreter.js";
-import { mapConcurrently } from "./map-concurrently.js";
 import { parseMetadataHeaders } from "./metadata-headers.js";
 import { normalizeName } from "./normalize-name.js";
 import { parseRecord, type RecordEntry } from "./record-file.js";
@@ -276,13 +276,13 @@ export async function readDistributions(
       .map((entry) => ({ directory, entry })),
   );
   // Each distribution reads up to six small files at once: 64 of them in flight stay well under `ulimit -n`.
-  const found = await mapConcurrently(
+  const found = await pMap(
     entries,
-    64,
     async ({ directory, entry }): Promise<Found> =>
       (await readEntry(directory, entry)?.catch(
         (error: unknown): Found => unidentified(join(directory, entry.name), unreadable(error)),
       )) ?? { problems: [] },
+    { concurrency: 64 },
   );
   const byName = new Map<string, Distribution>();
   const problems: DistributionProblem[] = [];

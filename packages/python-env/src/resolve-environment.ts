@@ -132,7 +132,7 @@ export async function resolveEnvironment(options: ResolveEnvironmentOptions): Pr
 }
 
 /** The staging prefix is removed when a build fails, so it must not hold anything of the user's. */
-async function requireFreshPrefix(prefix: string): Promise<void> {
+export async function requireFreshPrefix(prefix: string): Promise<void> {
   const entries = await readdir(prefix).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
     throw new PythonEnvError("INVALID_ARGUMENT", "cannot use this path for a staging environment", {

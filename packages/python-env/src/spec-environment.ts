@@ -1,10 +1,10 @@
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PythonEnvError } from "./errors.js";
 import { type InstalledWheel, installWheel, stagingSitePackages } from "./install-wheel.js";
 import { detectInterpreter, type Interpreter } from "./interpreter.js";
 import { normalizeName } from "./normalize-name.js";
-import type { IndexOptions } from "./resolve-environment.js";
+import { type IndexOptions, requireFreshPrefix } from "./resolve-environment.js";
 import { resolveWheels, wheelMisfit } from "./resolve-wheels.js";
 import { LOCK_VERSION, type LockedWheel, readLock, type SpecLock, type SpecTarget } from "./spec-lock.js";
 import { type TargetPlatform, targetOfPlatformTags } from "./target-platform.js";
@@ -55,18 +55,6 @@ function targetOf(given: Partial<SpecTarget> | undefined, interpreter: Interpret
   };
 }
 
-async function requireEmpty(prefix: string): Promise<void> {
-  const entries = await readdir(prefix).catch(() => []);
-  if (entries.length > 0)
-    throw new PythonEnvError(
-      "INVALID_ARGUMENT",
-      "already exists and is not empty; give a new staging directory",
-      {
-        location: prefix,
-      },
-    );
-}
-
 /** The lock's wheels in the cache: taken from it when there (sha256 checked), else downloaded from their URL. */
 async function fetchLocked(
   wheels: readonly LockedWheel[],
@@ -109,7 +97,7 @@ function withoutCredentials(url: string): string {
 export async function buildSpecEnvironment(options: BuildSpecEnvironmentOptions): Promise<SpecEnvironment> {
   const env = options.env ?? process.env;
   const prefix = resolve(options.prefix);
-  await requireEmpty(prefix);
+  await requireFreshPrefix(prefix);
   const cacheDirectory = options.cacheDirectory ?? wheelCacheDirectory(env);
   const { spec, signal } = options;
   let target: SpecTarget;

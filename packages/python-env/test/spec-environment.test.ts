@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   buildWheel,
+  buildWheelOfProject,
   debianPython,
   machinePython,
   type PackageIndex,
@@ -53,19 +54,7 @@ setup(name="cp-spec", version="2.0", packages=["cp_spec"], package_data={"cp_spe
       install_requires=["cp-dep"], entry_points={"console_scripts": ["cp-spec-tool=cp_spec:main"]})
 `,
   );
-  await run("/usr/bin/python3", [
-    "-m",
-    "pip",
-    "wheel",
-    "--no-deps",
-    "--no-build-isolation",
-    "--no-index",
-    "--quiet",
-    "-w",
-    directory,
-    project,
-  ]);
-  return join(directory, "cp_spec-2.0-py3-none-any.whl");
+  return buildWheelOfProject(project, directory);
 }
 
 beforeAll(async () => {

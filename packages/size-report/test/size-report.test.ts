@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import type { Venv } from "@cluster-pack/testkit";
+import {
+  createSizedVenv,
+  type InstalledFile,
+  installedFiles,
+  SHARED_CONTENT,
+  type Venv,
+} from "@cluster-pack/testkit";
 import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +23,6 @@ import {
   TREEMAP_WIDTH,
   treemapLayout,
 } from "../src/index.js";
-import { createSizedVenv, type InstalledFile, installedFiles, SHARED_CONTENT } from "./sized-venv.js";
 
 const execFileAsync = promisify(execFile);
 

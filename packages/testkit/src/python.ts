@@ -216,16 +216,15 @@ export async function writeProject(
 }
 
 /**
- * Builds a wheel offline with Debian's Python (it has setuptools and wheel): `pip wheel --no-deps
- * --no-build-isolation --no-index`. A C extension is compiled for that interpreter. Returns the wheel's path.
+ * Builds the wheel of a project directory offline, the way every test does: `pip wheel --no-deps
+ * --no-build-isolation --no-index` with Debian's Python (it has setuptools and wheel), so a C extension is compiled
+ * for that interpreter. Returns the path of the one wheel the build adds to `outputDirectory`.
  */
-export async function buildWheel(
-  spec: WheelSpec,
+export async function buildWheelOfProject(
+  projectDirectory: string,
   outputDirectory: string,
   python = debianPython,
 ): Promise<string> {
-  const project = await mkdtemp(join(tmpdir(), `cp-wheel-${spec.name}-`));
-  await writeProject(spec, project);
   await mkdir(outputDirectory, { recursive: true });
   const before = new Set(await readdir(outputDirectory));
   await run(python, [
@@ -238,12 +237,23 @@ export async function buildWheel(
     "--quiet",
     "-w",
     outputDirectory,
-    project,
+    projectDirectory,
   ]);
   const built = (await readdir(outputDirectory)).filter((file) => file.endsWith(".whl") && !before.has(file));
   if (built.length !== 1 || !built[0])
-    throw new Error(`expected one new wheel for ${spec.name}, found ${built.join(", ")}`);
+    throw new Error(`expected one new wheel from ${projectDirectory}, found ${built.join(", ")}`);
   return join(outputDirectory, built[0]);
+}
+
+/** Writes the project of a spec in a temporary directory and builds its wheel ({@link buildWheelOfProject}). */
+export async function buildWheel(
+  spec: WheelSpec,
+  outputDirectory: string,
+  python = debianPython,
+): Promise<string> {
+  const project = await mkdtemp(join(tmpdir(), `cp-wheel-${spec.name}-`));
+  await writeProject(spec, project);
+  return buildWheelOfProject(project, outputDirectory, python);
 }
 
 /**

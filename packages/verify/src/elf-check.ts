@@ -3,8 +3,8 @@ import { lstat, open, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { sanitizeLine } from "@cluster-pack/errors";
 import { readElfDynamic } from "@cluster-pack/packers";
+import pMap from "p-map";
 import type { MachineLibraries } from "./machine-libraries.js";
-import { mapConcurrently } from "./map-concurrently.js";
 
 export interface ElfFile {
   /** Relative to the tree's root, `/`-separated. */
@@ -58,27 +58,31 @@ async function startsWithElfMagic(path: string): Promise<boolean> {
 export async function checkElfFiles(root: string, machine: MachineLibraries): Promise<ElfFile[]> {
   const tree = await walk(root);
   const candidates = tree.files.filter((file) => file.executable || isLibraryName(basename(file.path)));
-  const checked = await mapConcurrently(candidates, 4, async ({ path }): Promise<ElfFile | undefined> => {
-    if (!(await startsWithElfMagic(path))) return undefined;
-    const dynamic = readElfDynamic(await readFile(path));
-    if (!dynamic) return { path: relative(root, path).split(sep).join("/"), missingLibraries: [] };
-    const origin = dirname(path);
-    const searchDirectories = dynamic.searchPaths
-      .flatMap((searchPath) => searchPath.value.split(":"))
-      .filter((directory) => directory !== "")
-      .map((directory) => directory.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin))
-      .map((directory) => (isAbsolute(directory) ? directory : resolve(origin, directory)));
-    const resolves = (needed: string) =>
-      needed.includes("/")
-        ? existsSync(isAbsolute(needed) ? needed : resolve(origin, needed))
-        : existsSync(join(origin, needed)) ||
-          searchDirectories.some((directory) => existsSync(join(directory, needed))) ||
-          tree.names.has(needed) ||
-          machine.has(needed);
-    return {
-      path: relative(root, path).split(sep).join("/"),
-      missingLibraries: dynamic.needed.filter((needed) => !resolves(needed)).map(sanitizeLine),
-    };
-  });
+  const checked = await pMap(
+    candidates,
+    async ({ path }): Promise<ElfFile | undefined> => {
+      if (!(await startsWithElfMagic(path))) return undefined;
+      const dynamic = readElfDynamic(await readFile(path));
+      if (!dynamic) return { path: relative(root, path).split(sep).join("/"), missingLibraries: [] };
+      const origin = dirname(path);
+      const searchDirectories = dynamic.searchPaths
+        .flatMap((searchPath) => searchPath.value.split(":"))
+        .filter((directory) => directory !== "")
+        .map((directory) => directory.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin))
+        .map((directory) => (isAbsolute(directory) ? directory : resolve(origin, directory)));
+      const resolves = (needed: string) =>
+        needed.includes("/")
+          ? existsSync(isAbsolute(needed) ? needed : resolve(origin, needed))
+          : existsSync(join(origin, needed)) ||
+            searchDirectories.some((directory) => existsSync(join(directory, needed))) ||
+            tree.names.has(needed) ||
+            machine.has(needed);
+      return {
+        path: relative(root, path).split(sep).join("/"),
+        missingLibraries: dynamic.needed.filter((needed) => !resolves(needed)).map(sanitizeLine),
+      };
+    },
+    { concurrency: 4 },
+  );
   return checked.filter((file): file is ElfFile => file !== undefined);
 }

@@ -1,11 +1,10 @@
 import { lstat, open, readdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { extractArchive, isArchiveError, listTar, listZip } from "@cluster-pack/archive";
+import { extractArchive, isArchiveError } from "@cluster-pack/archive";
 import { type ArchiveFormat, UNPACKED_ENV_NAME, UNPACKED_VENV_NAME } from "@cluster-pack/env-usage";
 import { firstLine, sanitizeLine } from "@cluster-pack/errors";
 import { findExecutable } from "@cluster-pack/python-env";
-import { isVerifyError, VerifyError } from "./errors.js";
-import { refuseRisky, riskyEntriesOf } from "./extraction-policy.js";
+import { VerifyError } from "./errors.js";
 import { isolatedEnv } from "./isolated-env.js";
 
 /** An archive laid out in a work directory as a node would have it, and how to run its Python there. */
@@ -34,9 +33,18 @@ const unreadable = (location: string, format: ArchiveFormat, error: unknown) =>
     cause: error,
   });
 
+/** The nodes' bound on what a zipapp extracts (the bootstrap's `CLUSTER_PACK_MAX_EXTRACT_BYTES`), applied here too. */
+const DEFAULT_MAX_EXTRACT_BYTES = 64 * 2 ** 30;
+
+function maxExtractBytes(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.CLUSTER_PACK_MAX_EXTRACT_BYTES);
+  return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_EXTRACT_BYTES;
+}
+
 /**
- * Unpacks `archive` into `root` with @cluster-pack/archive's extraction (sizes and CRCs checked, files created
- * exclusively), after `refuseRisky` has looked at every entry: links leaving the archive are kept as links.
+ * Unpacks `archive` into `root` with @cluster-pack/archive's extraction: every entry that would land or point outside
+ * refused before anything is written, sizes and CRCs checked, files created exclusively. Links leaving the archive
+ * are kept as links (a venv archive's `bin/python` points at its base interpreter); nothing is written through one.
  */
 async function unpackInto(
   archive: string,
@@ -44,13 +52,15 @@ async function unpackInto(
   root: string,
   location: string,
 ): Promise<void> {
-  const isTar = format === "tar.gz";
   try {
-    const entries = isTar ? await listTar(archive) : (await listZip(archive)).entries;
-    refuseRisky(location, entries, await riskyEntriesOf(archive, isTar ? "tar" : "zip"));
-    await extractArchive(archive, root, { linksLeaving: "keep" });
+    await extractArchive(archive, root, { linksLeaving: "keep", maxBytes: maxExtractBytes(process.env) });
   } catch (error) {
-    if (isVerifyError(error)) throw error;
+    if (isArchiveError(error, "UNSAFE"))
+      throw new VerifyError(
+        "UNSAFE_ARCHIVE",
+        `${sanitizeLine(error.detail)}: the nodes would refuse or misplace it`,
+        { location, cause: error },
+      );
     if (isArchiveError(error, "IO"))
       throw new VerifyError("IO", `cannot unpack: ${sanitizeLine(error.detail)}`, {
         location,

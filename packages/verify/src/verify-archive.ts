@@ -8,10 +8,10 @@ import {
   formatOfPath,
 } from "@cluster-pack/env-usage";
 import { isClusterPackError, sanitizeLine } from "@cluster-pack/errors";
+import pMap from "p-map";
 import { checkElfFiles } from "./elf-check.js";
 import { VerifyError } from "./errors.js";
 import { machineLibraries } from "./machine-libraries.js";
-import { mapConcurrently } from "./map-concurrently.js";
 import { runPython } from "./python-run.js";
 import { topLevelModules } from "./top-level-modules.js";
 import { unpackArchive } from "./unpacked-archive.js";
@@ -166,9 +166,8 @@ export async function verifyArchive(path: string, options: VerifyArchiveOptions 
     if (!startup.ok)
       return report({ ok: false, ...(startup.error !== undefined && { error: startup.error }) }, []);
 
-    const checked = await mapConcurrently(
+    const checked = await pMap(
       modules,
-      concurrency,
       async ({ module, distribution }): Promise<ModuleCheck> => {
         const imported = await importModule(module);
         const missingLibraries = [
@@ -190,6 +189,7 @@ export async function verifyArchive(path: string, options: VerifyArchiveOptions 
           missingLibraries,
         };
       },
+      { concurrency },
     );
     return report({ ok: true }, checked);
   } finally {

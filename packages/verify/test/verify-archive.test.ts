@@ -1,17 +1,18 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { packVenv, packZipapp } from "@cluster-pack/packers";
-import { createVenv, machinePython, pipInstall, run, type Venv } from "@cluster-pack/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyArchive } from "../src/index.js";
 import {
   buildNativeWheel,
-  type FixtureEnv,
-  fixtureEnv,
+  createVenv,
+  machinePython,
   NEEDED_LIBRARY,
-  pureWheel,
-  temporaryRoot,
-} from "./fixture-envs.js";
+  pipInstall,
+  run,
+  type Venv,
+} from "@cluster-pack/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyArchive } from "../src/index.js";
+import { type FixtureEnv, fixtureEnv, pureWheel, temporaryRoot } from "./fixture-envs.js";
 
 let root: string;
 let env: FixtureEnv;

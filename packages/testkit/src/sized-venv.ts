@@ -1,5 +1,5 @@
 // A venv whose sizes are known: a big package (MB of data), a test suite, a static library, docs and one file
-// installed twice, from wheels built here. Shared by the size report's tests (this package, the façade, the CLI).
+// installed twice, from wheels built here. Shared by the size report's tests (its package, the façade, the CLI).
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,10 +11,10 @@ import {
   run,
   type Venv,
   type WheelSpec,
-} from "@cluster-pack/testkit";
+} from "./python.js";
 
 /** Reproducible filler that does not compress to nothing (so archives stay realistic). */
-export function filler(seed: string, bytes: number): string {
+function filler(seed: string, bytes: number): string {
   let text = "";
   let block = seed;
   while (text.length < bytes) {
@@ -29,7 +29,7 @@ export const SHARED_CONTENT = filler("shared", 150_000);
 // setuptools ships non-Python files only when package_data names them; setup.cfg adds that to testkit's setup.py.
 const packageData = (globs: string) => `[options.package_data]\n* = ${globs}\n`;
 
-export const WHEELS: WheelSpec[] = [
+export const SIZED_VENV_WHEELS: WheelSpec[] = [
   {
     name: "bigdatapackage",
     version: "1.0",
@@ -75,11 +75,11 @@ export const WHEELS: WheelSpec[] = [
  */
 export async function createSizedVenv(root: string): Promise<Venv> {
   const wheels = join(root, "wheels");
-  for (const spec of WHEELS) await buildWheel(spec, wheels);
+  for (const spec of SIZED_VENV_WHEELS) await buildWheel(spec, wheels);
   const venv = await createVenv(debianPython, join(root, "venv"));
   await pipInstall(
     venv,
-    WHEELS.map((spec) => spec.name),
+    SIZED_VENV_WHEELS.map((spec) => spec.name),
     [wheels],
   );
   await run(venv.python, ["-m", "pip", "uninstall", "--yes", "--quiet", "setuptools", "pip"]);
