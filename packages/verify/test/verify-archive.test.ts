@@ -1,8 +1,10 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { packVenv, packZipapp } from "@cluster-pack/packers";
+import { packConda, packVenv, packZipapp } from "@cluster-pack/packers";
+import { probeInterpreter } from "@cluster-pack/python-env";
 import {
   buildNativeWheel,
+  createCondaStylePrefix,
   createVenv,
   machinePython,
   NEEDED_LIBRARY,
@@ -18,6 +20,8 @@ let root: string;
 let env: FixtureEnv;
 let host: Venv;
 let libraryDirectory: string;
+/** The wheel directories of the good and the broken packages, for the conda environment. */
+let wheelDirectories: string[];
 const archive = (name: string) => join(root, name);
 
 // One venv holds every test package; each archive packs the subset it needs.
@@ -44,6 +48,7 @@ beforeAll(async () => {
     buildNativeWheel(root),
   ]);
   libraryDirectory = nativeBuild.libraryDirectory;
+  wheelDirectories = [goodpkg, brokenpkgs];
   [env, host] = await Promise.all([
     fixtureEnv(
       join(root, "env"),
@@ -179,6 +184,23 @@ describe("verifyArchive on a venv archive", () => {
     expect(report.ok).toBe(true);
     expect(byModule(report).goodpkg).toMatchObject({ ok: true });
   }, 40_000);
+});
+
+describe("verifyArchive on a conda archive", () => {
+  it("runs conda-unpack, then imports what the environment ships, failing the broken module alone", async () => {
+    // A conda-style prefix: its own interpreter and standard library, packages pip-installed into it.
+    const conda = await createCondaStylePrefix(join(root, "conda", "envs", "work"), [], undefined, {
+      recordPython: true,
+    });
+    await pipInstall(conda, ["goodpkg", "brokenpkgs"], wheelDirectories);
+    await packConda({ interpreter: await probeInterpreter(conda.python), output: archive("conda.tar.gz") });
+    const report = await verifyArchive(archive("conda.tar.gz"), { timeoutMs: 5_000 });
+    const modules = byModule(report);
+    expect(report).toMatchObject({ format: "tar.gz", ok: false, startup: { ok: true } });
+    expect(report.interpreterCommand[0]).toMatch(/\/environment\/bin\/python$/);
+    expect(modules.goodpkg).toMatchObject({ ok: true });
+    expect(modules.brokenpkg).toMatchObject({ ok: false, error: "RuntimeError: broken on purpose" });
+  }, 90_000);
 });
 
 describe("verifyArchive refuses what it cannot check", () => {
