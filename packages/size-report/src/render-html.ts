@@ -47,7 +47,7 @@ function svgRect(rect: TreemapRect, total: number): string {
   const box = `x="${rect.x}" y="${rect.y}" width="${rect.width}" height="${rect.height}" fill="${rect.fill}"`;
   const labels: string[] = [];
   if (rect.depth === 1) {
-    // The name matters more than the size: the size goes first when both do not fit.
+    // The name matters more than the size: when both do not fit, the size is dropped.
     const full = `${name}  ${formatBytes(rect.size)}`;
     const label = fitText(full, rect.width, 13) === full ? full : fitText(name, rect.width, 13);
     const tone = isLight(rect.fill) ? "head dark" : "head";
