@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream } from "node:stream/web";
 import { fileURLToPath } from "node:url";
 import { redactUrlCredentials, sanitizeLine } from "@cluster-pack/errors";
 import { PythonEnvError } from "./errors.js";
@@ -69,11 +72,20 @@ async function fetchInto(url: string, destination: string, signal?: AbortSignal)
       cause: error,
     });
   });
-  if (!response.ok)
+  if (!response.ok || !response.body)
     throw new PythonEnvError("RESOLUTION_FAILED", `download failed: HTTP ${response.status}`, {
       location: redactUrlCredentials(url),
     });
-  await writeFile(destination, Buffer.from(await response.arrayBuffer()));
+  // Streamed to disk: a GPU wheel is gigabytes, more than one buffer may hold.
+  await pipeline(
+    Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
+    createWriteStream(destination),
+  ).catch((error: unknown) => {
+    throw new PythonEnvError("RESOLUTION_FAILED", `download failed: ${sanitizeLine(String(error))}`, {
+      location: redactUrlCredentials(url),
+      cause: error,
+    });
+  });
 }
 
 /**
