@@ -99,6 +99,9 @@ function destinationOf(
   );
 }
 
+/** Members up to this size are read whole and written at once; larger ones stream (a GPU wheel's are gigabytes). */
+const WHOLE_MEMBER_LIMIT = 1 << 20;
+
 /** The metadata files installing needs before any other member: they are small, read whole. */
 async function readWheelMetadata(wheel: string, location: string) {
   const names: string[] = [];
@@ -165,9 +168,14 @@ export async function installWheel(options: InstallWheelOptions): Promise<Instal
   const rows = new Map<string, string>();
   // What this wheel created (files, and the first directory of each new branch): removed if it is refused.
   const created: string[] = [];
+  const madeDirectories = new Set<string>();
   const makeParent = async (target: string) => {
-    const first = await mkdir(dirname(target), { recursive: true });
-    if (first) created.push(first);
+    const parent = dirname(target);
+    if (!madeDirectories.has(parent)) {
+      const first = await mkdir(parent, { recursive: true });
+      if (first) created.push(first);
+      madeDirectories.add(parent);
+    }
     created.push(target);
   };
   const place = async (path: string, executable: boolean, data: Buffer) => {
@@ -183,8 +191,8 @@ export async function installWheel(options: InstallWheelOptions): Promise<Instal
     if (member.kind === "directory" || skipped.has(member.name)) return;
     const expected = recordedHash(member.name, recorded.get(member.name), location);
     const { path, script } = destinationOf(member.name, dataDirectory, projectName);
-    if (script) {
-      // Scripts are small: read whole, so that a `#!python` line can be given the target's interpreter.
+    if (script || member.size <= WHOLE_MEMBER_LIMIT) {
+      // Read whole: checked before it is written, and a script's `#!python` line given the target's interpreter.
       const data = await contentOf(member);
       checkHash(
         member.name,
@@ -192,10 +200,11 @@ export async function installWheel(options: InstallWheelOptions): Promise<Instal
         createHash(expected.algorithm).update(data).digest("base64url"),
         location,
       );
-      const content = /^#!pythonw?(\r?\n|\s)/.test(data.subarray(0, 16).toString("latin1"))
-        ? Buffer.concat([Buffer.from(`${shebang}\n`), data.subarray(data.indexOf(0x0a) + 1 || data.length)])
-        : data;
-      await place(path, true, content);
+      const content =
+        script && /^#!pythonw?(\r?\n|\s)/.test(data.subarray(0, 16).toString("latin1"))
+          ? Buffer.concat([Buffer.from(`${shebang}\n`), data.subarray(data.indexOf(0x0a) + 1 || data.length)])
+          : data;
+      await place(path, script || (member.mode & 0o111) !== 0, content);
       return;
     }
     const target = join(sitePackages, path);

@@ -141,14 +141,22 @@ describe("installWheel", () => {
   async function tamperedWheel(change: string): Promise<string> {
     const out = fresh("tampered");
     await mkdir(out, { recursive: true });
-    const script = `import sys, zipfile
+    const script = `import base64, hashlib, os, sys, zipfile
 source, target, change = sys.argv[1:4]
-with zipfile.ZipFile(source) as wheel, zipfile.ZipFile(target, "w") as out:
+# Larger than what the installer reads whole: this member streams to its place.
+big = os.urandom(3 << 20)
+recorded = big if change == "big" else os.urandom(3 << 20)
+with zipfile.ZipFile(source) as wheel, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
     for info in wheel.infolist():
         data = wheel.read(info)
         if change == "content" and info.filename == "cp_spec/__init__.py":
             data += b"\\nprint('injected')\\n"
+        if change.startswith("big") and info.filename.endswith(".dist-info/RECORD"):
+            digest = base64.urlsafe_b64encode(hashlib.sha256(recorded).digest()).rstrip(b"=").decode()
+            data += ("cp_spec/big.bin,sha256=%s,%d\\n" % (digest, len(big))).encode()
         out.writestr(info, data)
+    if change.startswith("big"):
+        out.writestr("cp_spec/big.bin", big)
     if change == "escape":
         out.writestr("../../escaped.py", "x = 1")
     if change == "absolute":
@@ -165,6 +173,29 @@ with zipfile.ZipFile(source) as wheel, zipfile.ZipFile(target, "w") as out:
       installWheel({ wheel: await tamperedWheel("content"), prefix, pythonVersion: "3.11" }),
     ).rejects.toThrow(/"cp_spec\/__init__\.py" does not match the hash its RECORD gives/);
     await expect(stat(join(stagingSitePackages(prefix), "cp_spec"))).rejects.toThrow();
+  });
+
+  it("streams a large member to its place, checked against RECORD all the same", async () => {
+    const prefix = fresh("big");
+    const installed = await installWheel({
+      wheel: await tamperedWheel("big"),
+      prefix,
+      pythonVersion: "3.11",
+    });
+    const site = stagingSitePackages(prefix);
+    const big = await readFile(join(site, "cp_spec", "big.bin"));
+    expect(big.length).toBe(3 << 20);
+    const record = parseRecord(await readFile(join(site, installed.distInfo, "RECORD"), "utf8"));
+    expect(record.find((entry) => entry.path === "cp_spec/big.bin")).toMatchObject({
+      hash: `sha256=${createHash("sha256").update(big).digest("base64url")}`,
+      size: big.length,
+    });
+    const refused = fresh("big-tampered");
+    await expect(
+      installWheel({ wheel: await tamperedWheel("big-tampered"), prefix: refused, pythonVersion: "3.11" }),
+    ).rejects.toThrow(/"cp_spec\/big\.bin" does not match the hash its RECORD gives/);
+    // What it had written before the mismatch showed is taken back.
+    await expect(stat(join(stagingSitePackages(refused), "cp_spec"))).rejects.toThrow();
   });
 
   it("refuses an entry that would escape the installation directory", async () => {
