@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import cliProgress from "cli-progress";
 import {
   formatBytes,
+  formatCount,
   type ProgressEvent,
   type ProgressListener,
   redactUrlCredentials,
@@ -33,7 +34,7 @@ export const style = {
 };
 
 // One way to print a size, the size report's, so a page and the terminal agree.
-export { formatBytes };
+export { formatBytes, formatCount };
 
 /** Text from files, servers or the user's environment as it may reach a terminal: no escape sequence, no password. */
 export const printable = (value: string) => redactUrlCredentials(sanitizeText(value));

@@ -68,7 +68,7 @@ describe("ls with metadata it cannot trust", () => {
     const rows = outcome.stdout.split("\n");
     expect(rows.find((row) => row.startsWith("wrong-types.pex"))).toMatch(/python \?\s+\? packages/);
     expect(rows.find((row) => row.startsWith("good.pex"))).toMatch(
-      /2026-01-02T03:04:05Z\s+python 3\.12\s+1 packages/,
+      /2026-01-02T03:04:05Z\s+python 3\.12\s+1 package\b/,
     );
     // A megabyte of metadata is cut to a cell.
     expect(Math.max(...rows.map((row) => row.length))).toBeLessThan(300);

@@ -42,7 +42,7 @@ export type {
   SizeReport,
   TreeOptions,
 } from "@cluster-pack/size-report";
-export { formatBytes, renderHtml, renderTree } from "@cluster-pack/size-report";
+export { formatBytes, formatCount, renderHtml, renderTree } from "@cluster-pack/size-report";
 export type { ElfCheck, ModuleCheck, VerifyErrorCode, VerifyReport } from "@cluster-pack/verify";
 export { failureSummary, isVerifyError, VerifyError } from "@cluster-pack/verify";
 export type { ArchiveMetadata, CacheKey, ShippedInterpreter } from "./archive-metadata.js";

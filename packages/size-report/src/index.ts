@@ -1,6 +1,6 @@
 export type { CommonExclude } from "./common-excludes.js";
 export { COMMON_EXCLUDES } from "./common-excludes.js";
-export { formatBytes, formatShare } from "./format-bytes.js";
+export { formatBytes, formatCount, formatShare } from "./format-bytes.js";
 export type { HtmlOptions } from "./render-html.js";
 export { escapeHtml, renderHtml, TREEMAP_HEIGHT, TREEMAP_WIDTH } from "./render-html.js";
 export type { TreeOptions } from "./render-tree.js";

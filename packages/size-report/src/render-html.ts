@@ -1,5 +1,5 @@
 import { redactUrlCredentials, sanitizeLine } from "@cluster-pack/errors";
-import { formatBytes, formatShare } from "./format-bytes.js";
+import { formatBytes, formatCount, formatShare } from "./format-bytes.js";
 import type { PackageSize, SizeReport } from "./size-report.js";
 import { HEADER_HEIGHT, packageColors, type TreemapRect, treemapLayout } from "./treemap-layout.js";
 
@@ -170,7 +170,7 @@ export function renderHtml(report: SizeReport, options: HtmlOptions = {}): strin
   const all = report.excludeSavings.at(-1);
   const owned = report.packages.filter((p) => p.name !== null).length;
   const cards = [
-    [formatBytes(report.totalSize), `in ${report.files.toLocaleString("en")} files`],
+    [formatBytes(report.totalSize), `in ${formatCount(report.files, "file")}`],
     [String(owned), owned === 1 ? "package" : "packages"],
     [formatBytes(report.duplicateBytes), "in duplicated files"],
     ...(all ? [[formatBytes(all.bytes), "saved by the common excludes"]] : []),

@@ -1,5 +1,5 @@
 import { sanitizeLine } from "@cluster-pack/errors";
-import { formatBytes, formatShare } from "./format-bytes.js";
+import { formatBytes, formatCount, formatShare } from "./format-bytes.js";
 import type { SizeReport } from "./size-report.js";
 
 export interface TreeOptions {
@@ -50,7 +50,7 @@ export function renderTree(report: SizeReport, options: TreeOptions = {}): strin
     `${cut(name, nameWidth).padEnd(nameWidth)} ${formatBytes(size).padStart(sizeWidth)} ${formatShare(size, whole).padStart(shareWidth)} ${bar(size, whole, barWidth)}`.trimEnd();
 
   const lines = [
-    `${emphasize(formatBytes(report.totalSize))} in ${report.files.toLocaleString("en")} files, ${report.packages.filter((p) => p.name !== null).length} packages`,
+    `${emphasize(formatBytes(report.totalSize))} in ${formatCount(report.files, "file")}, ${formatCount(report.packages.filter((p) => p.name !== null).length, "package")}`,
   ];
   for (const p of shown) {
     lines.push(emphasize(line(sanitizeLine(p.name ?? "(no distribution)"), p.size, report.totalSize)));

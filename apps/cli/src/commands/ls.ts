@@ -2,7 +2,7 @@ import { type EnvListing, listEnvs } from "cluster-pack";
 import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { fsArgsOf, type GlobalFlags } from "../options.js";
-import { createOutput, formatBytes, style, table, text } from "../render.js";
+import { createOutput, formatBytes, formatCount, style, table, text } from "../render.js";
 
 /** A table cell of metadata: a glance, not the whole value (`--json` has that). */
 const cell = (value: unknown) => text(value, 80);
@@ -19,7 +19,11 @@ function describe(listing: EnvListing): string {
         env.size === undefined ? "" : formatBytes(env.size),
         cell(metadata?.created ?? env.modifiedAt),
         metadata ? `python ${known(metadata.python_version)}` : "no metadata",
-        metadata ? `${metadata.package_installed?.length ?? "?"} packages` : "",
+        metadata
+          ? metadata.package_installed
+            ? formatCount(metadata.package_installed.length, "package")
+            : "? packages"
+          : "",
         metadata ? known(metadata.format) : "",
         env.editable.length > 0 ? `${env.editable.length} editable` : "",
       ];

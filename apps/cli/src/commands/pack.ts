@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { interruptible } from "../interrupts.js";
 import { type EnvironmentFlags, environmentOptions, environmentOptionsOf } from "../options.js";
-import { createOutput, formatBytes, style } from "../render.js";
+import { createOutput, formatBytes, formatCount, style } from "../render.js";
 
 interface PackFlags extends EnvironmentFlags {
   output: string;
@@ -12,11 +12,11 @@ interface PackFlags extends EnvironmentFlags {
 
 const describe = (packed: PackedEnv) =>
   [
-    `${style.green("packed")} ${packed.requirements.length} packages (${packed.packer}, ${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
+    `${style.green("packed")} ${formatCount(packed.requirements.length, "package")} (${packed.packer}, ${packed.source}) → ${style.cyan(packed.output)} (${formatBytes(packed.size)})`,
     `sha256 ${packed.sha256}`,
     ...(packed.cacheKey.target
       ? [
-          `for ${packed.cacheKey.target.platforms.join(", ")}, Python ${packed.cacheKey.target.python_version} (${packed.cacheKey.target.implementation}), from ${Object.keys(packed.cacheKey.wheels ?? {}).length} wheels`,
+          `for ${packed.cacheKey.target.platforms.join(", ")}, Python ${packed.cacheKey.target.python_version} (${packed.cacheKey.target.implementation}), from ${formatCount(Object.keys(packed.cacheKey.wheels ?? {}).length, "wheel")}`,
         ]
       : []),
   ].join("\n");

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import type { ProjectConfig } from "../config.js";
 import { interruptible } from "../interrupts.js";
 import { fsArgsOf, type GlobalFlags } from "../options.js";
-import { createOutput, printableLine, style, table, text } from "../render.js";
+import { createOutput, formatCount, printableLine, style, table, text } from "../render.js";
 import { UsageError } from "../usage-error.js";
 
 interface VerifyFlags extends GlobalFlags {
@@ -47,8 +47,12 @@ function describe(report: VerifyReport): string {
   lines.push(
     "",
     report.ok
-      ? style.green(`all ${report.modules.length} modules import, every native library resolves`)
-      : `${failed} of ${report.modules.length} modules fail`,
+      ? style.green(
+          report.modules.length === 1
+            ? "the module imports, every native library resolves"
+            : `all ${formatCount(report.modules.length, "module")} import, every native library resolves`,
+        )
+      : `${failed} of ${formatCount(report.modules.length, "module")} ${failed === 1 ? "fails" : "fail"}`,
   );
   return lines.join("\n");
 }
