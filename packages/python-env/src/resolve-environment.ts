@@ -53,9 +53,7 @@ function run(
   return new Promise((done, reject) => {
     execFile(command, args, { env, maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
       if (!error) return done();
-      // pip and uv end with the line that matters ("ERROR: No matching distribution found for …").
-      const lines = String(stderr).trim().split("\n");
-      const reason = lines.findLast((line) => /error/i.test(line)) ?? lines.at(-1) ?? error.message;
+      const reason = failureLineOf(String(stderr)) || error.message;
       reject(
         new PythonEnvError("RESOLUTION_FAILED", `${tool} failed: ${sanitizeLine(firstLine(reason, 160))}`, {
           cause: error,
@@ -63,6 +61,12 @@ function run(
       );
     });
   });
+}
+
+/** pip and uv end with the line that matters ("ERROR: No matching distribution found for …"). */
+export function failureLineOf(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  return lines.findLast((line) => /error/i.test(line)) ?? lines.at(-1) ?? "";
 }
 
 export function indexArguments(options: IndexOptions, env: NodeJS.ProcessEnv): string[] {

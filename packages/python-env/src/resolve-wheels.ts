@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { firstLine, redactUrlCredentials, sanitizeLine } from "@cluster-pack/errors";
 import { PythonEnvError } from "./errors.js";
 import { normalizeName } from "./normalize-name.js";
-import { type IndexOptions, indexArguments } from "./resolve-environment.js";
+import { failureLineOf, type IndexOptions, indexArguments } from "./resolve-environment.js";
 import type { SpecTarget } from "./spec-lock.js";
 import type { TargetPlatform } from "./target-platform.js";
 import { wheelTagProblem } from "./wheel-compatibility.js";
@@ -190,8 +190,7 @@ export async function resolveWheels(options: ResolveWheelsOptions): Promise<Reso
       const stderr = String((error as { stderr?: string }).stderr ?? "");
       const missing = /No matching distribution found for ([A-Za-z0-9._-]+)/.exec(stderr)?.[1];
       if (missing) throw await noMatch(missing, options, targetText);
-      const lines = stderr.trim().split("\n");
-      const reason = lines.findLast((line) => /error/i.test(line)) ?? lines.at(-1) ?? String(error);
+      const reason = failureLineOf(stderr) || String(error);
       throw new PythonEnvError(
         "RESOLUTION_FAILED",
         `pip could not resolve for the target (${targetText}): ${sanitizeLine(firstLine(redactUrlCredentials(reason), 200))}`,

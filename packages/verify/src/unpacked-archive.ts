@@ -86,16 +86,26 @@ async function shebangCommand(path: string): Promise<string | undefined> {
   }
 }
 
+/** The Python `--python` names, found on this machine, or the error that says it is not. */
+async function givenPython(python: string, location: string): Promise<string> {
+  const found = await findExecutable(python);
+  if (found) return found;
+  throw new VerifyError(
+    "NO_INTERPRETER",
+    `Python "${sanitizeLine(python)}" is not on this machine: give the path of the Python the nodes run`,
+    { location },
+  );
+}
+
 /** The Python a zipapp runs with: the one asked for, else the one its shebang names, found on this machine. */
 async function zipappPython(launcher: string, options: UnpackOptions): Promise<string> {
-  const wanted = options.python ?? (await shebangCommand(launcher)) ?? "python3";
+  if (options.python) return givenPython(options.python, options.location);
+  const wanted = (await shebangCommand(launcher)) ?? "python3";
   const found = await findExecutable(wanted);
   if (found) return found;
   throw new VerifyError(
     "NO_INTERPRETER",
-    options.python
-      ? `Python "${sanitizeLine(wanted)}" is not on this machine: give the path of the Python the nodes run`
-      : `it runs with ${sanitizeLine(wanted)} (its shebang), which is not on this machine: give the Python the nodes run`,
+    `it runs with ${sanitizeLine(wanted)} (its shebang), which is not on this machine: give the Python the nodes run`,
     { location: options.location },
   );
 }
@@ -107,18 +117,22 @@ const ZIPAPP_FLAGS = ["-I", "-S"];
 // A venv's own site-packages come from `site`, so no -S there; its pyvenv.cfg keeps the system's out.
 const ENV_FLAGS = ["-I"];
 
-async function unpackZipapp(archive: string, work: string, options: UnpackOptions): Promise<UnpackedArchive> {
-  // The environment zip, for its metadata and ELF files; the archive itself is what runs.
-  const root = join(work, "pex");
-  await unpackInto(archive, "pex", root, options.location);
-  const python = await zipappPython(archive, options);
+/** How a zipapp or its unpack layout runs: `script` with a fresh PEX_ROOT, nothing of the host inherited. */
+async function zipappRun(script: string, root: string, work: string, options: UnpackOptions) {
   return {
-    interpreterCommand: [python, ...ZIPAPP_FLAGS, archive],
+    interpreterCommand: [await zipappPython(script, options), ...ZIPAPP_FLAGS, script],
     env: isolatedEnv({ PEX_ROOT: join(work, "pex-root"), PEX_INHERIT_PATH: "false" }),
     root,
     siteDirectories: [join(root, ".deps")],
     setup: [],
   };
+}
+
+async function unpackZipapp(archive: string, work: string, options: UnpackOptions): Promise<UnpackedArchive> {
+  // The environment zip, for its metadata and ELF files; the archive itself is what runs.
+  const root = join(work, "pex");
+  await unpackInto(archive, "pex", root, options.location);
+  return zipappRun(archive, root, work, options);
 }
 
 async function unpackLayout(archive: string, work: string, options: UnpackOptions): Promise<UnpackedArchive> {
@@ -129,14 +143,7 @@ async function unpackLayout(archive: string, work: string, options: UnpackOption
     throw new VerifyError("INVALID_ARGUMENT", "not an unpack layout: no __main__.py at its root", {
       location: options.location,
     });
-  const python = await zipappPython(main, options);
-  return {
-    interpreterCommand: [python, ...ZIPAPP_FLAGS, main],
-    env: isolatedEnv({ PEX_ROOT: join(work, "pex-root"), PEX_INHERIT_PATH: "false" }),
-    root,
-    siteDirectories: [join(root, ".deps")],
-    setup: [],
-  };
+  return zipappRun(main, root, work, options);
 }
 
 /** `lib/pythonX.Y/site-packages` (and Debian's `dist-packages`) of an unpacked prefix. */
@@ -211,13 +218,7 @@ async function unpackPrefix(
  * directory, from which Python finds its standard library.
  */
 async function useBaseInterpreter(location: string, root: string, link: string, python: string) {
-  const found = await findExecutable(python);
-  if (!found)
-    throw new VerifyError(
-      "NO_INTERPRETER",
-      `Python "${sanitizeLine(python)}" is not on this machine: give the path of the Python the nodes run`,
-      { location },
-    );
+  const found = await givenPython(python, location);
   // A venv's python is itself a link to its base: the base is what a venv archive's link must reach.
   const base = await realpath(found);
   await rm(link);
