@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstat, readFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { readArchiveMembers } from "@cluster-pack/archive";
@@ -14,6 +14,7 @@ import {
 } from "@cluster-pack/size-report";
 import { type LocalArchiveOptions, withLocalArchive } from "./local-archive.js";
 import { formatOfArchive } from "./packer.js";
+import { sha256OfFile } from "./publish.js";
 
 export interface SizeReportSourceOptions {
   /** How many largest files and duplicate sets the report keeps; default 20. */
@@ -35,12 +36,6 @@ const distributionOfDistInfo = (directory: string) => {
   const dash = base.indexOf("-");
   return dash === -1 ? base : base.slice(0, dash);
 };
-
-async function sha256OfFile(path: string): Promise<string> {
-  return createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
-}
 
 /**
  * Where an installed environment's bytes go: every file the RECORDs of the distributions it would ship list inside
